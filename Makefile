@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgres test-browser lint format install worker clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Set up everything and serve the demo on http://127.0.0.1:$${PORT:-8000}
+run: $(STAMP)
+	$(BIN)/espace-sante migrate --no-input
+	$(BIN)/espace-sante demo
+	@echo "Un worker de tâches démarre à côté du serveur web (Ctrl+C arrête les deux)."
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/espace-sante worker & \
+	$(BIN)/espace-sante serve
+
+## The whole suite: SQLite always, PostgreSQL too when DATABASE_URL points at one.
+test: $(STAMP)
+	bash scripts/test-all.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

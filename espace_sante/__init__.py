@@ -1,0 +1,1 @@
+"""espace-santé: a personal health space for every citizen."""

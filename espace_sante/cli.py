@@ -1,0 +1,20 @@
+"""The `espace-sante` command: Django's manage.py, plus `serve`, `worker` and `demo`."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "espace_sante.settings")
+    from django.core.management import execute_from_command_line
+
+    argv = list(sys.argv)
+    argv[0] = "espace-sante"
+    if len(argv) > 1 and argv[1] == "worker":
+        # The database task backend's worker, under our own name.
+        argv[1] = "db_worker"
+    execute_from_command_line(argv)
+
+
+if __name__ == "__main__":
+    main()

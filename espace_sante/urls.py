@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from espace_sante.web import views as web_views
+
+admin.site.site_header = "espace-santé — administration"
+admin.site.site_title = "espace-santé"
+
+urlpatterns = [
+    path("healthz", web_views.healthz, name="healthz"),
+    path("readyz", web_views.readyz, name="readyz"),
+    path("comptes/", include("allauth.urls")),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("admin/", admin.site.urls),
+    path("", include("espace_sante.web.urls")),
+]

@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from espace_sante.web.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo
+
+
+class Command(BaseCommand):
+    help = "Charge les données de démonstration (sans effet si elles sont déjà là)."
+
+    def handle(self, *args, **options):
+        sign_ins = load_demo()
+        out = self.stdout
+        out.write("")
+        out.write(f"Comptes de démonstration (mot de passe pour tous : {DEMO_PASSWORD})")
+        for entry in sign_ins:
+            out.write(f"  - {entry.email:<34} {entry.who} — 2e facteur : {entry.second_factor}")
+        if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+            folder = settings.EMAIL_FILE_PATH
+            out.write(f"Les codes envoyés par courriel sont écrits dans {folder}/")
+            out.write("  (le dernier : espace-sante last_mail)")
+        out.write(
+            f"Code TOTP des professionnels : secret {DEMO_TOTP_SECRET} dans votre application "
+            "d'authentification, ou : espace-sante demo_totp"
+        )

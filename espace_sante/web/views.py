@@ -1,0 +1,87 @@
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from espace_sante.identity.models import User
+from espace_sante.identity.services import represented_people
+
+from .context_processors import CITIZEN_SECTIONS, PROFESSIONAL_SECTIONS
+
+# What each section will offer; shown as is until the section is built, so
+# nobody mistakes an empty page for lost data.
+UPCOMING = {
+    "documents": "Vos ordonnances, résultats d'analyses, comptes rendus et autres documents, "
+    "déposés par vos professionnels de santé ou par vous-même.",
+    "profil": "Vos antécédents, traitements, allergies, vaccinations, mesures et volontés.",
+    "messagerie": "Les messages sécurisés que vos professionnels de santé vous envoient.",
+    "agenda": "Vos rendez-vous et les rappels de vaccination et de dépistage.",
+    "catalogue": "Les applications référencées par l'État que vous pouvez connecter à "
+    "votre espace.",
+    "parametres": "Qui peut voir vos documents, l'historique des accès, vos notifications "
+    "et la fermeture de votre espace.",
+    "patients": "Les dossiers des patients que vous suivez, dans le respect de leurs choix.",
+    "messagerie-pro": "Vos échanges sécurisés avec vos patients.",
+    "compte-pro": "Vos structures d'exercice et vos moyens de connexion.",
+}
+
+
+@login_required
+def home(request):
+    user = request.user
+    context = {"page_title": "Accueil"}
+    if user.kind == User.Kind.CITIZEN and hasattr(user, "person"):
+        person = user.person
+        context.update(
+            person=person,
+            children=list(represented_people(person)),
+            sections=[(s, label, UPCOMING[s]) for s, label in CITIZEN_SECTIONS],
+        )
+        return render(request, "web/home_citizen.html", context)
+    if user.kind == User.Kind.PROFESSIONAL and hasattr(user, "professional"):
+        professional = user.professional
+        context.update(
+            professional=professional,
+            roles=professional.roles.select_related("organization").filter(end_date=None),
+            sections=[(s, label, UPCOMING[s]) for s, label in PROFESSIONAL_SECTIONS],
+        )
+        return render(request, "web/home_professional.html", context)
+    return render(request, "web/home_other.html", context)
+
+
+@login_required
+def section(request, slug: str):
+    sections = dict(
+        CITIZEN_SECTIONS if request.user.kind == User.Kind.CITIZEN else PROFESSIONAL_SECTIONS
+    )
+    if slug not in sections:
+        raise Http404
+    return render(
+        request,
+        "web/upcoming.html",
+        {"page_title": sections[slug], "description": UPCOMING[slug], "slug": slug},
+    )
+
+
+@require_GET
+@never_cache
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+@never_cache
+def readyz(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:  # any database failure means "not ready", never a stack trace
+        return JsonResponse({"status": "unavailable", "database": "injoignable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "403_csrf.html", status=403)
