@@ -202,6 +202,8 @@ ACCOUNT_LOGIN_BY_CODE_ENABLED = False
 ACCOUNT_LOGIN_BY_CODE_REQUIRED = True
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = env.int("LOGIN_CODE_TIMEOUT", default=600)
 ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
+# Six digits: easy to read on a phone and to type for anyone.
+ACCOUNT_LOGIN_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 # Lockout: after LOGIN_MAX_FAILURES wrong passwords for one account, sign-in
 # is refused for LOGIN_LOCKOUT_SECONDS; an IP is also capped per minute.
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
@@ -336,6 +338,7 @@ USE_TZ = True
 # --- Static files ---------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Not the manifest storage: it rewrites URLs inside the DSFR stylesheets, which
 # breaks their subresource-integrity hashes.
 STORAGES = {

@@ -30,6 +30,17 @@ class AccountAdapter(DefaultAccountAdapter):
             for stage in super().get_login_stages()
         ]
 
+    def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
+        # A professional sent to set up a first TOTP right after typing the
+        # password is not asked for it again; changing an existing one is.
+        user = getattr(self.request, "user", None)
+        if app == "allauth.mfa" and user is not None and user.is_authenticated:
+            from allauth.mfa.models import Authenticator
+
+            if not Authenticator.objects.filter(user=user).exists():
+                return False
+        return super().is_reauthentication_required(app=app, **kwargs)
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         if template_prefix == "account/email/login_code":
             user = User.objects.filter(email__iexact=email).select_related("person").first()

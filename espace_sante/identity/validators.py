@@ -10,7 +10,7 @@ from stdnum.fr import nir as stdnum_nir
 
 from .reference import PROFESSION_LABELS
 
-_DEPARTMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-6])$")
+_DEPARTMENT = re.compile(r"^(0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5]|97[1-6])$")
 _BIRTH_PLACE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 _MOBILE = re.compile(r"^(?:\+33|0033|0)([67]\d{8})$")
 _FINESS = re.compile(r"^(\d{2}|2A|2B)\d{7}$")

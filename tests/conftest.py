@@ -1,0 +1,114 @@
+"""Shared fixtures: a real SMTP server, the demo population as personas."""
+
+import re
+import socket
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
+
+import pytest
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Mailbox:
+    """What the test SMTP server received, newest last."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _arrived: threading.Condition = field(init=False)
+
+    def __post_init__(self):
+        self._arrived = threading.Condition(self._lock)
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        message = message_from_bytes(envelope.content, policy=default_policy)
+        with self._arrived:
+            self.messages.append(message)
+            self._arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, to: str, count: int = 1, timeout: float = 10.0) -> EmailMessage:
+        """Block until the count-th message to `to` arrives, and return it."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.to(to)) >= count, timeout=timeout)
+            found = self.to(to)
+        if len(found) < count:
+            raise AssertionError(f"Aucun courriel n°{count} reçu pour {to}")
+        return found[count - 1]
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address in (m["To"] or "")]
+
+    @staticmethod
+    def body(message: EmailMessage) -> str:
+        part = message.get_body(preferencelist=("plain",))
+        return part.get_content() if part else ""
+
+    def code_for(self, address: str, count: int = 1) -> str:
+        """The one-time sign-in code in the count-th message to `address`."""
+        text = self.body(self.wait_for(address, count))
+        match = re.search(r"\b(\d{6})\b", text)
+        if not match:
+            raise AssertionError(f"Pas de code dans le courriel : {text!r}")
+        return match.group(1)
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on 127.0.0.1; Django sends through it."""
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    yield mailbox
+    controller.stop()
+
+
+@dataclass
+class Personas:
+    """The demo population, named as the tests speak of them."""
+
+    mother: object  # Person, Marie Durand, 38, has an account
+    child: object  # Person, Léo, 6, no account, represented by his mother
+    elder: object  # Person, Jean Petit, 72
+    gp: object  # Professional, Dr Claire Martin, the mother's médecin traitant
+    hospital_doctor: object
+    pharmacist: object
+    biologist: object
+    password: str
+    totp_secret: str
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    from espace_sante.identity.models import Person, Professional
+    from espace_sante.web.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo
+
+    load_demo()
+    return Personas(
+        mother=Person.objects.get(birth_name="DURAND", first_names="Marie Claire"),
+        child=Person.objects.get(birth_name="DURAND", first_names="Léo"),
+        elder=Person.objects.get(birth_name="PETIT"),
+        gp=Professional.objects.get(last_name="Martin"),
+        hospital_doctor=Professional.objects.get(last_name="Benali"),
+        pharmacist=Professional.objects.get(last_name="Lefèvre"),
+        biologist=Professional.objects.get(last_name="Nguyen"),
+        password=DEMO_PASSWORD,
+        totp_secret=DEMO_TOTP_SECRET,
+    )

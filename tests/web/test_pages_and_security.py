@@ -1,0 +1,102 @@
+"""What every response promises: security headers, French errors, honest pages."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from espace_sante.identity.logging import mask
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_carry_a_strict_content_security_policy_and_refuse_framing(client):
+    response = client.get("/comptes/login/")
+    csp = response["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in csp.split(";"))
+    assert directives["default-src"] == "'none'"
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    assert directives["frame-ancestors"] == "'none'"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_session_and_csrf_cookies_are_secure_and_http_only(client, personas):
+    response = client.get("/comptes/login/")
+    csrf = response.cookies["csrftoken"]
+    assert csrf["secure"] and csrf["httponly"] and csrf["samesite"] == "Lax"
+    response = client.post(
+        "/comptes/login/", {"login": personas.mother.user.email, "password": personas.password}
+    )
+    session = response.cookies["sessionid"]
+    assert session["secure"] and session["httponly"]
+    assert session["max-age"] == "" or int(session["max-age"]) <= 15 * 60
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused_in_french(personas):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        "/comptes/login/", {"login": personas.mother.user.email, "password": personas.password}
+    )
+    assert response.status_code == 403
+    assert "Ce formulaire a expiré" in response.content.decode()
+
+
+def test_pages_need_a_signed_in_person(client):
+    for path in ("/", "/espace/documents/"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/comptes/login/")
+
+
+def test_unbuilt_sections_say_so_honestly(client, personas):
+    client.force_login(personas.mother.user)
+    response = client.get("/espace/documents/")
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "pas encore disponible" in text
+    assert "ordonnances" in text
+
+
+def test_the_citizen_home_shows_her_sections_and_her_child(client, personas):
+    client.force_login(personas.mother.user)
+    text = client.get("/").content.decode()
+    for label in ("Documents", "Profil médical", "Messagerie", "Agenda", "Catalogue"):
+        assert label in text
+    assert "Paramètres" in text
+    assert "Léo DURAND" in text
+    assert "Marie DURAND" in text  # the signed-in person in the header
+
+
+def test_a_citizen_cannot_open_professional_sections(client, personas):
+    client.force_login(personas.mother.user)
+    assert client.get("/espace/patients/").status_code == 404
+
+
+def test_an_unknown_page_is_a_french_404(client):
+    response = client.get("/nulle-part/")
+    assert response.status_code == 404
+    assert "Page introuvable" in response.content.decode()
+
+
+def test_healthz_answers_while_the_process_runs(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content) == {"status": "ok"}
+
+
+def test_readyz_checks_the_database(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert json.loads(response.content) == {"status": "ok", "database": "ok"}
+
+
+def test_identifiers_are_masked_in_logs():
+    line = mask(
+        "Connexion de marie.durand@demo.example (NIR 2 88 03 31 555 123 45, 06 12 34 56 78)"
+    )
+    assert "marie" not in line and "555" not in line and "56 78" not in line
+    assert "[courriel]" in line and "[NIR]" in line and "[téléphone]" in line
+    assert mask("RPPS 10001234565 lit le document") == "RPPS 10001234565 lit le document"
