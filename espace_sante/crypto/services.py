@@ -1,0 +1,672 @@
+"""Envelope encryption of health data: each patient's data under the patient's own keys.
+
+Architecture rule 4, "the host cannot read". Every patient has two Tink keysets
+(``PatientKeys``): an AEAD (AES256_GCM) for short fields and a streaming AEAD
+(AES256_GCM_HKDF_1MB) for blobs. Both are stored only encrypted ("wrapped") by
+the key-encryption key (KEK, see ``kek.py``). Every ciphertext is bound by its
+associated data to the patient, the object and the purpose, so a ciphertext
+copied to another row, patient or column does not decrypt.
+
+Destroying the two wrapped keysets (``shred``) makes every ciphertext of that
+patient unrecoverable; rotating the KEK (``rotate_kek``) re-wraps the keysets
+only, never the data.
+
+Other apps call: ``ensure_keys``, ``encrypt``/``decrypt``,
+``encrypt_text``/``decrypt_text``, ``open_encrypting_stream``/``open_decrypting_stream``
+and ``shred``; the ``keys`` command calls ``rotate_kek`` and ``kek_status``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import tink
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+from tink import aead, streaming_aead
+
+from . import kek as kek_file
+from .errors import CryptoError, DecryptionFailed, KeysDestroyed
+from .models import PatientKeys
+
+__all__ = [
+    "BLOB_PURPOSE",
+    "CryptoError",
+    "DecryptionFailed",
+    "KekStatus",
+    "KeysDestroyed",
+    "RotationReport",
+    "decrypt",
+    "decrypt_text",
+    "encrypt",
+    "encrypt_text",
+    "ensure_keys",
+    "kek_status",
+    "open_decrypting_stream",
+    "open_encrypting_stream",
+    "rotate_kek",
+    "shred",
+]
+
+aead.register()
+streaming_aead.register()
+
+FIELD_TEMPLATE = aead.aead_key_templates.AES256_GCM
+STREAM_TEMPLATE = streaming_aead.streaming_aead_key_templates.AES256_GCM_HKDF_1MB
+BLOB_PURPOSE = "blob"
+# Versioned, so that a future format can coexist with this one.
+_AD_PREFIX = "espace-sante|v1"
+_WRAP_AD_PREFIX = "espace-sante|keyset|v1"
+_AEAD = "aead"
+_STREAM = "stream"
+_FIELDS = {_AEAD: "wrapped_aead", _STREAM: "wrapped_stream"}
+_PRIMITIVES = {_AEAD: aead.Aead, _STREAM: streaming_aead.StreamingAead}
+
+PatientRef = Any  # a Person, or its id as UUID or str
+ObjectId = uuid.UUID | str | int
+
+
+# --- Identifiers and associated data ---------------------------------------
+
+
+def _patient_uuid(patient: PatientRef) -> uuid.UUID:
+    """The patient's UUID, from a Person, a UUID or its string."""
+    value = getattr(patient, "pk", patient)
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise ValueError(f"Identifiant de patient invalide : {value!r}") from exc
+
+
+def _object_key(object_id: ObjectId) -> str:
+    """The object id as it enters the associated data (UUIDs in canonical form)."""
+    if isinstance(object_id, uuid.UUID):
+        return str(object_id)
+    if isinstance(object_id, int) and not isinstance(object_id, bool):
+        return str(object_id)
+    if not isinstance(object_id, str):
+        raise TypeError(f"Identifiant d'objet attendu (UUID ou str), reçu {type(object_id)!r}")
+    try:
+        # A UUID given as a string (any spelling) binds like the UUID itself.
+        return str(uuid.UUID(object_id))
+    except ValueError:
+        pass
+    _check_component(object_id, "l'identifiant d'objet")
+    return object_id
+
+
+def _check_component(value: str, what: str) -> None:
+    """Refuse the separator inside a field of the associated data."""
+    # "|" separates the fields of the associated data; allowing it would let
+    # (object "a|b", purpose "") and (object "a", purpose "b") collide.
+    if "|" in value:
+        raise ValueError(f"« | » est interdit dans {what} : {value!r}")
+
+
+def _associated_data(patient: uuid.UUID, object_id: ObjectId, purpose: str) -> bytes:
+    """b"espace-sante|v1|<patient uuid>|<object id>|<purpose>"."""
+    object_key = _object_key(object_id)
+    if not object_key:
+        raise ValueError("L'identifiant d'objet est vide.")
+    _check_component(purpose, "le rôle (purpose)")
+    return f"{_AD_PREFIX}|{patient}|{object_key}|{purpose}".encode()
+
+
+def _wrap_ad(patient: uuid.UUID, kind: str) -> bytes:
+    """Associated data of a wrapped keyset: b"espace-sante|keyset|v1|<patient uuid>|<kind>"."""
+    # The patient id binds a wrapped keyset to its row; the kind keeps the two
+    # keysets of one patient from being swapped.
+    return f"{_WRAP_AD_PREFIX}|{patient}|{kind}".encode()
+
+
+# --- Unwrapped keys: a small per-process cache -----------------------------
+
+
+class _PrimitiveCache:
+    """LRU of unwrapped primitives, keyed by (patient, kind, KEK key id).
+
+    Unwrapping costs a KEK decryption plus parsing a keyset (tens of µs, see
+    bench/crypto.py). An entry is used only if the wrapped bytes read from the
+    database are the same as when it was built, and every call first reads the
+    row, so a shred or a rotation done by another process is always seen.
+    """
+
+    def __init__(self, max_size: int = 256):
+        self.max_size = max_size
+        self._entries: OrderedDict[tuple, tuple[bytes, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, wrapped: bytes) -> Any | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != wrapped:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: tuple, wrapped: bytes, primitive: Any) -> None:
+        if self.max_size <= 0:
+            return
+        with self._lock:
+            self._entries[key] = (wrapped, primitive)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_size:
+                self._entries.popitem(last=False)
+
+    def forget_patient(self, patient: uuid.UUID) -> None:
+        with self._lock:
+            for key in [key for key in self._entries if key[0] == patient]:
+                del self._entries[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_cache = _PrimitiveCache()
+
+
+def _unwrap(wrapped: bytes, kek: kek_file.Kek, patient: uuid.UUID, kind: str):
+    """Decrypt a wrapped keyset with the KEK; the keyset handle."""
+    try:
+        return tink.proto_keyset_format.parse_encrypted(wrapped, kek.aead, _wrap_ad(patient, kind))
+    except tink.TinkError as exc:
+        raise CryptoError(
+            f"Les clés du patient {patient} ne se déchiffrent pas avec la clé de chiffrement "
+            "de clés."
+        ) from exc
+
+
+def _primitive(patient: uuid.UUID, kind: str, *, create: bool):
+    """The patient's unwrapped AEAD or StreamingAead primitive."""
+    # Read on every call: that is how a shred by another process is seen at once.
+    query = PatientKeys.objects.filter(pk=patient).values_list(
+        _FIELDS[kind], "kek_key_id", "destroyed_at"
+    )
+    row = next(iter(query), None)
+    if row is None:
+        if not create:
+            raise DecryptionFailed("Aucune clé pour ce patient : rien n'a été chiffré pour lui.")
+        _create_keys(patient)
+        row = next(iter(query.all()))
+    wrapped, kek_key_id, destroyed_at = row
+    if destroyed_at is not None:
+        raise KeysDestroyed(f"Les clés de ce patient ont été détruites le {destroyed_at:%Y-%m-%d}.")
+    wrapped = bytes(wrapped)  # memoryview on PostgreSQL
+    cache_key = (patient, kind, kek_key_id)
+    if (primitive := _cache.get(cache_key, wrapped)) is not None:
+        return primitive
+    kek = kek_file.current()
+    if kek_key_id not in kek.key_ids:
+        raise CryptoError(
+            f"La clé {kek_key_id} qui protège les clés de ce patient n'est plus dans le fichier "
+            f"de clé de chiffrement de clés {kek.path}."
+        )
+    primitive = _unwrap(wrapped, kek, patient, kind).primitive(_PRIMITIVES[kind])
+    _cache.put(cache_key, wrapped, primitive)
+    return primitive
+
+
+# --- Keys -----------------------------------------------------------------
+
+
+class _KekChanged(Exception):
+    """The KEK key used to wrap new keys vanished before the insert committed."""
+
+
+def _new_wrapped_keys(patient: uuid.UUID, kek: kek_file.Kek) -> dict:
+    """Generate the patient's two keysets, wrapped by the KEK primary: PatientKeys fields."""
+    wrapped = {}
+    for kind, template in ((_AEAD, FIELD_TEMPLATE), (_STREAM, STREAM_TEMPLATE)):
+        keyset = tink.new_keyset_handle(template)
+        wrapped[_FIELDS[kind]] = tink.proto_keyset_format.serialize_encrypted(
+            keyset, kek.aead, _wrap_ad(patient, kind)
+        )
+    wrapped["kek_key_id"] = kek.primary_key_id
+    return wrapped
+
+
+def _create_keys(patient: uuid.UUID) -> None:
+    """Insert the patient's keys once (see ensure_keys)."""
+    from espace_sante.identity.models import Person
+
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                # Checked here: the foreign key is only enforced at commit.
+                if not Person.objects.filter(pk=patient).exists():
+                    raise CryptoError(f"Aucune personne {patient} : impossible de créer ses clés.")
+                kek = kek_file.current()
+                row, created = PatientKeys.objects.get_or_create(
+                    patient_id=patient, defaults=_new_wrapped_keys(patient, kek)
+                )
+                if not created:
+                    if row.destroyed_at is not None:
+                        raise KeysDestroyed("Les clés de ce patient ont été détruites.")
+                    return
+                # The end of a rotation removes old KEK keys while it holds a lock
+                # on this table, so our insert waited for it: if the key we used
+                # has just gone, roll back and wrap again with the new primary.
+                if row.kek_key_id not in kek_file.current().key_ids:
+                    raise _KekChanged
+                return
+        except _KekChanged:
+            continue
+    raise CryptoError("La clé de chiffrement de clés change sans cesse : réessayez.")
+
+
+def ensure_keys(patient: PatientRef) -> None:
+    """Create the patient's two keysets if they do not exist yet.
+
+    Idempotent and safe when called concurrently (one row per patient,
+    ``get_or_create`` inside a transaction). ``encrypt`` and
+    ``open_encrypting_stream`` call it themselves when needed; call it at
+    enrolment to fail early. Raises ``KeysDestroyed`` after ``shred``: a closed
+    record never gets new keys.
+    """
+    patient_id = _patient_uuid(patient)
+    state = list(PatientKeys.objects.filter(pk=patient_id).values_list("destroyed_at", flat=True))
+    if state:
+        if state[0] is not None:
+            raise KeysDestroyed("Les clés de ce patient ont été détruites.")
+        return
+    _create_keys(patient_id)
+
+
+def shred(patient: PatientRef) -> None:
+    """Crypto-shredding: destroy the patient's keys so nothing of theirs decrypts again.
+
+    Both wrapped keysets are replaced by b"" and ``destroyed_at`` is set; from
+    then on every encrypt/decrypt for this patient raises ``KeysDestroyed``,
+    and ``ensure_keys`` will not create new ones. A patient who never had keys
+    gets a destroyed row too. Idempotent.
+
+    Old copies of the wrapped keysets may survive in backups, WAL or dead
+    database pages; they are encrypted with the KEK, so the next KEK rotation
+    (which removes the old KEK keys) makes them useless as well.
+    """
+    patient_id = _patient_uuid(patient)
+    now = timezone.now()
+    with transaction.atomic():
+        # Locked so that a rotation batch cannot write re-wrapped keys back.
+        row = PatientKeys.objects.select_for_update().filter(pk=patient_id).first()
+        if row is None:
+            PatientKeys.objects.create(
+                patient_id=patient_id,
+                wrapped_aead=b"",
+                wrapped_stream=b"",
+                kek_key_id=0,
+                destroyed_at=now,
+            )
+        elif row.destroyed_at is None:
+            row.wrapped_aead = b""
+            row.wrapped_stream = b""
+            row.destroyed_at = now
+            row.save(update_fields=["wrapped_aead", "wrapped_stream", "destroyed_at"])
+    _cache.forget_patient(patient_id)
+
+
+# --- Fields ----------------------------------------------------------------
+
+
+def encrypt(
+    patient_id: PatientRef, object_id: ObjectId, plaintext: bytes, *, purpose: str = ""
+) -> bytes:
+    """Encrypt bytes with the patient's AEAD key (AES256_GCM).
+
+    The ciphertext is bound to (patient, object, purpose): it decrypts only with
+    the same three values. ``object_id`` is the id of the row holding it (UUID,
+    str or int; a UUID and its string form are the same); ``purpose`` names the
+    field (e.g. "note"), so two fields of one row cannot be swapped. Neither may
+    contain "|". Creates the patient's keys if needed; raises ``KeysDestroyed``
+    after ``shred``.
+    """
+    if not isinstance(plaintext, bytes | bytearray | memoryview):
+        raise TypeError("encrypt() chiffre des octets ; pour du texte, utilisez encrypt_text().")
+    patient = _patient_uuid(patient_id)
+    associated_data = _associated_data(patient, object_id, purpose)
+    return _primitive(patient, _AEAD, create=True).encrypt(bytes(plaintext), associated_data)
+
+
+def decrypt(
+    patient_id: PatientRef, object_id: ObjectId, ciphertext: bytes, *, purpose: str = ""
+) -> bytes:
+    """Decrypt what ``encrypt`` returned for the same patient, object and purpose.
+
+    Accepts bytes or a memoryview (what a BinaryField gives on PostgreSQL).
+    Raises ``DecryptionFailed`` if the ciphertext was altered or belongs to
+    another patient, object or purpose, ``KeysDestroyed`` after ``shred``.
+    """
+    if not isinstance(ciphertext, bytes | bytearray | memoryview):
+        raise TypeError("decrypt() attend des octets chiffrés.")
+    patient = _patient_uuid(patient_id)
+    associated_data = _associated_data(patient, object_id, purpose)
+    primitive = _primitive(patient, _AEAD, create=False)
+    try:
+        return primitive.decrypt(bytes(ciphertext), associated_data)
+    except tink.TinkError as exc:
+        raise DecryptionFailed(
+            "Déchiffrement impossible : donnée altérée ou liée à un autre patient, objet ou usage."
+        ) from exc
+
+
+def encrypt_text(
+    patient_id: PatientRef, object_id: ObjectId, text: str, *, purpose: str = ""
+) -> bytes:
+    """``encrypt`` for a str (UTF-8). Encrypt "" too: see ``decrypt_text``."""
+    if not isinstance(text, str):
+        raise TypeError("encrypt_text() chiffre du texte (str).")
+    return encrypt(patient_id, object_id, text.encode("utf-8"), purpose=purpose)
+
+
+def decrypt_text(
+    patient_id: PatientRef, object_id: ObjectId, ciphertext: bytes, *, purpose: str = ""
+) -> str:
+    """``decrypt`` for what ``encrypt_text`` returned; gives back the str.
+
+    No shortcut for b"" or None: an emptied column would otherwise read as an
+    empty note and a tampering would go unnoticed. Store ``encrypt_text("")``
+    for an empty field, and test for None yourself if the column is nullable.
+    """
+    return decrypt(patient_id, object_id, ciphertext, purpose=purpose).decode("utf-8")
+
+
+# --- Blobs -----------------------------------------------------------------
+
+
+class _Sink(io.RawIOBase):
+    """What Tink writes into: passes bytes to the caller's destination, never closes it.
+
+    After ``abandon()`` writes are dropped, so that a failed write never ends
+    with the final segment that would make a truncated blob look complete.
+    """
+
+    def __init__(self, destination: BinaryIO):
+        super().__init__()
+        self._destination = destination
+        self._abandoned = False
+
+    def abandon(self) -> None:
+        self._abandoned = True
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if self._abandoned:
+            return len(data)
+        view = memoryview(data)
+        done = 0
+        while done < len(view):
+            written = self._destination.write(view[done:])
+            if written is None:  # file-likes that return nothing wrote everything
+                break
+            done += written
+        return len(view)
+
+
+@contextlib.contextmanager
+def open_encrypting_stream(
+    patient_id: PatientRef, object_id: ObjectId, destination: BinaryIO
+) -> Iterator[BinaryIO]:
+    """Context manager yielding a writable binary stream that encrypts into ``destination``.
+
+    Streaming AEAD (AES256_GCM_HKDF_1MB segments) with the patient's blob key,
+    associated data (patient, object, "blob"). Write the plaintext in chunks;
+    memory stays around one segment whatever the size. The ciphertext is
+    complete when the ``with`` block exits normally; ``destination`` is flushed
+    but left open (the caller fsyncs, seeks or closes it). If the block raises,
+    the final segment is not written, so the partial output never decrypts:
+    discard it.
+    """
+    patient = _patient_uuid(patient_id)
+    associated_data = _associated_data(patient, object_id, BLOB_PURPOSE)
+    primitive = _primitive(patient, _STREAM, create=True)
+    sink = _Sink(destination)
+    try:
+        stream = primitive.new_encrypting_stream(sink, associated_data)
+    except tink.TinkError as exc:
+        raise CryptoError("Impossible d'ouvrir le flux de chiffrement.") from exc
+    try:
+        yield stream
+    except BaseException:
+        sink.abandon()
+        with contextlib.suppress(Exception):
+            stream.close()
+        raise
+    try:
+        stream.close()  # writes the last segment, which marks the end of the blob
+    except tink.TinkError as exc:
+        raise CryptoError("Échec de l'écriture du flux chiffré.") from exc
+    flush = getattr(destination, "flush", None)
+    if flush is not None:
+        flush()
+
+
+class _DecryptingReader(io.RawIOBase):
+    """Tink's decrypting stream, with its errors turned into ``DecryptionFailed``."""
+
+    def __init__(self, inner: BinaryIO):
+        super().__init__()
+        self._inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.closed:
+            raise ValueError("Lecture d'un flux fermé.")
+        try:
+            return self._inner.read(-1 if size is None else size)
+        except tink.TinkError as exc:
+            raise DecryptionFailed(
+                "Déchiffrement impossible : fichier altéré, tronqué ou lié à un autre "
+                "patient ou document."
+            ) from exc
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._inner.close()
+            finally:
+                super().close()
+
+
+def open_decrypting_stream(
+    patient_id: PatientRef, object_id: ObjectId, source: BinaryIO
+) -> BinaryIO:
+    """A readable binary stream giving back the plaintext of a blob read from ``source``.
+
+    Read it with ``read(n)`` in chunks: each 1 MB segment is authenticated
+    before any of its bytes are returned, and ``read`` raises
+    ``DecryptionFailed`` on an altered, truncated or misplaced blob (possibly
+    after earlier chunks were returned: do not act on a blob before reading it
+    to the end). Closing the stream closes ``source``. Usable in ``with``.
+    Raises ``KeysDestroyed`` after ``shred``.
+    """
+    patient = _patient_uuid(patient_id)
+    associated_data = _associated_data(patient, object_id, BLOB_PURPOSE)
+    primitive = _primitive(patient, _STREAM, create=False)
+    try:
+        inner = primitive.new_decrypting_stream(source, associated_data)
+    except tink.TinkError as exc:
+        raise DecryptionFailed("Déchiffrement impossible : en-tête du fichier invalide.") from exc
+    return _DecryptingReader(inner)
+
+
+# --- KEK rotation ----------------------------------------------------------
+
+
+@dataclass
+class RotationReport:
+    """What ``rotate_kek`` did."""
+
+    primary_key_id: int
+    new_key: bool  # False: resumed (or finished) an interrupted rotation
+    rewrapped: int
+    remaining: int  # live rows still wrapped by an old key; 0 once done
+    removed_key_ids: tuple[int, ...] = ()
+
+
+def _lock_keys_table() -> None:
+    """Block new or re-wrapped keys until the transaction ends."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(PatientKeys._meta.db_table)
+        with connection.cursor() as cursor:
+            # The table name is ours, quoted; nothing comes from outside.
+            cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")  # noqa: S608
+    # SQLite: transactions start with BEGIN IMMEDIATE (settings), which already
+    # excludes every other writer.
+
+
+def _rewrap_batch(
+    kek: kek_file.Kek, batch_size: int, after: uuid.UUID | None
+) -> tuple[int, uuid.UUID | None]:
+    """Re-wrap up to batch_size rows after `after` (pk order) in one transaction."""
+    with transaction.atomic():
+        rows = (
+            PatientKeys.objects.select_for_update()
+            .filter(destroyed_at__isnull=True)
+            .exclude(kek_key_id=kek.primary_key_id)
+            .order_by("pk")
+        )
+        if after is not None:
+            rows = rows.filter(pk__gt=after)
+        rows = list(rows[:batch_size])
+        for row in rows:
+            if row.kek_key_id not in kek.key_ids:
+                raise CryptoError(
+                    f"Les clés du patient {row.pk} sont protégées par la clé {row.kek_key_id}, "
+                    "absente du fichier : restaurez-le avant la rotation."
+                )
+            for kind, column in _FIELDS.items():
+                ad = _wrap_ad(row.pk, kind)
+                keyset = _unwrap(bytes(getattr(row, column)), kek, row.pk, kind)
+                # Same keyset, same data keys: only its wrapping changes.
+                setattr(
+                    row, column, tink.proto_keyset_format.serialize_encrypted(keyset, kek.aead, ad)
+                )
+            row.kek_key_id = kek.primary_key_id
+        PatientKeys.objects.bulk_update(rows, ["wrapped_aead", "wrapped_stream", "kek_key_id"])
+    return len(rows), (rows[-1].pk if rows else after)
+
+
+def rotate_kek(
+    *,
+    batch_size: int = 500,
+    max_batches: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RotationReport:
+    """Rotate the KEK: new primary key, re-wrap every patient's keysets, drop the old keys.
+
+    Only the wrapped keysets change; blobs and field ciphertexts are never
+    touched (the data keys stay the same). The keyset file is one state machine:
+
+    - one key only: start a rotation. A new primary key is added and the file
+      is replaced atomically *before* any row is re-wrapped, so a crash can
+      never leave a row wrapped by a key that is not on disk;
+    - several keys: a previous run was interrupted. Resume with the current
+      primary instead of adding yet another key (which would only make the
+      rows already re-wrapped do it again);
+    - then rows whose ``kek_key_id`` differs from the primary are re-wrapped in
+      batches of ``batch_size``, each in its own transaction, so stopping at
+      any point loses nothing and the next run continues;
+    - when no live row uses an old key any more, the old keys are removed from
+      the file (under a table lock, so that no process can wrap new keys with
+      them meanwhile).
+
+    ``max_batches`` stops after that many batches (an operator spreading the
+    work, or a test simulating an interruption); ``progress(done, total)`` is
+    called after each batch. Runs under a file lock: one rotation at a time.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size doit être au moins 1.")
+    with kek_file.rotation_lock():
+        kek = kek_file.current()
+        live = PatientKeys.objects.filter(destroyed_at__isnull=True)
+        lost = live.exclude(kek_key_id__in=kek.key_ids).count()
+        if lost:
+            raise CryptoError(
+                f"{lost} patient(s) ont des clés protégées par une clé absente du fichier "
+                f"{kek.path} : restaurez-le avant toute rotation."
+            )
+        new_key = not kek.old_key_ids
+        if new_key:
+            kek = kek_file.add_primary_key()
+        _cache.clear()
+        total = live.exclude(kek_key_id=kek.primary_key_id).count()
+        done = batches = 0
+        after: uuid.UUID | None = None
+        while max_batches is None or batches < max_batches:
+            count, last = _rewrap_batch(kek, batch_size, after)
+            if count == 0:
+                if after is None:
+                    break  # a whole pass found nothing left
+                after = None  # one more pass catches rows wrapped meanwhile by old keys
+                continue
+            after = last
+            done += count
+            batches += 1
+            if progress is not None:
+                progress(done, max(total, done))
+        remaining = live.exclude(kek_key_id=kek.primary_key_id).count()
+        removed: tuple[int, ...] = ()
+        if remaining == 0:
+            with transaction.atomic():
+                _lock_keys_table()
+                if not live.exclude(kek_key_id=kek.primary_key_id).exists():
+                    removed = kek_file.remove_old_keys()
+            remaining = live.exclude(kek_key_id=kek.primary_key_id).count()
+    return RotationReport(
+        primary_key_id=kek.primary_key_id,
+        new_key=new_key,
+        rewrapped=done,
+        remaining=remaining,
+        removed_key_ids=removed,
+    )
+
+
+@dataclass
+class KekStatus:
+    """The KEK keyset and how many patients each of its keys protects."""
+
+    path: Path
+    primary_key_id: int
+    patients_by_key: dict[int, int]  # every key of the file, 0 if unused
+    missing_keys: dict[int, int] = field(default_factory=dict)  # used but absent: restore!
+    destroyed: int = 0
+
+
+def kek_status() -> KekStatus:
+    """Describe the KEK keyset file and count the live patients wrapped by each key."""
+    kek = kek_file.current(create=False)
+    counts = dict(
+        PatientKeys.objects.filter(destroyed_at__isnull=True)
+        .values("kek_key_id")
+        .annotate(patients=Count("pk"))
+        .order_by()
+        .values_list("kek_key_id", "patients")
+    )
+    return KekStatus(
+        path=kek.path,
+        primary_key_id=kek.primary_key_id,
+        patients_by_key={key_id: counts.pop(key_id, 0) for key_id in kek.key_ids},
+        missing_keys=counts,
+        destroyed=PatientKeys.objects.filter(destroyed_at__isnull=False).count(),
+    )
