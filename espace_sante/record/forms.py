@@ -1,0 +1,87 @@
+from datetime import date
+
+from django import forms
+from django.utils import timezone
+
+from .reference import CATEGORIES, PATIENT_CATEGORY_TYPES
+
+PATIENT_CATEGORY_CHOICES = [("", "Choisissez une catégorie")] + [
+    (code, CATEGORIES[code]) for code in PATIENT_CATEGORY_TYPES
+]
+
+PERIODS = [
+    ("", "Toutes les dates"),
+    ("3m", "Les 3 derniers mois"),
+    ("12m", "Les 12 derniers mois"),
+    ("5a", "Les 5 dernières années"),
+]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="Fichier",
+        help_text="PDF, image (JPEG, PNG, TIFF), texte ou RTF ; 5 Mo au maximum.",
+        error_messages={"required": "Choisissez le fichier à ajouter."},
+    )
+    title = forms.CharField(
+        label="Titre",
+        max_length=200,
+        help_text="Par exemple « Ordonnance du Dr Martin ».",
+        error_messages={"required": "Donnez un titre au document."},
+    )
+    category = forms.ChoiceField(
+        label="Catégorie",
+        choices=PATIENT_CATEGORY_CHOICES,
+        error_messages={"required": "Choisissez une catégorie."},
+    )
+    document_date = forms.DateField(
+        label="Date du document",
+        required=False,
+        widget=DateInput(),
+        help_text="Facultatif : la date écrite sur le document.",
+        error_messages={"invalid": "Saisissez une date valide, par exemple 14/03/2025."},
+    )
+
+    def clean_document_date(self) -> date | None:
+        value = self.cleaned_data["document_date"]
+        if value and value > timezone.localdate():
+            raise forms.ValidationError("La date du document ne peut pas être dans le futur.")
+        return value
+
+
+class EditForm(forms.Form):
+    title = forms.CharField(
+        label="Titre", max_length=200, error_messages={"required": "Donnez un titre au document."}
+    )
+    category = forms.ChoiceField(label="Catégorie", choices=PATIENT_CATEGORY_CHOICES)
+    document_date = forms.DateField(
+        label="Date du document",
+        widget=DateInput(),
+        error_messages={
+            "required": "Saisissez la date du document.",
+            "invalid": "Saisissez une date valide, par exemple 14/03/2025.",
+        },
+    )
+
+    def clean_document_date(self) -> date:
+        value = self.cleaned_data["document_date"]
+        if value > timezone.localdate():
+            raise forms.ValidationError("La date du document ne peut pas être dans le futur.")
+        return value
+
+
+class FilterForm(forms.Form):
+    category = forms.ChoiceField(
+        label="Catégorie",
+        required=False,
+        choices=[("", "Toutes les catégories")] + list(CATEGORIES.items()),
+    )
+    period = forms.ChoiceField(label="Période", required=False, choices=PERIODS)
+    q = forms.CharField(label="Rechercher dans les titres", required=False, max_length=100)

@@ -1,0 +1,22 @@
+from django.core.management.base import BaseCommand
+
+from espace_sante.record import services
+
+
+class Command(BaseCommand):
+    help = (
+        "Supprime les fichiers chiffrés qu'aucun document ne référence (restes d'envois "
+        "interrompus). À lancer régulièrement (cron) ou via la tâche sweep_orphan_blobs."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--older-than",
+            type=int,
+            default=3600,
+            help="Âge minimal des fichiers, en secondes (défaut : 3600).",
+        )
+
+    def handle(self, *args, older_than, **options):
+        removed = services.sweep_orphan_blobs(older_than)
+        self.stdout.write(f"{removed} fichier(s) orphelin(s) supprimé(s).")

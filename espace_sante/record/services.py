@@ -1,0 +1,397 @@
+"""Documents of the medical record: add, read, list, change, mask, delete.
+
+Every function takes the acting ``Actor`` and asks ``access.policy``; every
+access, allowed or refused, is appended to the audit trail in the same
+transaction as the action.
+"""
+
+import hashlib
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import storages
+from django.db import transaction
+from django.utils import timezone
+
+from espace_sante.access import audit, policy
+from espace_sante.access.policy import Action, Actor, NotAllowed
+from espace_sante.crypto import services as crypto
+from espace_sante.identity.models import Organization, Person, Professional
+
+from .models import Document
+from .reference import CATEGORIES, PATIENT_CATEGORY_TYPES, document_type
+from .uploads import InspectedFile, UploadRefused, inspect_upload
+
+TITLE = "title"
+
+
+def blob_storage():
+    return storages["blobs"]
+
+
+def _blob_name(patient_id, document_id) -> str:
+    # Grouped by patient so a patient's blobs can be listed and purged together.
+    return f"patients/{patient_id}/{document_id}.bin"
+
+
+def document_title(document: Document) -> str:
+    """The decrypted title (callers have already passed the policy)."""
+    return crypto.decrypt_text(
+        document.patient_id, document.id, bytes(document.title_encrypted), purpose=TITLE
+    )
+
+
+def _check(actor, action, patient_id, document=None) -> None:
+    """Ask the policy; a refusal is traced (committed on its own) and raised."""
+    if not policy.can(actor, action, patient_id, document):
+        audit.record(actor, action, patient_id, obj=document, object_type="document", allowed=False)
+        raise NotAllowed
+
+
+def _store_encrypted_blob(patient_id, document_id, plaintext_path: str) -> str:
+    """Encrypt the file into the blob store; return its name once it is durable."""
+    name = _blob_name(patient_id, document_id)
+    tmp_dir = settings.VAR_DIR / "tmp"
+    tmp_dir.mkdir(exist_ok=True)
+    with tempfile.TemporaryFile(dir=tmp_dir) as ciphertext:
+        with open(plaintext_path, "rb") as source:
+            with crypto.open_encrypting_stream(patient_id, document_id, ciphertext) as sink:
+                while chunk := source.read(64 * 1024):
+                    sink.write(chunk)
+        ciphertext.flush()
+        ciphertext.seek(0)
+        stored = blob_storage().save(name, File(ciphertext, name=name))
+    if stored != name:  # never overwrite, never rename silently
+        blob_storage().delete(stored)
+        raise RuntimeError("Nom de blob déjà pris")
+    _fsync_if_local(stored)
+    return stored
+
+
+def _fsync_if_local(name: str) -> None:
+    """On local disk, make the blob durable before the row says it exists."""
+    try:
+        path = blob_storage().path(name)
+    except NotImplementedError:  # object storage: durable when save() returns
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _aware(value: date | datetime | None) -> datetime:
+    if value is None:
+        return timezone.now()
+    if isinstance(value, datetime):
+        return value if timezone.is_aware(value) else timezone.make_aware(value)
+    return timezone.make_aware(datetime.combine(value, time(12, 0)))
+
+
+@dataclass
+class NewDocument:
+    """What a depositor says about a document, besides its bytes."""
+
+    title: str
+    type_code: str
+    source: str
+    document_date: date | datetime | None = None
+    author_professional: Professional | None = None
+    author_organization: Organization | None = None
+    master_identifier: str = ""
+    replaces: Document | None = None
+    masked_from_professionals: bool = False
+    invisible_patient: bool = False
+    invisible_representatives: bool = False
+    confidentiality: str = Document.Confidentiality.NORMAL
+
+
+def max_bytes_for(source: str) -> int:
+    if source == Document.Source.PATIENT or source == Document.Source.MESSAGING:
+        return settings.RECORD_PATIENT_MAX_BYTES
+    return settings.RECORD_PROFESSIONAL_MAX_BYTES
+
+
+def allowed_types_for(source: str) -> list[str]:
+    if source in (Document.Source.PATIENT, Document.Source.MESSAGING):
+        return settings.RECORD_PATIENT_ALLOWED_TYPES
+    return settings.RECORD_ALLOWED_TYPES
+
+
+def add_document(actor: Actor, patient: Person, upload, meta: NewDocument) -> Document:
+    """Store a new document for ``patient``: checked, encrypted, durable, traced.
+
+    The blob is written (and synced) first, then the row and its audit entry
+    in one transaction; if the row cannot be written, the blob is removed. A
+    crash between the two leaves only an unreferenced blob, which
+    ``sweep_orphan_blobs`` deletes later: never a row without its bytes.
+    """
+    _check(actor, Action.CREATE, patient.id)
+    doc_type = document_type(meta.type_code)
+    if doc_type is None:
+        raise UploadRefused("Type de document inconnu.", code="unknown_type")
+    title = " ".join((meta.title or "").split())[:200] or doc_type.label
+    inspected: InspectedFile = inspect_upload(
+        upload, max_bytes=max_bytes_for(meta.source), allowed_types=allowed_types_for(meta.source)
+    )
+    if inspected.cda and inspected.cda.patient_ids:
+        if (patient.ins_system, patient.ins_matricule) not in inspected.cda.patient_ids:
+            inspected.cleanup()
+            raise UploadRefused(
+                "Ce document CDA concerne une autre personne (son identifiant national de "
+                "santé ne correspond pas au dossier). Il n'a pas été ajouté.",
+                code="cda_patient_mismatch",
+            )
+    crypto.ensure_keys(patient)
+    document_id = uuid.uuid4()
+    try:
+        blob_name = _store_encrypted_blob(patient.id, document_id, inspected.path)
+    finally:
+        inspected.cleanup()
+    try:
+        with transaction.atomic():
+            document = Document.objects.create(
+                id=document_id,
+                patient=patient,
+                type_code=doc_type.code,
+                class_code=doc_type.class_code,
+                category=doc_type.category,
+                title_encrypted=crypto.encrypt_text(patient.id, document_id, title, purpose=TITLE),
+                format_code=inspected.format_code,
+                mime_type=inspected.mime_type,
+                size=inspected.size,
+                sha256=inspected.sha256,
+                blob_name=blob_name,
+                is_structured=inspected.is_structured,
+                source=meta.source,
+                author_professional=meta.author_professional,
+                author_organization=meta.author_organization,
+                master_identifier=meta.master_identifier,
+                document_date=_aware(
+                    meta.document_date or (inspected.cda.effective_time if inspected.cda else None)
+                ),
+                replaces=meta.replaces,
+                confidentiality=meta.confidentiality,
+                masked_from_professionals=meta.masked_from_professionals,
+                invisible_patient=meta.invisible_patient,
+                invisible_representatives=meta.invisible_representatives,
+                # What the patient deposits themselves is not "new" to them.
+                seen_by_patient_at=timezone.now()
+                if meta.source == Document.Source.PATIENT
+                else None,
+            )
+            if meta.replaces is not None:
+                Document.objects.filter(pk=meta.replaces.pk).update(
+                    status=Document.Status.SUPERSEDED
+                )
+            audit.record(actor, Action.CREATE, patient.id, obj=document)
+    except BaseException:
+        blob_storage().delete(blob_name)
+        raise
+    return document
+
+
+def access_document(actor: Actor | None, document_id, action: Action = Action.READ) -> Document:
+    """The document if ``actor`` may do ``action`` on it; otherwise ``NotAllowed``.
+
+    The refusal does not say whether the document exists (views answer 404).
+    """
+    try:
+        document = Document.objects.select_related(
+            "author_professional", "author_organization"
+        ).get(pk=document_id)
+    except (Document.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise NotAllowed from None
+    _check(actor, action, document.patient_id, document)
+    if action != Action.READ:
+        return document
+    with transaction.atomic():
+        audit.record(actor, Action.READ, document.patient_id, obj=document)
+        if policy.is_titulaire(actor, document.patient_id) and document.seen_by_patient_at is None:
+            document.seen_by_patient_at = timezone.now()
+            Document.objects.filter(pk=document.pk).update(
+                seen_by_patient_at=document.seen_by_patient_at
+            )
+    return document
+
+
+@contextmanager
+def open_content(document: Document) -> Iterator:
+    """A readable stream of the decrypted bytes of a document already accessed."""
+    with blob_storage().open(document.blob_name, "rb") as blob:
+        yield crypto.open_decrypting_stream(document.patient_id, document.id, blob)
+
+
+def read_content(document: Document) -> bytes:
+    """All the decrypted bytes (for small documents: CDA narrative, tests)."""
+    with open_content(document) as stream:
+        return stream.read()
+
+
+def iter_content(document: Document, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
+    """Decrypted bytes in chunks, for streaming responses."""
+    with open_content(document) as stream:
+        while chunk := stream.read(chunk_size):
+            yield chunk
+
+
+@dataclass
+class ListedDocument:
+    document: Document
+    title: str
+
+    @property
+    def is_new(self) -> bool:
+        return self.document.seen_by_patient_at is None
+
+
+def list_documents(
+    actor: Actor | None,
+    patient_id,
+    *,
+    category: str = "",
+    since: date | None = None,
+    until: date | None = None,
+    search: str = "",
+    include_inactive: bool = False,
+) -> list[ListedDocument]:
+    """The documents ``actor`` may see in one patient's record, newest first."""
+    _check(actor, Action.LIST, patient_id)
+    with transaction.atomic():
+        queryset = policy.visible_documents(actor, patient_id, Document.objects.all())
+        if not include_inactive:
+            queryset = queryset.filter(status=Document.Status.CURRENT)
+        if category:
+            queryset = queryset.filter(category=category)
+        if since:
+            queryset = queryset.filter(document_date__gte=_aware(datetime.combine(since, time.min)))
+        if until:
+            queryset = queryset.filter(document_date__lte=_aware(datetime.combine(until, time.max)))
+        queryset = queryset.select_related("author_professional", "author_organization")
+        listed = [
+            ListedDocument(doc, document_title(doc))
+            for doc in queryset.order_by("-document_date", "-created_at")
+        ]
+        audit.record(actor, Action.LIST, patient_id, object_type="document")
+    if search:
+        # Titles are encrypted: the search runs here, on one patient's documents.
+        needle = search.casefold()
+        listed = [item for item in listed if needle in item.title.casefold()]
+    return listed
+
+
+def category_counts(listed: list[ListedDocument]) -> list[tuple[str, str, int]]:
+    counts: dict[str, int] = {}
+    for item in listed:
+        counts[item.document.category] = counts.get(item.document.category, 0) + 1
+    return [(code, label, counts[code]) for code, label in CATEGORIES.items() if code in counts]
+
+
+def update_document(
+    actor: Actor,
+    document: Document,
+    *,
+    title: str | None = None,
+    category: str | None = None,
+    document_date: date | None = None,
+) -> Document:
+    """Rename, recategorise or redate a document the patient deposited."""
+    _check(actor, Action.UPDATE, document.patient_id, document)
+    with transaction.atomic():
+        fields = []
+        if title is not None:
+            clean = " ".join(title.split())[:200]
+            if not clean:
+                raise UploadRefused("Donnez un titre au document.", code="title")
+            document.title_encrypted = crypto.encrypt_text(
+                document.patient_id, document.id, clean, purpose=TITLE
+            )
+            fields.append("title_encrypted")
+        if category is not None:
+            if category not in PATIENT_CATEGORY_TYPES:
+                raise UploadRefused("Choisissez une catégorie de la liste.", code="category")
+            doc_type = document_type(PATIENT_CATEGORY_TYPES[category])
+            document.type_code, document.category = doc_type.code, doc_type.category
+            document.class_code = doc_type.class_code
+            fields += ["type_code", "category", "class_code"]
+        if document_date is not None:
+            if document_date > timezone.localdate():
+                raise UploadRefused(
+                    "La date du document ne peut pas être dans le futur.", code="date"
+                )
+            document.document_date = _aware(document_date)
+            fields.append("document_date")
+        if fields:
+            document.save(update_fields=fields)
+            audit.record(actor, Action.UPDATE, document.patient_id, obj=document)
+    return document
+
+
+def set_masked(actor: Actor, document: Document, masked: bool) -> Document:
+    """Hide a document from professionals (MASQUE_PS), or show it again."""
+    _check(actor, Action.MASK, document.patient_id, document)
+    with transaction.atomic():
+        document.masked_from_professionals = masked
+        document.save(update_fields=["masked_from_professionals"])
+        audit.record(
+            actor,
+            Action.MASK,
+            document.patient_id,
+            obj=document,
+            reason="masqué" if masked else "démasqué",
+        )
+    return document
+
+
+def delete_document(actor: Actor, document: Document) -> None:
+    """Delete a document the patient deposited: the row now, the blob after commit."""
+    _check(actor, Action.DELETE, document.patient_id, document)
+    with transaction.atomic():
+        blob_name = document.blob_name
+        audit.record(actor, Action.DELETE, document.patient_id, obj=document)
+        document.delete()
+        # If this deletion fails, the orphan sweep removes the blob later.
+        transaction.on_commit(lambda: blob_storage().delete(blob_name))
+
+
+def sweep_orphan_blobs(older_than_seconds: int = 3600) -> int:
+    """Delete blobs no document row points at (left by a crash mid-upload).
+
+    Only blobs older than ``older_than_seconds`` are considered, so an upload
+    in progress (blob written, row not yet committed) is never touched.
+    Safe to run twice or on two workers: deleting a missing file is a no-op.
+    """
+    storage = blob_storage()
+    removed = 0
+    limit = timezone.now().timestamp() - older_than_seconds
+    try:
+        patient_dirs, _ = storage.listdir("patients")
+    except FileNotFoundError:
+        return 0
+    for patient_dir in patient_dirs:
+        _, files = storage.listdir(f"patients/{patient_dir}")
+        names = {f"patients/{patient_dir}/{name}" for name in files}
+        known = set(
+            Document.objects.filter(blob_name__in=names).values_list("blob_name", flat=True)
+        )
+        for name in names - known:
+            if storage.get_modified_time(name).timestamp() < limit:
+                storage.delete(name)
+                removed += 1
+    return removed
+
+
+def sha256_of(document: Document) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter_content(document):
+        digest.update(chunk)
+    return digest.hexdigest()

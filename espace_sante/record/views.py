@@ -1,0 +1,250 @@
+"""Documents pages. Thin: parse input, one access function, one service, render."""
+
+from datetime import timedelta
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from espace_sante.access.policy import Action, NotAllowed, actor_for_user
+
+from . import services
+from .cda import narrative_sections
+from .forms import EditForm, FilterForm, UploadForm
+from .models import Document
+from .reference import CATEGORIES, PATIENT_CATEGORY_TYPES, document_type
+from .uploads import UploadRefused
+
+PERIOD_DAYS = {"3m": 92, "12m": 366, "5a": 5 * 366}
+
+
+def _patient(request):
+    """The signed-in citizen's own space (other spaces come with the access rules)."""
+    person = getattr(request.user, "person", None)
+    if person is None:
+        raise Http404
+    return person
+
+
+def _document(request, document_id, action=Action.READ) -> Document:
+    try:
+        return services.access_document(actor_for_user(request.user), document_id, action)
+    except NotAllowed:
+        raise Http404 from None
+
+
+def _no_store(response):
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@never_cache
+def document_list(request):
+    patient = _patient(request)
+    actor = actor_for_user(request.user)
+    form = FilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    since = None
+    if filters.get("period"):
+        since = timezone.localdate() - timedelta(days=PERIOD_DAYS[filters["period"]])
+    everything = services.list_documents(actor, patient.id)
+    listed = services.list_documents(
+        actor,
+        patient.id,
+        category=filters.get("category", ""),
+        since=since,
+        search=filters.get("q", ""),
+    )
+    return _no_store(
+        render(
+            request,
+            "record/documents.html",
+            {
+                "page_title": "Documents",
+                "form": form,
+                "documents": listed,
+                "categories": services.category_counts(everything),
+                "total": len(everything),
+                "filtered": bool(filters and any(filters.values())),
+                "new_count": sum(1 for item in everything if item.is_new),
+                "current_category": filters.get("category", ""),
+            },
+        )
+    )
+
+
+@login_required
+@never_cache
+def document_detail(request, document_id):
+    document = _document(request, document_id)
+    title = services.document_title(document)
+    sections = None
+    if document.is_structured:
+        sections = narrative_sections(services.read_content(document))
+    return _no_store(
+        render(
+            request,
+            "record/document_detail.html",
+            {
+                "page_title": title,
+                "document": document,
+                "title": title,
+                "type": document_type(document.type_code),
+                "category_label": CATEGORIES.get(document.category, document.category),
+                "sections": sections,
+            },
+        )
+    )
+
+
+def _stream(document: Document, title: str, disposition: str):
+    mime = "text/html; charset=utf-8" if document.is_structured else document.mime_type
+    if document.mime_type == "text/plain":
+        mime = "text/plain; charset=utf-8"
+    response = StreamingHttpResponse(services.iter_content(document), content_type=mime)
+    extension = {
+        "application/pdf": "pdf",
+        "image/jpeg": "jpg",
+        "image/png": "png",
+        "image/tiff": "tif",
+        "text/plain": "txt",
+        "text/rtf": "rtf",
+        "application/xml": "xml",
+    }.get(document.mime_type, "bin")
+    filename = f"{title[:80]}.{extension}"
+    response["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(filename)}"
+    response["Content-Length"] = str(document.size)
+    # Decrypted health data: never cached, never sniffed, never framed elsewhere.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    return _no_store(response)
+
+
+@login_required
+def document_content(request, document_id):
+    """The document itself, shown by the browser (PDF viewer, image, text)."""
+    document = _document(request, document_id)
+    if document.is_structured:
+        return redirect("record:document_detail", document_id=document.id)
+    return _stream(document, services.document_title(document), "inline")
+
+
+@login_required
+def document_download(request, document_id):
+    document = _document(request, document_id)
+    return _stream(document, services.document_title(document), "attachment")
+
+
+@login_required
+@never_cache
+def document_upload(request):
+    patient = _patient(request)
+    actor = actor_for_user(request.user)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            document = services.add_document(
+                actor,
+                patient,
+                data["file"],
+                services.NewDocument(
+                    title=data["title"],
+                    type_code=PATIENT_CATEGORY_TYPES[data["category"]],
+                    source=Document.Source.PATIENT,
+                    document_date=data["document_date"],
+                ),
+            )
+        except UploadRefused as refusal:
+            form.add_error("file", refusal)
+        else:
+            url = reverse("record:document_detail", args=[document.id])
+            messages.success(request, "Votre document a été ajouté.")
+            if request.headers.get("Accept") == "application/json":  # upload.js
+                return JsonResponse({"redirect": url}, status=201)
+            return redirect(url)
+    if request.method == "POST" and request.headers.get("Accept") == "application/json":
+        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+        return JsonResponse({"errors": errors, "form": form.errors}, status=400)
+    return render(
+        request,
+        "record/document_upload.html",
+        {"page_title": "Ajouter un document", "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@never_cache
+def document_edit(request, document_id):
+    document = _document(request, document_id, Action.UPDATE)
+    actor = actor_for_user(request.user)
+    initial = {
+        "title": services.document_title(document),
+        "category": document.category,
+        "document_date": timezone.localtime(document.document_date).date(),
+    }
+    form = EditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.update_document(
+                actor,
+                document,
+                title=data["title"],
+                category=data["category"],
+                document_date=data["document_date"],
+            )
+        except UploadRefused as refusal:
+            form.add_error(None, refusal)
+        else:
+            messages.success(request, "Le document a été modifié.")
+            return redirect("record:document_detail", document_id=document.id)
+    return _no_store(
+        render(
+            request,
+            "record/document_edit.html",
+            {"page_title": "Modifier le document", "form": form, "document": document},
+        )
+    )
+
+
+@login_required
+@require_POST
+def document_mask(request, document_id):
+    document = _document(request, document_id, Action.MASK)
+    masked = request.POST.get("masked") == "1"
+    services.set_masked(actor_for_user(request.user), document, masked)
+    messages.success(
+        request,
+        "Le document est masqué aux professionnels de santé."
+        if masked
+        else "Le document est de nouveau visible par les professionnels qui ont accès à votre "
+        "dossier.",
+    )
+    return redirect("record:document_detail", document_id=document.id)
+
+
+@login_required
+@never_cache
+def document_delete(request, document_id):
+    document = _document(request, document_id, Action.DELETE)
+    title = services.document_title(document)
+    if request.method == "POST":
+        services.delete_document(actor_for_user(request.user), document)
+        messages.success(request, f"« {title} » a été supprimé.")
+        return redirect("record:document_list")
+    return _no_store(
+        render(
+            request,
+            "record/document_delete.html",
+            {"page_title": "Supprimer le document", "document": document, "title": title},
+        )
+    )
