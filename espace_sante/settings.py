@@ -89,6 +89,9 @@ INSTALLED_APPS = [
     # Our apps come before allauth so that our templates override its own.
     "espace_sante.identity",
     "espace_sante.web",
+    "espace_sante.crypto",
+    "espace_sante.access",
+    "espace_sante.record",
     "widget_tweaks",
     "dsfr",
     "django_htmx",
@@ -108,6 +111,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "espace_sante.identity.csp.FormActionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -161,6 +165,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {
     "default": env.cache_url("CACHE_URL", default="dbcache://espace_sante_cache"),
 }
+
+# --- Encryption keys (espace_sante.crypto) ---------------------------------
+# The key-encryption key (KEK) wrapping every patient's data keys: a Tink keyset
+# file, created on first use (mode 0600). In production, point this outside the
+# data disk, or replace the file by a KMS/HSM-held key (see crypto/kek.py).
+KEK_KEYSET_FILE = env.str("KEK_KEYSET_FILE", default=str(VAR_DIR / "keys" / "kek.json"))
 
 # --- Accounts and sign-in -------------------------------------------------
 AUTH_USER_MODEL = "identity.User"
@@ -287,6 +297,9 @@ SECURE_PROXY_SSL_HEADER = (
 
 from csp.constants import NONCE, NONE, SELF  # noqa: E402
 
+# Extra origins forms may lead to (an identity provider whose authorization
+# endpoint is not on its issuer's host); see identity/csp.py.
+CSP_FORM_ACTION_ORIGINS = env.list("CSP_FORM_ACTION_ORIGINS", default=[])
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [NONE],
@@ -328,6 +341,26 @@ TASKS = {
     }
 }
 
+# --- Medical record -------------------------------------------------------
+# Patients deposit up to 5 MB per file, as in the official service; software
+# of professionals up to 20 MB (no published limit: a setting, stated in errors).
+RECORD_PATIENT_MAX_BYTES = env.int("RECORD_PATIENT_MAX_BYTES", default=5 * 1024 * 1024)
+RECORD_PROFESSIONAL_MAX_BYTES = env.int(
+    "RECORD_PROFESSIONAL_MAX_BYTES", default=20 * 1024 * 1024
+)
+RECORD_PATIENT_ALLOWED_TYPES = env.list(
+    "RECORD_PATIENT_ALLOWED_TYPES",
+    default=["application/pdf", "text/plain", "text/rtf", "image/jpeg", "image/png", "image/tiff"],
+)
+RECORD_ALLOWED_TYPES = env.list(
+    "RECORD_ALLOWED_TYPES", default=[*RECORD_PATIENT_ALLOWED_TYPES, "application/xml"]
+)
+# Uploads above this size go to a temporary file rather than memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
+(VAR_DIR / "tmp").mkdir(exist_ok=True)
+
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]
@@ -339,10 +372,22 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# S3 in production: storages.backends.s3.S3Storage and django-storages' AWS_*
+# variables.
+BLOB_STORAGE_BACKEND = env.str(
+    "BLOB_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+)
 # Not the manifest storage: it rewrites URLs inside the DSFR stylesheets, which
 # breaks their subresource-integrity hashes.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Encrypted document blobs (files under var/blobs by default).
+    "blobs": {
+        "BACKEND": BLOB_STORAGE_BACKEND,
+        "OPTIONS": {"location": str(VAR_DIR / "blobs")}
+        if BLOB_STORAGE_BACKEND.endswith("FileSystemStorage")
+        else {},
+    },
     "staticfiles": {
         "BACKEND": env.str(
             "STATICFILES_STORAGE",

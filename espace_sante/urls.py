@@ -12,5 +12,7 @@ urlpatterns = [
     path("comptes/", include("allauth.urls")),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("admin/", admin.site.urls),
+    path("documents/", include("espace_sante.record.urls")),
+    path("profil/", include("espace_sante.record.profile_urls")),
     path("", include("espace_sante.web.urls")),
 ]

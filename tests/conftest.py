@@ -62,6 +62,26 @@ class Mailbox:
         return match.group(1)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def private_keys_and_blobs(settings, tmp_path):
+    """Each test gets its own key-encryption key and blob directory, never var/'s."""
+    settings.KEK_KEYSET_FILE = str(tmp_path / "keys" / "kek.json")
+    location = tmp_path / "blobs"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "blobs": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(location)},
+        },
+    }
+    return location
+
+
 @pytest.fixture
 def smtp_server(settings):
     """A real SMTP server on 127.0.0.1; Django sends through it."""
@@ -100,7 +120,7 @@ def personas(db) -> Personas:
     from espace_sante.identity.models import Person, Professional
     from espace_sante.web.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo
 
-    load_demo()
+    load_demo(with_documents=False, with_profile=False)  # slow to make; tests add their own
     return Personas(
         mother=Person.objects.get(birth_name="DURAND", first_names="Marie Claire"),
         child=Person.objects.get(birth_name="DURAND", first_names="Léo"),

@@ -89,7 +89,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         # `sub` or a `SubjectNameID` claim: link to the directory entry.
         from .services import professional_for_oidc_claims
 
-        claims = sociallogin.account.extra_data or {}
+        # allauth keeps the provider's data as {"userinfo": …, "id_token": …}.
+        data = sociallogin.account.extra_data or {}
+        claims = {**data.get("id_token", {}), **data.get("userinfo", {}), **data}
         professional = professional_for_oidc_claims(sociallogin.account.uid, claims)
         if professional is None or professional.user is None:
             messages.error(

@@ -11,11 +11,20 @@ CITIZEN_SECTIONS = [
     ("catalogue", "Catalogue"),
     ("parametres", "Paramètres"),
 ]
+# Sections that have their own pages; the others show the "not yet" page.
+BUILT_SECTIONS = {"documents": "record:document_list", "profil": "profile:home"}
+
 PROFESSIONAL_SECTIONS = [
     ("patients", "Mes patients"),
     ("messagerie-pro", "Messagerie"),
     ("compte-pro", "Mon compte"),
 ]
+
+
+def section_url(slug: str) -> str:
+    if slug in BUILT_SECTIONS:
+        return reverse(BUILT_SECTIONS[slug])
+    return reverse("web:section", args=[slug])
 
 
 def navigation(request):
@@ -30,6 +39,6 @@ def navigation(request):
         return {}
     items = []
     for slug, label in sections:
-        url = reverse("web:section", args=[slug])
+        url = section_url(slug)
         items.append({"url": url, "label": label, "active": request.path.startswith(url)})
     return {"nav_items": items}

@@ -170,7 +170,7 @@ def _ensure_totp(user: User) -> None:
 
 
 @transaction.atomic
-def load_demo() -> list[DemoSignIn]:
+def load_demo(with_documents: bool = True, with_profile: bool = True) -> list[DemoSignIn]:
     organizations = {}
     for data in ORGANIZATIONS:
         org = Organization.objects.filter(finess=data["finess"]).first()
@@ -213,6 +213,15 @@ def load_demo() -> list[DemoSignIn]:
         jean.medecin_traitant = professionals["10001234565"]
         jean.save(update_fields=["medecin_traitant"])
     identity.declare_representative(people["leo"], marie)
+
+    if with_documents:
+        from espace_sante.record.demo import load_document_demo
+
+        load_document_demo(people, professionals, organizations)
+    if with_profile:
+        from espace_sante.record.profile_demo import load_profile_demo
+
+        load_profile_demo(people)
 
     return [
         DemoSignIn(

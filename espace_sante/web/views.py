@@ -1,14 +1,19 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from espace_sante.identity.models import User
 from espace_sante.identity.services import represented_people
 
-from .context_processors import CITIZEN_SECTIONS, PROFESSIONAL_SECTIONS
+from .context_processors import (
+    BUILT_SECTIONS,
+    CITIZEN_SECTIONS,
+    PROFESSIONAL_SECTIONS,
+    section_url,
+)
 
 # What each section will offer; shown as is until the section is built, so
 # nobody mistakes an empty page for lost data.
@@ -37,7 +42,7 @@ def home(request):
         context.update(
             person=person,
             children=list(represented_people(person)),
-            sections=[(s, label, UPCOMING[s]) for s, label in CITIZEN_SECTIONS],
+            sections=[(section_url(s), label, UPCOMING[s]) for s, label in CITIZEN_SECTIONS],
         )
         return render(request, "web/home_citizen.html", context)
     if user.kind == User.Kind.PROFESSIONAL and hasattr(user, "professional"):
@@ -45,7 +50,9 @@ def home(request):
         context.update(
             professional=professional,
             roles=professional.roles.select_related("organization").filter(end_date=None),
-            sections=[(s, label, UPCOMING[s]) for s, label in PROFESSIONAL_SECTIONS],
+            sections=[
+                (section_url(s), label, UPCOMING[s]) for s, label in PROFESSIONAL_SECTIONS
+            ],
         )
         return render(request, "web/home_professional.html", context)
     return render(request, "web/home_other.html", context)
@@ -58,6 +65,8 @@ def section(request, slug: str):
     )
     if slug not in sections:
         raise Http404
+    if slug in BUILT_SECTIONS:
+        return redirect(section_url(slug))
     return render(
         request,
         "web/upcoming.html",

@@ -52,11 +52,11 @@ def test_pages_need_a_signed_in_person(client):
 
 def test_unbuilt_sections_say_so_honestly(client, personas):
     client.force_login(personas.mother.user)
-    response = client.get("/espace/documents/")
+    response = client.get("/espace/agenda/")
     text = response.content.decode()
     assert response.status_code == 200
     assert "pas encore disponible" in text
-    assert "ordonnances" in text
+    assert "rendez-vous" in text
 
 
 def test_the_citizen_home_shows_her_sections_and_her_child(client, personas):
