@@ -45,7 +45,7 @@ def _render(element) -> str:
             tag = "ol" if child.get("listType") == "ordered" else "ul"
             parts.append(f"<{tag}>{_render(child)}</{tag}>")
         elif name == "table":
-            parts.append(f'<table class="fr-table">{_render(child)}</table>')
+            parts.append(f'<div class="fr-table"><table>{_render(child)}</table></div>')
         elif name in _TAGS:
             tag = _TAGS[name]
             parts.append(f"<{tag}>{_render(child)}</{tag}>")

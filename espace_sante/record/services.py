@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import storages
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from espace_sante.access import audit, policy
@@ -254,6 +255,42 @@ class ListedDocument:
         return self.document.seen_by_patient_at is None
 
 
+def _visible(actor, patient_id, *, category="", since=None, until=None, include_inactive=False):
+    queryset = policy.visible_documents(actor, patient_id, Document.objects.all())
+    if not include_inactive:
+        queryset = queryset.filter(status=Document.Status.CURRENT)
+    if category:
+        queryset = queryset.filter(category=category)
+    if since:
+        queryset = queryset.filter(document_date__gte=_aware(datetime.combine(since, time.min)))
+    if until:
+        queryset = queryset.filter(document_date__lte=_aware(datetime.combine(until, time.max)))
+    return queryset
+
+
+def _titled(queryset, search: str, limit: int | None, offset: int) -> tuple[list, int]:
+    """Decrypt titles; without a search, only those of the requested slice."""
+    queryset = queryset.select_related("author_professional", "author_organization").order_by(
+        "-document_date", "-created_at"
+    )
+    if not search:
+        total = queryset.count() if limit is not None else None
+        rows = queryset[offset : offset + limit] if limit is not None else queryset
+        listed = [ListedDocument(doc, document_title(doc)) for doc in rows]
+        return listed, total if total is not None else len(listed)
+    # Titles are encrypted: the search runs here, on one patient's documents.
+    needle = search.casefold()
+    listed = [
+        item
+        for item in (ListedDocument(doc, document_title(doc)) for doc in queryset)
+        if needle in item.title.casefold()
+    ]
+    total = len(listed)
+    if limit is not None:
+        listed = listed[offset : offset + limit]
+    return listed, total
+
+
 def list_documents(
     actor: Actor | None,
     patient_id,
@@ -263,30 +300,67 @@ def list_documents(
     until: date | None = None,
     search: str = "",
     include_inactive: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[ListedDocument]:
     """The documents ``actor`` may see in one patient's record, newest first."""
     _check(actor, Action.LIST, patient_id)
     with transaction.atomic():
-        queryset = policy.visible_documents(actor, patient_id, Document.objects.all())
-        if not include_inactive:
-            queryset = queryset.filter(status=Document.Status.CURRENT)
-        if category:
-            queryset = queryset.filter(category=category)
-        if since:
-            queryset = queryset.filter(document_date__gte=_aware(datetime.combine(since, time.min)))
-        if until:
-            queryset = queryset.filter(document_date__lte=_aware(datetime.combine(until, time.max)))
-        queryset = queryset.select_related("author_professional", "author_organization")
-        listed = [
-            ListedDocument(doc, document_title(doc))
-            for doc in queryset.order_by("-document_date", "-created_at")
-        ]
+        queryset = _visible(
+            actor,
+            patient_id,
+            category=category,
+            since=since,
+            until=until,
+            include_inactive=include_inactive,
+        )
+        listed, _ = _titled(queryset, search, limit, offset)
         audit.record(actor, Action.LIST, patient_id, object_type="document")
-    if search:
-        # Titles are encrypted: the search runs here, on one patient's documents.
-        needle = search.casefold()
-        listed = [item for item in listed if needle in item.title.casefold()]
     return listed
+
+
+@dataclass
+class DocumentPage:
+    """One page of the Documents screen, with the counts it shows."""
+
+    items: list[ListedDocument]
+    matching: int  # documents matching the filters
+    total: int  # every visible current document
+    new_count: int
+    categories: list[tuple[str, str, int]]
+
+
+def document_page(
+    actor: Actor | None,
+    patient_id,
+    *,
+    category: str = "",
+    since: date | None = None,
+    search: str = "",
+    page: int = 1,
+    per_page: int = 20,
+) -> DocumentPage:
+    """What the Documents screen shows: counts in SQL, titles decrypted for one page only."""
+    _check(actor, Action.LIST, patient_id)
+    with transaction.atomic():
+        everything = _visible(actor, patient_id)
+        per_category = dict(
+            everything.order_by().values_list("category").annotate(count=Count("id"))
+        )
+        filtered = _visible(actor, patient_id, category=category, since=since)
+        items, matching = _titled(filtered, search, per_page, (max(page, 1) - 1) * per_page)
+        audit.record(actor, Action.LIST, patient_id, object_type="document")
+    return DocumentPage(
+        items=items,
+        matching=matching,
+        total=sum(per_category.values()),
+        new_count=everything.filter(seen_by_patient_at__isnull=True).count(),
+        categories=[
+            (code, label, per_category[code])
+            for code, label in CATEGORIES.items()
+            if code in per_category
+        ],
+    )
 
 
 def category_counts(listed: list[ListedDocument]) -> list[tuple[str, str, int]]:

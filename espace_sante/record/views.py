@@ -22,6 +22,7 @@ from .reference import CATEGORIES, PATIENT_CATEGORY_TYPES, document_type
 from .uploads import UploadRefused
 
 PERIOD_DAYS = {"3m": 92, "12m": 366, "5a": 5 * 366}
+PER_PAGE = 20
 
 
 def _patient(request):
@@ -54,14 +55,22 @@ def document_list(request):
     since = None
     if filters.get("period"):
         since = timezone.localdate() - timedelta(days=PERIOD_DAYS[filters["period"]])
-    everything = services.list_documents(actor, patient.id)
-    listed = services.list_documents(
+    try:
+        page_number = max(int(request.GET.get("page", "1")), 1)
+    except ValueError:
+        page_number = 1
+    page = services.document_page(
         actor,
         patient.id,
         category=filters.get("category", ""),
         since=since,
         search=filters.get("q", ""),
+        page=page_number,
+        per_page=PER_PAGE,
     )
+    pages = max((page.matching + PER_PAGE - 1) // PER_PAGE, 1)
+    query = request.GET.copy()
+    query.pop("page", None)
     return _no_store(
         render(
             request,
@@ -69,12 +78,17 @@ def document_list(request):
             {
                 "page_title": "Documents",
                 "form": form,
-                "documents": listed,
-                "categories": services.category_counts(everything),
-                "total": len(everything),
+                "documents": page.items,
+                "categories": page.categories,
+                "total": page.total,
+                "matching": page.matching,
                 "filtered": bool(filters and any(filters.values())),
-                "new_count": sum(1 for item in everything if item.is_new),
+                "new_count": page.new_count,
                 "current_category": filters.get("category", ""),
+                "page_number": page_number,
+                "pages": pages,
+                "page_range": range(1, pages + 1),
+                "query": query.urlencode(),
             },
         )
     )
