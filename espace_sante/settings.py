@@ -119,6 +119,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "espace_sante.crypto.middleware.KeyScopeMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "espace_sante.identity.middleware.ProfessionalSecondFactorMiddleware",
 ]
@@ -345,9 +346,7 @@ TASKS = {
 # Patients deposit up to 5 MB per file, as in the official service; software
 # of professionals up to 20 MB (no published limit: a setting, stated in errors).
 RECORD_PATIENT_MAX_BYTES = env.int("RECORD_PATIENT_MAX_BYTES", default=5 * 1024 * 1024)
-RECORD_PROFESSIONAL_MAX_BYTES = env.int(
-    "RECORD_PROFESSIONAL_MAX_BYTES", default=20 * 1024 * 1024
-)
+RECORD_PROFESSIONAL_MAX_BYTES = env.int("RECORD_PROFESSIONAL_MAX_BYTES", default=20 * 1024 * 1024)
 RECORD_PATIENT_ALLOWED_TYPES = env.list(
     "RECORD_PATIENT_ALLOWED_TYPES",
     default=["application/pdf", "text/plain", "text/rtf", "image/jpeg", "image/png", "image/tiff"],

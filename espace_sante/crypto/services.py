@@ -19,6 +19,7 @@ and ``shred``; the ``keys`` command calls ``rotate_kek`` and ``kek_status``.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 import threading
 import uuid
@@ -51,6 +52,7 @@ __all__ = [
     "encrypt_text",
     "ensure_keys",
     "kek_status",
+    "key_scope",
     "open_decrypting_stream",
     "open_encrypting_stream",
     "rotate_kek",
@@ -176,6 +178,28 @@ class _PrimitiveCache:
 
 _cache = _PrimitiveCache()
 
+# Keys already read in the current scope (one web request, see
+# crypto/middleware.py): a page decrypting 50 fields of one patient reads the
+# key row once instead of 50 times. Outside a scope every call reads the row.
+_scope: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "espace_sante_key_scope", default=None
+)
+
+
+@contextlib.contextmanager
+def key_scope() -> Iterator[None]:
+    """Within this block each patient's key row is read from the database once.
+
+    Meant for one request or one batch: a shred done by *another* process
+    during the block is seen at the next block; a shred done inside the block
+    is seen at once.
+    """
+    token = _scope.set({})
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
 
 def _unwrap(wrapped: bytes, kek: kek_file.Kek, patient: uuid.UUID, kind: str):
     """Decrypt a wrapped keyset with the KEK; the keyset handle."""
@@ -190,6 +214,16 @@ def _unwrap(wrapped: bytes, kek: kek_file.Kek, patient: uuid.UUID, kind: str):
 
 def _primitive(patient: uuid.UUID, kind: str, *, create: bool):
     """The patient's unwrapped AEAD or StreamingAead primitive."""
+    held = _scope.get()
+    if held is not None and (patient, kind) in held:
+        return held[(patient, kind)]
+    primitive = _read_primitive(patient, kind, create=create)
+    if held is not None:
+        held[(patient, kind)] = primitive
+    return primitive
+
+
+def _read_primitive(patient: uuid.UUID, kind: str, *, create: bool):
     # Read on every call: that is how a shred by another process is seen at once.
     query = PatientKeys.objects.filter(pk=patient).values_list(
         _FIELDS[kind], "kek_key_id", "destroyed_at"
@@ -315,6 +349,10 @@ def shred(patient: PatientRef) -> None:
             row.destroyed_at = now
             row.save(update_fields=["wrapped_aead", "wrapped_stream", "destroyed_at"])
     _cache.forget_patient(patient_id)
+    held = _scope.get()
+    if held is not None:
+        for key in [key for key in held if key[0] == patient_id]:
+            del held[key]
 
 
 # --- Fields ----------------------------------------------------------------

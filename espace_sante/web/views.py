@@ -50,9 +50,7 @@ def home(request):
         context.update(
             professional=professional,
             roles=professional.roles.select_related("organization").filter(end_date=None),
-            sections=[
-                (section_url(s), label, UPCOMING[s]) for s, label in PROFESSIONAL_SECTIONS
-            ],
+            sections=[(section_url(s), label, UPCOMING[s]) for s, label in PROFESSIONAL_SECTIONS],
         )
         return render(request, "web/home_professional.html", context)
     return render(request, "web/home_other.html", context)

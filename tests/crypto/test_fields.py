@@ -140,3 +140,20 @@ def test_concurrent_ensure_keys_create_one_row(make_patient):
     assert sorted(services.decrypt(patient.id, "x", c) for c in ciphertexts) == [
         str(i).encode() for i in range(6)
     ]
+
+
+def test_a_key_scope_reads_the_key_row_once_and_still_sees_a_shred(
+    make_patient, django_assert_num_queries
+):
+    patient = make_patient()
+    ciphertexts = [services.encrypt_text(patient.id, f"entry-{i}", f"note {i}") for i in range(30)]
+    with services.key_scope():
+        with django_assert_num_queries(1):
+            texts = [
+                services.decrypt_text(patient.id, f"entry-{i}", c)
+                for i, c in enumerate(ciphertexts)
+            ]
+        assert texts == [f"note {i}" for i in range(30)]
+        services.shred(patient)
+        with pytest.raises(CryptoError):
+            services.decrypt_text(patient.id, "entry-0", ciphertexts[0])

@@ -167,3 +167,24 @@ def test_new_documents_are_marked_until_opened(signed_in, personas, blob_dir):
     assert "Nouveau" in signed_in.get("/documents/").content.decode()
     signed_in.get(f"/documents/{report.id}/")
     assert "Nouveau" not in signed_in.get("/documents/").content.decode()
+
+
+def test_the_documents_page_costs_the_same_queries_for_2_or_12_documents(
+    client, personas, blob_dir
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(personas.mother.user)
+
+    def queries_for_listing() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/documents/").status_code == 200
+        return len(captured)
+
+    for _ in range(2):
+        post_upload(client)
+    few = queries_for_listing()
+    for _ in range(10):
+        post_upload(client)
+    assert queries_for_listing() == few

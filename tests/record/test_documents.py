@@ -9,11 +9,11 @@ from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import IntegrityError, connection
-from espace_sante.crypto.services import CryptoError
 
 from espace_sante.access.models import AuditEntry
 from espace_sante.access.policy import SYSTEM, Action, NotAllowed, actor_for_user
 from espace_sante.crypto import services as crypto
+from espace_sante.crypto.services import CryptoError
 from espace_sante.record import services
 from espace_sante.record.models import Document
 from espace_sante.record.services import NewDocument
