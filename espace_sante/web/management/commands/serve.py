@@ -1,5 +1,6 @@
 import os
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from gunicorn.app.base import BaseApplication
@@ -42,5 +43,7 @@ class Command(BaseCommand):
                 # gunicorn's access log carries no identifiers: paths use UUIDs.
                 "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
                 "timeout": 60,
+                # One control socket per instance, not one per user account.
+                "control_socket": str(settings.VAR_DIR / "gunicorn.ctl"),
             }
         ).run()
