@@ -360,6 +360,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
 (VAR_DIR / "tmp").mkdir(exist_ok=True)
 
+# --- Access ---------------------------------------------------------------
+# How long an emergency access (bris de glace, SAMU) lasts (access.md: e.g. 4 hours).
+EMERGENCY_ACCESS_HOURS = env.int("EMERGENCY_ACCESS_HOURS", default=4)
+
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]

@@ -1,7 +1,22 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _load_matrix(sender, using="default", **kwargs):
+    # After every migrate (and the flush of transactional tests): load the
+    # shipped matrix when it is newer than the loaded one.
+    from django.db import connections
+
+    from .matrix import load_matrix
+
+    if "access_matrixcell" in connections[using].introspection.table_names():
+        load_matrix()
 
 
 class AccessConfig(AppConfig):
     name = "espace_sante.access"
     label = "access"
     verbose_name = "Accès et traçabilité"
+
+    def ready(self):
+        post_migrate.connect(_load_matrix, sender=self, dispatch_uid="access_load_matrix")

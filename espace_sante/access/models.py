@@ -34,3 +34,6 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_kind} {self.action} {self.outcome}"
+
+
+from .consent_models import *  # noqa: E402,F401,F403

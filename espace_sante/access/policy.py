@@ -1,18 +1,17 @@
-"""The one decision point for health data.
+"""The one decision point for health data (shared/domain/access.md).
 
-Every read or write of a patient's health data asks ``can`` (or the ``check``
-that raises) and lists go through the queryset filters here. Deny by default:
-an actor kind or action this module does not know is refused.
-
-Today only the titulaire reaches their own record; the rules of
-shared/domain/access.md for representatives, caregivers, professionals and
-emergencies slot in here, and only here.
+Every read or write of a patient's health data asks ``can`` (or ``check``,
+which raises) and lists go through the queryset filters here. Deny by
+default: an actor kind, action, profession or document type this module does
+not know is refused.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.utils import timezone
 
 
 class Action(StrEnum):
@@ -22,12 +21,38 @@ class Action(StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     MASK = "mask"
+    REPLACE = "replace"
+    WITHDRAW = "withdraw"
+
+
+READING = {Action.READ, Action.LIST}
 
 
 class ActorKind(StrEnum):
-    PATIENT = "patient"  # a citizen acting in a space (their own, or one they act for)
+    PATIENT = "patient"  # a citizen, in their own space or one they act for
     PROFESSIONAL = "professional"
-    SYSTEM = "system"  # background tasks of the service itself
+    APP = "app"  # a connected app of the catalogue, through its scopes
+    OPERATOR = "operator"  # campaigns and statistics: never health data
+    SUPPORT = "support"  # helps people: never health data
+    SYSTEM = "system"  # the service's own background work
+
+
+class Mode(StrEnum):
+    """Why an access was allowed; shown to the patient in their history."""
+
+    TITULAIRE = "titulaire"
+    REPRESENTATIVE = "representative"
+    CAREGIVER = "caregiver"
+    MEDECIN_TRAITANT = "medecin_traitant"
+    ADMINISTRATEUR = "administrateur"
+    CARE_TEAM = "care_team"
+    CONSENT = "consent"
+    EMERGENCY_BTG = "emergency_btg"
+    EMERGENCY_SAMU = "emergency_samu"
+    AUTHOR = "author"
+    DEPOSIT = "deposit"
+    APP = "app"
+    SYSTEM = "system"
 
 
 @dataclass(frozen=True)
@@ -36,6 +61,10 @@ class Actor:
     user_id: int | None = None
     person_id: object = None  # Person.id of a citizen actor
     professional_id: object = None
+    organization_id: object = None  # the organisation a professional acts for
+    profession: str = ""
+    acting_for: str = ""  # a software client, or "aidant" / "representant"
+    scopes: frozenset[str] = field(default_factory=frozenset)  # connected apps
 
     @property
     def label(self) -> str:
@@ -49,7 +78,7 @@ class NotAllowed(PermissionDenied):
     """Refused by the policy. Views answer 404 to people who may not know the object."""
 
 
-def actor_for_user(user) -> Actor | None:
+def actor_for_user(user, organization_id=None) -> Actor | None:
     """The actor behind a signed-in account, or None when it may touch no health data."""
     if not user or not user.is_authenticated:
         return None
@@ -58,11 +87,20 @@ def actor_for_user(user) -> Actor | None:
         return Actor(ActorKind.PATIENT, user_id=user.pk, person_id=person.id)
     professional = getattr(user, "professional", None)
     if professional is not None:
-        return Actor(ActorKind.PROFESSIONAL, user_id=user.pk, professional_id=professional.id)
+        return Actor(
+            ActorKind.PROFESSIONAL,
+            user_id=user.pk,
+            professional_id=professional.id,
+            organization_id=organization_id,
+            profession=professional.profession,
+        )
     return None
 
 
-def is_titulaire(actor: Actor, patient_id) -> bool:
+# --- Relations --------------------------------------------------------------
+
+
+def is_titulaire(actor: Actor | None, patient_id) -> bool:
     return (
         actor is not None
         and actor.kind == ActorKind.PATIENT
@@ -70,35 +108,316 @@ def is_titulaire(actor: Actor, patient_id) -> bool:
     )
 
 
-def can(actor: Actor | None, action: Action, patient_id, document=None) -> bool:
-    """May ``actor`` do ``action`` on the record of ``patient_id`` (optionally one document)?"""
-    if actor is None:
+def _is_minor(patient_id) -> bool:
+    from espace_sante.identity.models import Person
+
+    birth = Person.objects.filter(pk=patient_id).values_list("birth_date", flat=True).first()
+    if birth is None:
         return False
-    if actor.kind == ActorKind.SYSTEM:
-        return True
+    today = timezone.localdate()
+    return (today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))) < 18
+
+
+def is_representative(actor: Actor | None, patient_id) -> bool:
+    """A legal representative of a minor (the access ends at 18)."""
+    from espace_sante.identity.models import LegalRepresentative
+
+    if actor is None or actor.kind != ActorKind.PATIENT or is_titulaire(actor, patient_id):
+        return False
+    return LegalRepresentative.objects.filter(
+        represented_id=patient_id,
+        representative_id=actor.person_id,
+        status=LegalRepresentative.Status.ACCEPTED,
+    ).exists() and _is_minor(patient_id)
+
+
+def is_caregiver(actor: Actor | None, patient_id) -> bool:
+    from .consent_models import Caregiver
+
+    if actor is None or actor.kind != ActorKind.PATIENT or is_titulaire(actor, patient_id):
+        return False
+    return Caregiver.objects.filter(
+        patient_id=patient_id, caregiver_id=actor.person_id, status=Caregiver.Status.ACCEPTED
+    ).exists()
+
+
+def patient_side_mode(actor: Actor | None, patient_id) -> Mode | None:
+    """How a citizen reaches this space: their own, as representative, as aidant."""
     if is_titulaire(actor, patient_id):
-        if document is not None and document.invisible_patient:
-            return False
-        if action in (Action.UPDATE, Action.DELETE) and document is not None:
-            # The patient changes only the documents they deposited; on a
-            # professional's document they may only mask or unmask.
-            return document.is_patient_owned
-        return action in set(Action)
+        return Mode.TITULAIRE
+    if is_representative(actor, patient_id):
+        return Mode.REPRESENTATIVE
+    if is_caregiver(actor, patient_id):
+        return Mode.CAREGIVER
+    return None
+
+
+@dataclass(frozen=True)
+class ProfessionalRelation:
+    """What links a professional to a patient, computed once per decision."""
+
+    blocked: bool
+    mode: Mode | None  # the reason to access, or None
+    privileged: bool  # médecin traitant or administrateur: sees masked documents
+    emergency: bool
+    allowed_types: frozenset[str]
+    settings: object
+
+
+def access_settings(patient_id):
+    from .consent_models import AccessSettings
+
+    found = AccessSettings.objects.filter(patient_id=patient_id).first()
+    return found or AccessSettings(patient_id=patient_id)
+
+
+def professional_relation(actor: Actor, patient_id) -> ProfessionalRelation:
+    from espace_sante.identity.models import Person, Role
+
+    from .consent_models import Block, CareRelationship, Consent, EmergencyAccess, PatientRole
+    from .matrix import allowed_types
+
+    pro = actor.professional_id
+    now = timezone.now()
+    settings = access_settings(patient_id)
+    blocked = Block.objects.filter(
+        patient_id=patient_id, professional_id=pro, lifted_at__isnull=True
+    ).exists()
+    medecin_traitant = Person.objects.filter(pk=patient_id, medecin_traitant_id=pro).exists()
+    administrateur = PatientRole.objects.filter(
+        patient_id=patient_id, professional_id=pro, kind=PatientRole.Kind.ADMINISTRATEUR
+    ).exists()
+    mode = None
+    emergency = False
+    if medecin_traitant:
+        mode = Mode.MEDECIN_TRAITANT
+    elif administrateur:
+        mode = Mode.ADMINISTRATEUR
+    elif actor.organization_id and (
+        CareRelationship.objects.filter(
+            patient_id=patient_id,
+            organization_id=actor.organization_id,
+            ended_at__isnull=True,
+            objected=False,
+        ).exists()
+        and Role.objects.filter(
+            professional_id=pro, organization_id=actor.organization_id, end_date__isnull=True
+        ).exists()
+    ):
+        mode = Mode.CARE_TEAM
+    elif Consent.objects.filter(
+        patient_id=patient_id, professional_id=pro, revoked_at__isnull=True
+    ).exists():
+        mode = Mode.CONSENT
+    else:
+        active = (
+            EmergencyAccess.objects.filter(
+                patient_id=patient_id, professional_id=pro, expires_at__gt=now
+            )
+            .order_by("-expires_at")
+            .first()
+        )
+        if active is not None:
+            if active.kind == EmergencyAccess.Kind.SAMU and settings.emergency_samu:
+                mode, emergency = Mode.EMERGENCY_SAMU, True
+            elif active.kind == EmergencyAccess.Kind.BTG and settings.emergency_btg:
+                mode, emergency = Mode.EMERGENCY_BTG, True
+    return ProfessionalRelation(
+        blocked=blocked,
+        mode=mode,
+        privileged=medecin_traitant or administrateur,
+        emergency=emergency,
+        allowed_types=allowed_types(actor.profession) if actor.profession else frozenset(),
+        settings=settings,
+    )
+
+
+# Profile sections professionals may see (access.md): vaccinations; the rest is
+# the patient's own unless shared as a document (DOCPAT08).
+PROFESSIONAL_PROFILE_SECTIONS = {"profile:vaccinations"}
+
+
+def _masked_visible(relation: ProfessionalRelation, actor: Actor, document) -> bool:
+    if document.author_professional_id and str(document.author_professional_id) == str(
+        actor.professional_id
+    ):
+        return True
+    if relation.privileged:
+        return True
+    if relation.emergency:
+        return relation.settings.emergency_masked and not relation.settings.mask_everything
     return False
 
 
-def check(actor: Actor | None, action: Action, patient_id, document=None) -> None:
-    if not can(actor, action, patient_id, document):
+def _is_masked(document, settings) -> bool:
+    return document.masked_from_professionals or settings.mask_everything
+
+
+def _owns(actor: Actor, document) -> bool:
+    """A professional (or their organisation) deposited this document."""
+    return (
+        document.author_professional_id is not None
+        and str(document.author_professional_id) == str(actor.professional_id)
+    ) or (
+        actor.organization_id is not None
+        and document.author_organization_id is not None
+        and str(document.author_organization_id) == str(actor.organization_id)
+    )
+
+
+# --- Decisions --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    mode: Mode | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+DENY = Decision(False)
+
+
+def decide(
+    actor: Actor | None, action: Action, patient_id, document=None, section: str | None = None
+) -> Decision:
+    """The decision and its reason. ``document`` and ``section`` narrow the resource."""
+    if actor is None:
+        return DENY
+    action = Action(action)
+    if actor.kind == ActorKind.SYSTEM:
+        return Decision(True, Mode.SYSTEM)
+    if actor.kind == ActorKind.PATIENT:
+        return _decide_citizen(actor, action, patient_id, document)
+    if actor.kind == ActorKind.PROFESSIONAL:
+        return _decide_professional(actor, action, patient_id, document, section)
+    if actor.kind == ActorKind.APP:
+        return _decide_app(actor, action, patient_id, document, section)
+    return DENY  # operators, support, anything unknown
+
+
+def _decide_citizen(actor, action, patient_id, document) -> Decision:
+    mode = patient_side_mode(actor, patient_id)
+    if mode is None or action in (Action.REPLACE, Action.WITHDRAW):
+        return DENY
+    if document is not None:
+        if document.invisible_patient:
+            return DENY
+        if mode == Mode.REPRESENTATIVE and document.invisible_representatives:
+            return DENY
+        if action in (Action.UPDATE, Action.DELETE) and not document.is_patient_owned:
+            # On a professional's document the patient may only mask or unmask.
+            return DENY
+    return Decision(True, mode)
+
+
+def _decide_professional(actor, action, patient_id, document, section) -> Decision:
+    if not actor.professional_id:
+        return DENY
+    relation = professional_relation(actor, patient_id)
+    if action == Action.CREATE and section is None:
+        # A professional may always deposit, even blocked or without consent: the
+        # patient cannot refuse useful data (traced and notified).
+        return Decision(True, relation.mode or Mode.DEPOSIT)
+    if action in (Action.REPLACE, Action.WITHDRAW):
+        if document is not None and _owns(actor, document):
+            return Decision(True, Mode.AUTHOR)
+        return DENY
+    if action not in READING:
+        return DENY  # professionals never edit, delete or mask a patient's data
+    if relation.blocked or relation.mode is None:
+        return DENY
+    if section is not None:
+        return Decision(True, relation.mode) if section in PROFESSIONAL_PROFILE_SECTIONS else DENY
+    if document is None:
+        return Decision(True, relation.mode)  # a list: filtered by visible_documents
+    if document.status == "withdrawn" and not _owns(actor, document):
+        return DENY
+    if document.type_code not in relation.allowed_types:
+        return DENY
+    if _is_masked(document, relation.settings) and not _masked_visible(relation, actor, document):
+        return DENY
+    return Decision(True, relation.mode)
+
+
+def _app_scope_allows(actor: Actor, resource: str, action: Action) -> bool:
+    """SMART scopes: patient/<Resource>.<cruds> (v2) or .read/.write (v1); scopes only delegate."""
+    wanted = "rs" if action in READING else ("c" if action == Action.CREATE else "u")
+    for scope in actor.scopes:
+        context, _, rest = scope.partition("/")
+        if context != "patient" or "." not in rest:
+            continue
+        name, _, permissions = rest.partition(".")
+        permissions = {"read": "rs", "write": "cud", "*": "cruds"}.get(permissions, permissions)
+        if name in (resource, "*") and all(p in permissions for p in wanted):
+            return True
+    return False
+
+
+def _decide_app(actor, action, patient_id, document, section) -> Decision:
+    # The app acts for a citizen (actor.person_id) who must be able to do it themselves.
+    citizen = Actor(ActorKind.PATIENT, person_id=actor.person_id)
+    resource = "Observation" if section == "profile:measures" else "DocumentReference"
+    if not _app_scope_allows(actor, resource, action):
+        return DENY
+    decision = _decide_citizen(citizen, action, patient_id, document)
+    return Decision(True, Mode.APP) if decision else DENY
+
+
+def can(
+    actor: Actor | None, action: Action, patient_id, document=None, section: str | None = None
+) -> bool:
+    """May ``actor`` do ``action`` on the record of ``patient_id`` (a document, a section)?"""
+    return decide(actor, action, patient_id, document, section).allowed
+
+
+def check(
+    actor: Actor | None, action: Action, patient_id, document=None, section: str | None = None
+) -> Decision:
+    decision = decide(actor, action, patient_id, document, section)
+    if not decision:
         raise NotAllowed
+    return decision
 
 
 def visible_documents(actor: Actor | None, patient_id, queryset):
-    """Filter ``queryset`` (documents of one patient) to what ``actor`` may see, in SQL."""
+    """Filter ``queryset`` (documents) to what ``actor`` may see in one record, in SQL."""
     queryset = queryset.filter(patient_id=patient_id)
     if actor is None:
         return queryset.none()
     if actor.kind == ActorKind.SYSTEM:
         return queryset
-    if is_titulaire(actor, patient_id):
-        return queryset.filter(invisible_patient=False)
-    return queryset.none()
+    if actor.kind in (ActorKind.PATIENT, ActorKind.APP):
+        person = actor.person_id
+        citizen = Actor(ActorKind.PATIENT, person_id=person)
+        if actor.kind == ActorKind.APP and not _app_scope_allows(
+            actor, "DocumentReference", Action.LIST
+        ):
+            return queryset.none()
+        mode = patient_side_mode(citizen, patient_id)
+        if mode is None:
+            return queryset.none()
+        queryset = queryset.filter(invisible_patient=False)
+        if mode == Mode.REPRESENTATIVE:
+            queryset = queryset.filter(invisible_representatives=False)
+        return queryset
+    if actor.kind != ActorKind.PROFESSIONAL or not actor.professional_id:
+        return queryset.none()
+    relation = professional_relation(actor, patient_id)
+    if relation.blocked or relation.mode is None:
+        return queryset.none()
+    queryset = queryset.filter(type_code__in=relation.allowed_types)
+    own = Q(author_professional_id=actor.professional_id)
+    queryset = queryset.filter(~Q(status="withdrawn") | own)
+    if relation.privileged:
+        return queryset
+    masked_ok = relation.emergency and (
+        relation.settings.emergency_masked and not relation.settings.mask_everything
+    )
+    if masked_ok:
+        return queryset
+    if relation.settings.mask_everything:
+        return queryset.filter(own)
+    return queryset.filter(Q(masked_from_professionals=False) | own)

@@ -137,7 +137,7 @@ def _check(actor: Actor | None, action: Action, patient_id, object_type: str) ->
     Called before any transaction of ours is open, so that rolling back the
     action can never roll back the trace of its refusal.
     """
-    if not policy.can(actor, action, patient_id):
+    if not policy.can(actor, action, patient_id, section=object_type):
         audit.record(actor, action, patient_id, object_type=object_type, allowed=False)
         raise NotAllowed
 

@@ -50,11 +50,17 @@ def document_title(document: Document) -> str:
     )
 
 
-def _check(actor, action, patient_id, document=None) -> None:
-    """Ask the policy; a refusal is traced (committed on its own) and raised."""
-    if not policy.can(actor, action, patient_id, document):
+def _check(actor, action, patient_id, document=None) -> str:
+    """Ask the policy; a refusal is traced (committed on its own) and raised.
+
+    Returns the reason of the access (consent, care team, emergency…), which
+    the audit entry of the action carries.
+    """
+    decision = policy.decide(actor, action, patient_id, document)
+    if not decision:
         audit.record(actor, action, patient_id, obj=document, object_type="document", allowed=False)
         raise NotAllowed
+    return str(decision.mode or "")
 
 
 def _store_encrypted_blob(patient_id, document_id, plaintext_path: str) -> str:
@@ -136,7 +142,9 @@ def add_document(actor: Actor, patient: Person, upload, meta: NewDocument) -> Do
     crash between the two leaves only an unreferenced blob, which
     ``sweep_orphan_blobs`` deletes later: never a row without its bytes.
     """
-    _check(actor, Action.CREATE, patient.id)
+    mode = _check(actor, Action.CREATE, patient.id)
+    if meta.replaces is not None:
+        _check(actor, Action.REPLACE, patient.id, meta.replaces)
     doc_type = document_type(meta.type_code)
     if doc_type is None:
         raise UploadRefused("Type de document inconnu.", code="unknown_type")
@@ -182,7 +190,8 @@ def add_document(actor: Actor, patient: Person, upload, meta: NewDocument) -> Do
                 ),
                 replaces=meta.replaces,
                 confidentiality=meta.confidentiality,
-                masked_from_professionals=meta.masked_from_professionals,
+                masked_from_professionals=meta.masked_from_professionals
+                or policy.access_settings(patient.id).mask_new_documents,
                 invisible_patient=meta.invisible_patient,
                 invisible_representatives=meta.invisible_representatives,
                 # What the patient deposits themselves is not "new" to them.
@@ -194,7 +203,7 @@ def add_document(actor: Actor, patient: Person, upload, meta: NewDocument) -> Do
                 Document.objects.filter(pk=meta.replaces.pk).update(
                     status=Document.Status.SUPERSEDED
                 )
-            audit.record(actor, Action.CREATE, patient.id, obj=document)
+            audit.record(actor, Action.CREATE, patient.id, obj=document, reason=mode)
     except BaseException:
         blob_storage().delete(blob_name)
         raise
@@ -212,11 +221,11 @@ def access_document(actor: Actor | None, document_id, action: Action = Action.RE
         ).get(pk=document_id)
     except (Document.DoesNotExist, ValueError, TypeError, ValidationError):
         raise NotAllowed from None
-    _check(actor, action, document.patient_id, document)
+    mode = _check(actor, action, document.patient_id, document)
     if action != Action.READ:
         return document
     with transaction.atomic():
-        audit.record(actor, Action.READ, document.patient_id, obj=document)
+        audit.record(actor, Action.READ, document.patient_id, obj=document, reason=mode)
         if policy.is_titulaire(actor, document.patient_id) and document.seen_by_patient_at is None:
             document.seen_by_patient_at = timezone.now()
             Document.objects.filter(pk=document.pk).update(
@@ -304,7 +313,7 @@ def list_documents(
     offset: int = 0,
 ) -> list[ListedDocument]:
     """The documents ``actor`` may see in one patient's record, newest first."""
-    _check(actor, Action.LIST, patient_id)
+    mode = _check(actor, Action.LIST, patient_id)
     with transaction.atomic():
         queryset = _visible(
             actor,
@@ -315,7 +324,7 @@ def list_documents(
             include_inactive=include_inactive,
         )
         listed, _ = _titled(queryset, search, limit, offset)
-        audit.record(actor, Action.LIST, patient_id, object_type="document")
+        audit.record(actor, Action.LIST, patient_id, object_type="document", reason=mode)
     return listed
 
 
@@ -341,7 +350,7 @@ def document_page(
     per_page: int = 20,
 ) -> DocumentPage:
     """What the Documents screen shows: counts in SQL, titles decrypted for one page only."""
-    _check(actor, Action.LIST, patient_id)
+    mode = _check(actor, Action.LIST, patient_id)
     with transaction.atomic():
         everything = _visible(actor, patient_id)
         per_category = dict(
@@ -349,7 +358,7 @@ def document_page(
         )
         filtered = _visible(actor, patient_id, category=category, since=since)
         items, matching = _titled(filtered, search, per_page, (max(page, 1) - 1) * per_page)
-        audit.record(actor, Action.LIST, patient_id, object_type="document")
+        audit.record(actor, Action.LIST, patient_id, object_type="document", reason=mode)
     return DocumentPage(
         items=items,
         matching=matching,

@@ -221,9 +221,11 @@ def test_a_five_megabyte_upload_is_not_held_twice_in_memory(
     assert peak < size, f"pic mémoire {peak / 1e6:.1f} Mo pour un fichier de 5 Mo"
 
 
-def test_another_citizen_or_a_professional_cannot_read_and_is_traced(personas, mother, blob_dir):
+def test_another_citizen_or_an_unrelated_professional_cannot_read_and_is_traced(
+    personas, mother, blob_dir
+):
     document = deposit(mother, personas.mother, make_pdf())
-    for user in (personas.elder.user, personas.gp.user):
+    for user in (personas.elder.user, personas.hospital_doctor.user):
         with pytest.raises(NotAllowed):
             services.access_document(actor_for_user(user), document.id)
     refusals = AuditEntry.objects.filter(patient_id=personas.mother.id, outcome="denied")

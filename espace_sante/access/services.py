@@ -1,0 +1,370 @@
+"""Changing who may access a record: settings, blocks, consent, roles, emergencies, aidants.
+
+Each verb checks who may change what, writes its audit entry in the same
+transaction, and raises ``AccessChangeRefused`` with a French sentence when
+the change is not possible.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from espace_sante.identity.models import Organization, Person, Professional, Role
+
+from . import audit
+from .consent_models import (
+    AccessSettings,
+    Block,
+    Caregiver,
+    CareRelationship,
+    Consent,
+    EmergencyAccess,
+    PatientRole,
+)
+from .policy import Actor, ActorKind, Mode, NotAllowed, is_titulaire, patient_side_mode
+
+SETTINGS_FIELDS = (
+    "emergency_samu",
+    "emergency_btg",
+    "emergency_masked",
+    "mask_new_documents",
+    "mask_everything",
+)
+MAX_CAREGIVERS = 3
+MAX_CARED_FOR = 5
+
+
+class AccessChangeRefused(ValidationError):
+    """A change the rules do not allow; the message says why."""
+
+
+def _require_patient_side(actor: Actor | None, patient: Person, what: str) -> Mode:
+    """The titulaire (or a representative, or an aidant) manages the space's access."""
+    mode = patient_side_mode(actor, patient.id)
+    if mode is None:
+        audit.record(actor, what, patient.id, object_type="access", allowed=False)
+        raise NotAllowed
+    return mode
+
+
+def _require_professional(actor: Actor | None) -> None:
+    if actor is None or actor.kind != ActorKind.PROFESSIONAL or not actor.professional_id:
+        raise NotAllowed
+
+
+def settings_for(patient: Person) -> AccessSettings:
+    return AccessSettings.objects.get_or_create(patient=patient)[0]
+
+
+@transaction.atomic
+def update_settings(actor: Actor, patient: Person, **changes: bool) -> AccessSettings:
+    """Change emergency settings, default masking, or "mask everything"."""
+    _require_patient_side(actor, patient, "settings")
+    unknown = set(changes) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValueError(f"Réglages inconnus : {sorted(unknown)}")
+    current = AccessSettings.objects.select_for_update().get_or_create(patient=patient)[0]
+    if changes.get("mask_everything"):
+        # "Everything masked, emergencies included": masked documents stay hidden
+        # in an emergency too.
+        changes["emergency_masked"] = False
+    changed = []
+    for name, value in changes.items():
+        if getattr(current, name) != bool(value):
+            setattr(current, name, bool(value))
+            changed.append(name)
+    if changed:
+        current.save()
+        audit.record(
+            actor,
+            "settings",
+            patient.id,
+            object_type="access_settings",
+            reason=", ".join(
+                f"{name}={'oui' if getattr(current, name) else 'non'}" for name in changed
+            ),
+        )
+    return current
+
+
+@transaction.atomic
+def block_professional(actor: Actor, patient: Person, professional: Professional) -> Block:
+    """Block a professional: they read nothing more, and their consent ends."""
+    _require_patient_side(actor, patient, "block")
+    if patient.medecin_traitant_id == professional.id:
+        raise AccessChangeRefused(
+            "Votre médecin traitant ne peut pas être bloqué. Pour en changer, déclarez un "
+            "nouveau médecin traitant auprès de votre caisse d'assurance maladie.",
+            code="medecin_traitant",
+        )
+    existing = Block.objects.filter(
+        patient=patient, professional=professional, lifted_at__isnull=True
+    ).first()
+    if existing:
+        return existing
+    now = timezone.now()
+    Consent.objects.filter(
+        patient=patient, professional=professional, revoked_at__isnull=True
+    ).update(revoked_at=now, revoked_reason="blocage")
+    PatientRole.objects.filter(patient=patient, professional=professional).delete()
+    block = Block.objects.create(patient=patient, professional=professional, created_at=now)
+    audit.record(actor, "block", patient.id, obj=block, reason=str(professional.id))
+    return block
+
+
+@transaction.atomic
+def unblock_professional(actor: Actor, patient: Person, professional: Professional) -> None:
+    """Lift a block; the professional must ask for consent again."""
+    _require_patient_side(actor, patient, "unblock")
+    lifted = Block.objects.filter(
+        patient=patient, professional=professional, lifted_at__isnull=True
+    ).update(lifted_at=timezone.now())
+    if lifted:
+        audit.record(actor, "unblock", patient.id, object_type="block", reason=str(professional.id))
+
+
+@transaction.atomic
+def record_consent(actor: Actor, patient: Person) -> Consent:
+    """A professional records the consent the patient, present, just gave them."""
+    _require_professional(actor)
+    if Block.objects.filter(
+        patient=patient, professional_id=actor.professional_id, lifted_at__isnull=True
+    ).exists():
+        # Told in words that reveal nothing of the record.
+        raise AccessChangeRefused(
+            "Le consentement ne peut pas être enregistré pour ce patient. Invitez-le à vérifier "
+            "ses paramètres de confidentialité dans son espace santé.",
+            code="blocked",
+        )
+    consent = Consent.objects.filter(
+        patient=patient, professional_id=actor.professional_id, revoked_at__isnull=True
+    ).first()
+    if consent is None:
+        consent = Consent.objects.create(
+            patient=patient,
+            professional_id=actor.professional_id,
+            organization_id=actor.organization_id,
+        )
+        audit.record(actor, "consent", patient.id, obj=consent, reason=str(Mode.CONSENT))
+    return consent
+
+
+@transaction.atomic
+def revoke_consent(actor: Actor, patient: Person, professional: Professional) -> None:
+    _require_patient_side(actor, patient, "revoke_consent")
+    revoked = Consent.objects.filter(
+        patient=patient, professional=professional, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now(), revoked_reason="retrait par le patient")
+    if revoked:
+        audit.record(
+            actor, "revoke_consent", patient.id, object_type="consent", reason=str(professional.id)
+        )
+
+
+@transaction.atomic
+def set_role(actor: Actor, patient: Person, professional: Professional, kind: str) -> PatientRole:
+    """Name a professional administrateur, sage-femme référente or pharmacien correspondant."""
+    _require_patient_side(actor, patient, "role")
+    kind = PatientRole.Kind(kind)
+    if kind == PatientRole.Kind.SAGE_FEMME and professional.profession != "50":
+        raise AccessChangeRefused("Seule une sage-femme peut être sage-femme référente.")
+    if kind == PatientRole.Kind.PHARMACIEN and professional.profession != "21":
+        raise AccessChangeRefused("Seul un pharmacien peut être pharmacien correspondant.")
+    if Block.objects.filter(
+        patient=patient, professional=professional, lifted_at__isnull=True
+    ).exists():
+        raise AccessChangeRefused(
+            "Ce professionnel est bloqué : débloquez-le avant de lui donner un rôle."
+        )
+    role, created = PatientRole.objects.get_or_create(
+        patient=patient, professional=professional, kind=kind
+    )
+    if created:
+        audit.record(actor, "role", patient.id, obj=role, reason=f"{kind}:{professional.id}")
+    return role
+
+
+@transaction.atomic
+def remove_role(actor: Actor, patient: Person, professional: Professional, kind: str) -> None:
+    _require_patient_side(actor, patient, "role")
+    deleted, _ = PatientRole.objects.filter(
+        patient=patient, professional=professional, kind=kind
+    ).delete()
+    if deleted:
+        audit.record(
+            actor, "remove_role", patient.id, object_type="role", reason=f"{kind}:{professional.id}"
+        )
+
+
+@transaction.atomic
+def declare_care_team(actor: Actor, patient: Person) -> CareRelationship:
+    """The professional's organisation takes care of the patient (who is informed)."""
+    _require_professional(actor)
+    if (
+        not actor.organization_id
+        or not Role.objects.filter(
+            professional_id=actor.professional_id,
+            organization_id=actor.organization_id,
+            end_date__isnull=True,
+        ).exists()
+    ):
+        raise AccessChangeRefused(
+            "Choisissez d'abord la structure pour laquelle vous exercez.", code="organization"
+        )
+    relation, created = CareRelationship.objects.get_or_create(
+        patient=patient, organization_id=actor.organization_id, ended_at=None
+    )
+    if created:
+        audit.record(actor, "care_team", patient.id, obj=relation, reason=str(Mode.CARE_TEAM))
+    return relation
+
+
+@transaction.atomic
+def object_to_care_team(actor: Actor, patient: Person, organization: Organization) -> None:
+    _require_patient_side(actor, patient, "care_team_objection")
+    changed = CareRelationship.objects.filter(
+        patient=patient, organization=organization, ended_at__isnull=True
+    ).update(objected=True)
+    if changed:
+        audit.record(
+            actor,
+            "care_team_objection",
+            patient.id,
+            object_type="care_team",
+            reason=str(organization.id),
+        )
+
+
+@transaction.atomic
+def start_emergency_access(
+    actor: Actor, patient: Person, kind: str, justification: str
+) -> EmergencyAccess:
+    """Open a time-limited emergency access, if the patient's settings allow it.
+
+    The patient and the médecin traitant are told afterwards (notifications).
+    """
+    _require_professional(actor)
+    kind = EmergencyAccess.Kind(kind)
+    justification = " ".join((justification or "").split())
+    if len(justification) < 10:
+        raise AccessChangeRefused(
+            "Écrivez pourquoi l'accès d'urgence est nécessaire (10 caractères au moins) : "
+            "cette justification est montrée au patient.",
+            code="justification",
+        )
+    current = settings_for(patient)
+    allowed = current.emergency_samu if kind == EmergencyAccess.Kind.SAMU else current.emergency_btg
+    if not allowed:
+        audit.record(
+            actor,
+            "emergency",
+            patient.id,
+            object_type="emergency",
+            allowed=False,
+            reason=f"{kind} : {justification}",
+        )
+        raise AccessChangeRefused(
+            "Ce patient a refusé l'accès d'urgence à son dossier.", code="emergency_refused"
+        )
+    now = timezone.now()
+    access = EmergencyAccess.objects.create(
+        patient=patient,
+        professional_id=actor.professional_id,
+        organization_id=actor.organization_id,
+        kind=kind,
+        justification=justification,
+        started_at=now,
+        expires_at=now + timedelta(hours=settings.EMERGENCY_ACCESS_HOURS),
+    )
+    mode = Mode.EMERGENCY_SAMU if kind == EmergencyAccess.Kind.SAMU else Mode.EMERGENCY_BTG
+    audit.record(actor, "emergency", patient.id, obj=access, reason=f"{mode} : {justification}")
+    return access
+
+
+@transaction.atomic
+def invite_caregiver(actor: Actor, patient: Person, caregiver: Person) -> Caregiver:
+    """An adult titulaire chooses an aidant (3 at most; an aidant helps 5 people at most)."""
+    if not is_titulaire(actor, patient.id):
+        raise NotAllowed
+    active = (Caregiver.Status.WAITING, Caregiver.Status.ACCEPTED)
+    if Caregiver.objects.filter(patient=patient, status__in=active).count() >= MAX_CAREGIVERS:
+        raise AccessChangeRefused(f"Vous avez déjà {MAX_CAREGIVERS} aidants : c'est le maximum.")
+    if Caregiver.objects.filter(caregiver=caregiver, status__in=active).count() >= MAX_CARED_FOR:
+        raise AccessChangeRefused(
+            f"Cette personne aide déjà {MAX_CARED_FOR} personnes : c'est le maximum."
+        )
+    link, created = Caregiver.objects.get_or_create(
+        patient=patient,
+        caregiver=caregiver,
+        status__in=active,
+        defaults={"status": Caregiver.Status.WAITING},
+    )
+    if created:
+        audit.record(actor, "caregiver_invite", patient.id, obj=link)
+    return link
+
+
+@transaction.atomic
+def answer_caregiver_invitation(actor: Actor, link: Caregiver, accept: bool) -> Caregiver:
+    if actor is None or str(actor.person_id) != str(link.caregiver_id):
+        raise NotAllowed
+    link.status = Caregiver.Status.ACCEPTED if accept else Caregiver.Status.REFUSED
+    link.save(update_fields=["status"])
+    audit.record(actor, "caregiver_answer", link.patient_id, obj=link, reason=link.status)
+    return link
+
+
+@transaction.atomic
+def revoke_caregiver(actor: Actor, link: Caregiver) -> None:
+    if not is_titulaire(actor, link.patient_id):
+        raise NotAllowed
+    link.status = Caregiver.Status.REVOKED
+    link.save(update_fields=["status"])
+    audit.record(actor, "caregiver_revoke", link.patient_id, obj=link)
+
+
+@dataclass
+class ProfessionalAccess:
+    professional: Professional
+    reasons: list[str]
+    blocked: bool = False
+    consent: Consent | None = None
+
+
+def professionals_with_access(actor: Actor, patient: Person) -> list[ProfessionalAccess]:
+    """Who can see the record and why, for the patient's Paramètres page."""
+    _require_patient_side(actor, patient, "list_access")
+    now = timezone.now()
+    found: dict = {}
+
+    def entry(pro: Professional) -> ProfessionalAccess:
+        return found.setdefault(pro.id, ProfessionalAccess(pro, []))
+
+    if patient.medecin_traitant:
+        entry(patient.medecin_traitant).reasons.append("Médecin traitant")
+    for role in PatientRole.objects.filter(patient=patient).select_related("professional"):
+        entry(role.professional).reasons.append(role.get_kind_display())
+    for consent in Consent.objects.filter(patient=patient, revoked_at__isnull=True).select_related(
+        "professional"
+    ):
+        item = entry(consent.professional)
+        item.reasons.append(
+            f"Votre consentement du {timezone.localtime(consent.given_at):%d/%m/%Y}"
+        )
+        item.consent = consent
+    for emergency in EmergencyAccess.objects.filter(
+        patient=patient, expires_at__gt=now
+    ).select_related("professional"):
+        entry(emergency.professional).reasons.append(
+            f"{emergency.get_kind_display()} jusqu'à "
+            f"{timezone.localtime(emergency.expires_at):%H:%M}"
+        )
+    for block in Block.objects.filter(patient=patient, lifted_at__isnull=True).select_related(
+        "professional"
+    ):
+        entry(block.professional).blocked = True
+    return sorted(found.values(), key=lambda item: (item.blocked, item.professional.last_name))
