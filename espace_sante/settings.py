@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "espace_sante.crypto",
     "espace_sante.access",
     "espace_sante.record",
+    "espace_sante.portal",
     "widget_tweaks",
     "dsfr",
     "django_htmx",
@@ -111,6 +112,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "espace_sante.access.middleware.RequestContextMiddleware",
     "espace_sante.identity.csp.FormActionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -363,6 +365,12 @@ FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
 # --- Access ---------------------------------------------------------------
 # How long an emergency access (bris de glace, SAMU) lasts (access.md: e.g. 4 hours).
 EMERGENCY_ACCESS_HOURS = env.int("EMERGENCY_ACCESS_HOURS", default=4)
+
+# --- Audit trail: where a request comes from ----------------------------
+# The client IP recorded in the audit trail is REMOTE_ADDR. Behind a reverse
+# proxy you run (and only then: the header is easy to forge), set this to
+# take the address that proxy appended to X-Forwarded-For instead.
+TRUST_X_FORWARDED_FOR = env.bool("TRUST_X_FORWARDED_FOR", default=False)
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "fr"

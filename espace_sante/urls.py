@@ -13,6 +13,9 @@ urlpatterns = [
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("admin/", admin.site.urls),
     path("documents/", include("espace_sante.record.urls")),
+    path("pro/", include("espace_sante.portal.urls")),
     path("profil/", include("espace_sante.record.profile_urls")),
+    path("parametres/confidentialite/", include("espace_sante.access.privacy_urls")),
+    path("parametres/", include("espace_sante.access.urls")),
     path("", include("espace_sante.web.urls")),
 ]

@@ -19,4 +19,6 @@ class AccessConfig(AppConfig):
     verbose_name = "Accès et traçabilité"
 
     def ready(self):
+        from . import signals  # noqa: F401  (sign-ins traced in the audit trail)
+
         post_migrate.connect(_load_matrix, sender=self, dispatch_uid="access_load_matrix")

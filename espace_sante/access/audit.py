@@ -1,11 +1,98 @@
-"""Appending to the audit trail. Callers are inside the transaction of the action."""
+"""Appending to the audit trail, in the transaction of the action it traces.
 
-from .models import AuditEntry
-from .policy import Actor
+Each entry is the next link of its patient's hash chain (``chain.py``):
+``audit.record`` locks the patient's chain head, numbers the entry, hashes it
+with the previous hash and moves the head, all inside the caller's
+transaction. A rollback of the action removes the entry with it; a commit
+keeps both.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import chain
+from .middleware import current_ip, current_request_id
+from .models import AuditEntry, AuditHead
+
+ANONYMOUS = "anonymous"
+
+# Reasons to access the audit trail knows by name (policy.Mode values), and
+# the short names the emergency services use for them.
+KNOWN_MODES = frozenset(
+    {
+        "titulaire",
+        "representative",
+        "caregiver",
+        "medecin_traitant",
+        "administrateur",
+        "care_team",
+        "consent",
+        "emergency_btg",
+        "emergency_samu",
+        "author",
+        "deposit",
+        "app",
+        "system",
+    }
+)
+MODE_ALIASES = {"btg": "emergency_btg", "samu": "emergency_samu"}
+
+# Actions whose allowed use by a professional tells the patient (notifications).
+READING_ACTIONS = frozenset({"read", "list"})
+EMERGENCY_ACTION = "emergency"  # a professional opens an emergency access
+
+
+def _known_modes() -> frozenset[str]:
+    from . import policy
+
+    enum = getattr(policy, "Mode", None)
+    return KNOWN_MODES | frozenset(str(mode) for mode in enum) if enum else KNOWN_MODES
+
+
+def mode_of(actor, reason: str, explicit: str | None = None) -> str:
+    """Why the access happened: explicit, else the actor's mode, else read from the reason.
+
+    Services pass the policy's decision mode as the reason (``"consent"``),
+    or ``"<mode> : <justification>"`` for an emergency.
+    """
+    if explicit:
+        return str(explicit)
+    from_actor = getattr(actor, "mode", "") if actor is not None else ""
+    if from_actor:
+        return str(from_actor)
+    head = (reason or "").split(" : ", 1)[0].strip()
+    if head in MODE_ALIASES:
+        return MODE_ALIASES[head]
+    return head if head in _known_modes() else ""
+
+
+def _lock_head(patient_id) -> AuditHead:
+    """The patient's chain head, locked until the end of the transaction.
+
+    PostgreSQL: ``SELECT … FOR UPDATE`` on the head row serialises writers on
+    one patient (and only on that patient); a missing head is created with
+    ``INSERT … ON CONFLICT DO NOTHING`` first, so two first writers do not
+    both create it. SQLite: every write transaction starts ``IMMEDIATE``
+    (settings), which already serialises writers on the whole database.
+    """
+    head = AuditHead.objects.select_for_update().filter(patient_id=patient_id).first()
+    if head is None:
+        AuditHead.objects.bulk_create(
+            [AuditHead(patient_id=patient_id, sequence=0, entry_hash=chain.GENESIS)],
+            ignore_conflicts=True,
+        )
+        head = AuditHead.objects.select_for_update().get(patient_id=patient_id)
+    return head
+
+
+def _clip(value, field: str) -> str:
+    text = str(value or "")
+    limit = AuditEntry._meta.get_field(field).max_length
+    return text[:limit] if limit else text
 
 
 def record(
-    actor: Actor | None,
+    actor,
     action: str,
     patient_id,
     *,
@@ -13,16 +100,55 @@ def record(
     object_type: str = "",
     allowed: bool = True,
     reason: str = "",
+    mode: str | None = None,
+    acting_for: str | None = None,
 ) -> AuditEntry:
-    return AuditEntry.objects.create(
-        patient_id=patient_id,
-        actor_kind=str(actor.kind) if actor else "anonymous",
-        actor_user_id=actor.user_id if actor else None,
-        actor_person_id=actor.person_id if actor else None,
-        actor_professional_id=actor.professional_id if actor else None,
-        action=str(action),
-        object_type=object_type or (type(obj).__name__.lower() if obj is not None else ""),
-        object_id=getattr(obj, "pk", None) if obj is not None else None,
-        outcome=AuditEntry.Outcome.ALLOWED if allowed else AuditEntry.Outcome.DENIED,
-        reason=reason,
-    )
+    """Append one entry to ``patient_id``'s trail, in the caller's transaction.
+
+    ``actor`` is a ``policy.Actor`` (or None for an anonymous attempt); its
+    ``organization_id``, ``acting_for`` and ``mode`` are recorded when it has
+    them. ``reason`` is free text (the policy's mode, an emergency
+    justification, what changed). Called outside a transaction, the entry is
+    committed on its own (refusals are traced that way).
+    """
+    with transaction.atomic():
+        head = _lock_head(patient_id)
+        entry = AuditEntry(
+            patient_id=patient_id,
+            sequence=head.sequence + 1,
+            at=timezone.now(),
+            actor_kind=_clip(actor.kind if actor else ANONYMOUS, "actor_kind"),
+            actor_user_id=getattr(actor, "user_id", None),
+            actor_person_id=getattr(actor, "person_id", None),
+            actor_professional_id=getattr(actor, "professional_id", None),
+            actor_organization_id=getattr(actor, "organization_id", None),
+            acting_for=_clip(
+                acting_for if acting_for is not None else getattr(actor, "acting_for", ""),
+                "acting_for",
+            ),
+            action=_clip(action, "action"),
+            object_type=_clip(
+                object_type or (type(obj).__name__.lower() if obj is not None else ""),
+                "object_type",
+            ),
+            object_id=getattr(obj, "pk", None) if obj is not None else None,
+            outcome=AuditEntry.Outcome.ALLOWED if allowed else AuditEntry.Outcome.DENIED,
+            mode=_clip(mode_of(actor, reason, mode), "mode"),
+            reason=str(reason or ""),
+            request_id=_clip(current_request_id(), "request_id"),
+            ip=current_ip(),
+            previous_hash=head.entry_hash,
+        )
+        # Hash what the database will give back: the same types and spellings.
+        for field in AuditEntry._meta.concrete_fields:
+            setattr(entry, field.attname, field.to_python(getattr(entry, field.attname)))
+        entry.entry_hash = chain.digest(chain.fields_of(entry))
+        entry.save(force_insert=True)
+        head.sequence, head.entry_hash = entry.sequence, entry.entry_hash
+        head.save(update_fields=["sequence", "entry_hash"])
+        if entry.actor_kind == "professional" and allowed:
+            if str(entry.action) in READING_ACTIONS or entry.action == EMERGENCY_ACTION:
+                from . import notifications
+
+                notifications.after_professional_access(entry)
+    return entry

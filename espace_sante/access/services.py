@@ -5,7 +5,7 @@ transaction, and raises ``AccessChangeRefused`` with a French sentence when
 the change is not possible.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -25,7 +25,15 @@ from .consent_models import (
     EmergencyAccess,
     PatientRole,
 )
-from .policy import Actor, ActorKind, Mode, NotAllowed, is_titulaire, patient_side_mode
+from .policy import (
+    Actor,
+    ActorKind,
+    Mode,
+    NotAllowed,
+    is_titulaire,
+    patient_side_mode,
+    professional_relation,
+)
 
 SETTINGS_FIELDS = (
     "emergency_samu",
@@ -42,8 +50,12 @@ class AccessChangeRefused(ValidationError):
     """A change the rules do not allow; the message says why."""
 
 
-def _require_patient_side(actor: Actor | None, patient: Person, what: str) -> Mode:
-    """The titulaire (or a representative, or an aidant) manages the space's access."""
+def require_patient_side(actor: Actor | None, patient: Person, what: str) -> Mode:
+    """The titulaire (or a representative, or an aidant) manages the space's access.
+
+    A refusal is traced and raised as ``NotAllowed``; pages that only show a
+    form call this first.
+    """
     mode = patient_side_mode(actor, patient.id)
     if mode is None:
         audit.record(actor, what, patient.id, object_type="access", allowed=False)
@@ -63,14 +75,14 @@ def settings_for(patient: Person) -> AccessSettings:
 @transaction.atomic
 def update_settings(actor: Actor, patient: Person, **changes: bool) -> AccessSettings:
     """Change emergency settings, default masking, or "mask everything"."""
-    _require_patient_side(actor, patient, "settings")
+    require_patient_side(actor, patient, "settings")
     unknown = set(changes) - set(SETTINGS_FIELDS)
     if unknown:
         raise ValueError(f"Réglages inconnus : {sorted(unknown)}")
     current = AccessSettings.objects.select_for_update().get_or_create(patient=patient)[0]
-    if changes.get("mask_everything"):
+    if changes.get("mask_everything", current.mask_everything):
         # "Everything masked, emergencies included": masked documents stay hidden
-        # in an emergency too.
+        # in an emergency too, whatever else is asked.
         changes["emergency_masked"] = False
     changed = []
     for name, value in changes.items():
@@ -94,7 +106,7 @@ def update_settings(actor: Actor, patient: Person, **changes: bool) -> AccessSet
 @transaction.atomic
 def block_professional(actor: Actor, patient: Person, professional: Professional) -> Block:
     """Block a professional: they read nothing more, and their consent ends."""
-    _require_patient_side(actor, patient, "block")
+    require_patient_side(actor, patient, "block")
     if patient.medecin_traitant_id == professional.id:
         raise AccessChangeRefused(
             "Votre médecin traitant ne peut pas être bloqué. Pour en changer, déclarez un "
@@ -117,14 +129,15 @@ def block_professional(actor: Actor, patient: Person, professional: Professional
 
 
 @transaction.atomic
-def unblock_professional(actor: Actor, patient: Person, professional: Professional) -> None:
-    """Lift a block; the professional must ask for consent again."""
-    _require_patient_side(actor, patient, "unblock")
+def unblock_professional(actor: Actor, patient: Person, professional: Professional) -> bool:
+    """Lift a block; the professional must ask for consent again. False if none."""
+    require_patient_side(actor, patient, "unblock")
     lifted = Block.objects.filter(
         patient=patient, professional=professional, lifted_at__isnull=True
     ).update(lifted_at=timezone.now())
     if lifted:
         audit.record(actor, "unblock", patient.id, object_type="block", reason=str(professional.id))
+    return bool(lifted)
 
 
 @transaction.atomic
@@ -154,8 +167,8 @@ def record_consent(actor: Actor, patient: Person) -> Consent:
 
 
 @transaction.atomic
-def revoke_consent(actor: Actor, patient: Person, professional: Professional) -> None:
-    _require_patient_side(actor, patient, "revoke_consent")
+def revoke_consent(actor: Actor, patient: Person, professional: Professional) -> bool:
+    require_patient_side(actor, patient, "revoke_consent")
     revoked = Consent.objects.filter(
         patient=patient, professional=professional, revoked_at__isnull=True
     ).update(revoked_at=timezone.now(), revoked_reason="retrait par le patient")
@@ -163,12 +176,13 @@ def revoke_consent(actor: Actor, patient: Person, professional: Professional) ->
         audit.record(
             actor, "revoke_consent", patient.id, object_type="consent", reason=str(professional.id)
         )
+    return bool(revoked)
 
 
 @transaction.atomic
 def set_role(actor: Actor, patient: Person, professional: Professional, kind: str) -> PatientRole:
     """Name a professional administrateur, sage-femme référente or pharmacien correspondant."""
-    _require_patient_side(actor, patient, "role")
+    require_patient_side(actor, patient, "role")
     kind = PatientRole.Kind(kind)
     if kind == PatientRole.Kind.SAGE_FEMME and professional.profession != "50":
         raise AccessChangeRefused("Seule une sage-femme peut être sage-femme référente.")
@@ -189,8 +203,8 @@ def set_role(actor: Actor, patient: Person, professional: Professional, kind: st
 
 
 @transaction.atomic
-def remove_role(actor: Actor, patient: Person, professional: Professional, kind: str) -> None:
-    _require_patient_side(actor, patient, "role")
+def remove_role(actor: Actor, patient: Person, professional: Professional, kind: str) -> bool:
+    require_patient_side(actor, patient, "role")
     deleted, _ = PatientRole.objects.filter(
         patient=patient, professional=professional, kind=kind
     ).delete()
@@ -198,6 +212,7 @@ def remove_role(actor: Actor, patient: Person, professional: Professional, kind:
         audit.record(
             actor, "remove_role", patient.id, object_type="role", reason=f"{kind}:{professional.id}"
         )
+    return bool(deleted)
 
 
 @transaction.atomic
@@ -225,7 +240,7 @@ def declare_care_team(actor: Actor, patient: Person) -> CareRelationship:
 
 @transaction.atomic
 def object_to_care_team(actor: Actor, patient: Person, organization: Organization) -> None:
-    _require_patient_side(actor, patient, "care_team_objection")
+    require_patient_side(actor, patient, "care_team_objection")
     changed = CareRelationship.objects.filter(
         patient=patient, organization=organization, ended_at__isnull=True
     ).update(objected=True)
@@ -285,6 +300,19 @@ def start_emergency_access(
     return access
 
 
+def active_emergency(actor: Actor, patient: Person) -> EmergencyAccess | None:
+    """The professional's own emergency access to this record still running, if any."""
+    if actor is None or actor.kind != ActorKind.PROFESSIONAL:
+        return None
+    return (
+        EmergencyAccess.objects.filter(
+            patient=patient, professional_id=actor.professional_id, expires_at__gt=timezone.now()
+        )
+        .order_by("-expires_at")
+        .first()
+    )
+
+
 @transaction.atomic
 def invite_caregiver(actor: Actor, patient: Person, caregiver: Person) -> Caregiver:
     """An adult titulaire chooses an aidant (3 at most; an aidant helps 5 people at most)."""
@@ -333,11 +361,15 @@ class ProfessionalAccess:
     reasons: list[str]
     blocked: bool = False
     consent: Consent | None = None
+    is_medecin_traitant: bool = False
+    role_kinds: list[str] = field(default_factory=list)
+    emergency_until: object = None  # datetime of the end of a running emergency access
+    has_access: bool = False  # what the policy decides today, whatever the roles say
 
 
 def professionals_with_access(actor: Actor, patient: Person) -> list[ProfessionalAccess]:
     """Who can see the record and why, for the patient's Paramètres page."""
-    _require_patient_side(actor, patient, "list_access")
+    require_patient_side(actor, patient, "list_access")
     now = timezone.now()
     found: dict = {}
 
@@ -345,9 +377,13 @@ def professionals_with_access(actor: Actor, patient: Person) -> list[Professiona
         return found.setdefault(pro.id, ProfessionalAccess(pro, []))
 
     if patient.medecin_traitant:
-        entry(patient.medecin_traitant).reasons.append("Médecin traitant")
+        item = entry(patient.medecin_traitant)
+        item.reasons.append("Médecin traitant")
+        item.is_medecin_traitant = True
     for role in PatientRole.objects.filter(patient=patient).select_related("professional"):
-        entry(role.professional).reasons.append(role.get_kind_display())
+        item = entry(role.professional)
+        item.reasons.append(role.get_kind_display())
+        item.role_kinds.append(role.kind)
     for consent in Consent.objects.filter(patient=patient, revoked_at__isnull=True).select_related(
         "professional"
     ):
@@ -359,12 +395,32 @@ def professionals_with_access(actor: Actor, patient: Person) -> list[Professiona
     for emergency in EmergencyAccess.objects.filter(
         patient=patient, expires_at__gt=now
     ).select_related("professional"):
-        entry(emergency.professional).reasons.append(
-            f"{emergency.get_kind_display()} jusqu'à "
-            f"{timezone.localtime(emergency.expires_at):%H:%M}"
+        item = entry(emergency.professional)
+        item.reasons.append(
+            f"{emergency.get_kind_display()} jusqu'au "
+            f"{timezone.localtime(emergency.expires_at):%d/%m/%Y à %H:%M}"
         )
+        item.emergency_until = emergency.expires_at
     for block in Block.objects.filter(patient=patient, lifted_at__isnull=True).select_related(
         "professional"
     ):
         entry(block.professional).blocked = True
+    for item in found.values():
+        actor_of = Actor(
+            ActorKind.PROFESSIONAL,
+            professional_id=item.professional.id,
+            profession=item.professional.profession,
+        )
+        relation = professional_relation(actor_of, patient.id)
+        item.has_access = relation.mode is not None and not relation.blocked
     return sorted(found.values(), key=lambda item: (item.blocked, item.professional.last_name))
+
+
+def care_teams_for(actor: Actor, patient: Person) -> list[CareRelationship]:
+    """The organisations declared caring for the patient (care teams), current ones first."""
+    require_patient_side(actor, patient, "list_access")
+    return list(
+        CareRelationship.objects.filter(patient=patient, ended_at__isnull=True)
+        .select_related("organization")
+        .order_by("objected", "-started_at")
+    )

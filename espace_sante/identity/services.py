@@ -91,3 +91,26 @@ def professional_for_oidc_claims(subject: str, claims: dict) -> Professional | N
             if found:
                 return found
     return None
+
+
+class IdentityMismatch(Exception):
+    """The INS exists but the traits typed do not match it."""
+
+
+def find_person_by_ins(matricule: str, birth_date, birth_name: str) -> Person | None:
+    """The person with this INS matricule, checked against two strict traits.
+
+    Returns None when no space has this matricule; raises IdentityMismatch
+    when one does but the birth date or the birth name disagree, so that a
+    typing error never opens someone else's record.
+    """
+    from . import validators
+
+    number = validators.validate_nir(matricule)
+    person = Person.objects.filter(ins_matricule=number).first()
+    if person is None:
+        return None
+    typed = " ".join(birth_name.split()).upper()
+    if person.birth_date != birth_date or person.birth_name != typed:
+        raise IdentityMismatch
+    return person

@@ -208,6 +208,9 @@ def load_document_demo(people: dict, professionals: dict, organizations: dict) -
                 author_professional=author,
                 author_organization=organization,
                 master_identifier=key,
+                # Marie hid her blood test from professionals: her médecin
+                # traitant still sees it, a doctor with her consent does not.
+                masked_from_professionals=key == "demo-marie-bio-2026",
             ),
         )
         added += 1

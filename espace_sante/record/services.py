@@ -435,6 +435,16 @@ def set_masked(actor: Actor, document: Document, masked: bool) -> Document:
     return document
 
 
+def withdraw_document(actor: Actor, document: Document) -> Document:
+    """A professional withdraws a document they deposited (it stays for its author)."""
+    mode = _check(actor, Action.WITHDRAW, document.patient_id, document)
+    with transaction.atomic():
+        document.status = Document.Status.WITHDRAWN
+        document.save(update_fields=["status"])
+        audit.record(actor, Action.WITHDRAW, document.patient_id, obj=document, reason=mode)
+    return document
+
+
 def delete_document(actor: Actor, document: Document) -> None:
     """Delete a document the patient deposited: the row now, the blob after commit."""
     _check(actor, Action.DELETE, document.patient_id, document)

@@ -118,7 +118,8 @@ def document_detail(request, document_id):
     )
 
 
-def _stream(document: Document, title: str, disposition: str):
+def stream_document(document: Document, title: str, disposition: str):
+    """The decrypted bytes as a response (also used by the professional portal)."""
     mime = "text/html; charset=utf-8" if document.is_structured else document.mime_type
     if document.mime_type == "text/plain":
         mime = "text/plain; charset=utf-8"
@@ -147,13 +148,13 @@ def document_content(request, document_id):
     document = _document(request, document_id)
     if document.is_structured:
         return redirect("record:document_detail", document_id=document.id)
-    return _stream(document, services.document_title(document), "inline")
+    return stream_document(document, services.document_title(document), "inline")
 
 
 @login_required
 def document_download(request, document_id):
     document = _document(request, document_id)
-    return _stream(document, services.document_title(document), "attachment")
+    return stream_document(document, services.document_title(document), "attachment")
 
 
 @login_required

@@ -12,7 +12,13 @@ CITIZEN_SECTIONS = [
     ("parametres", "Paramètres"),
 ]
 # Sections that have their own pages; the others show the "not yet" page.
-BUILT_SECTIONS = {"documents": "record:document_list", "profil": "profile:home"}
+BUILT_SECTIONS = {
+    "documents": "record:document_list",
+    "profil": "profile:home",
+    "parametres": "access:settings",
+    "patients": "portal:find_patient",
+    "compte-pro": "portal:account",
+}
 
 PROFESSIONAL_SECTIONS = [
     ("patients", "Mes patients"),

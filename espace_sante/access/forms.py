@@ -1,0 +1,40 @@
+from django import forms
+
+from .history import KINDS, PERIODS
+from .models import NotificationPreference
+from .reports import COMMENT_MAX
+
+
+class HistoryFilterForm(forms.Form):
+    period = forms.ChoiceField(
+        label="Période",
+        choices=[(code, label) for code, (label, _) in PERIODS.items()],
+        required=False,
+    )
+    kind = forms.ChoiceField(
+        label="Type d'action",
+        choices=[(code, label) for code, (label, _) in KINDS.items()],
+        required=False,
+    )
+
+
+class ReportForm(forms.Form):
+    comment = forms.CharField(
+        label="Commentaire (facultatif)",
+        help_text="Ce qui vous surprend dans cet accès. N'écrivez aucune information médicale.",
+        max_length=COMMENT_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"max_length": f"Le commentaire fait au plus {COMMENT_MAX} caractères."},
+    )
+
+
+class NotificationForm(forms.Form):
+    """One checkbox per kind of notification, as the patient reads them."""
+
+    def __init__(self, *args, current: dict[str, bool], **kwargs):
+        super().__init__(*args, **kwargs)
+        for kind, label in NotificationPreference.Kind.choices:
+            self.fields[kind] = forms.BooleanField(
+                label=label, required=False, initial=current.get(kind, True)
+            )

@@ -1,0 +1,424 @@
+"""The patient's activity history, in plain French (access.md, "What the patient is shown").
+
+Two tabs: the patient's own actions, and everything others did (professionals,
+services, representatives, aidants, the system). Each entry of the audit
+trail becomes one sentence: who, did what, on what, when, and why —
+« Dr Claire Martin, médecin, Cabinet médical du Parc, a consulté « Bilan
+sanguin » le 3 mars 2026 à 14 h 05 — accès en tant que médecin traitant ».
+
+Only the titulaire sees their history. Document titles are decrypted only for
+them, only for the documents the policy still lets them see, and only for
+the page shown; the rest reads « un document ».
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import audit, policy
+from .dates import french_datetime
+from .models import AccessReport, AuditEntry
+
+PER_PAGE = 20
+
+TAB_MINE = "mes-actions"
+TAB_OTHERS = "professionnels"
+TABS = {TAB_MINE: "Mes actions", TAB_OTHERS: "Professionnels et services"}
+
+PERIODS = {
+    "": ("Toute la période", None),
+    "7j": ("7 derniers jours", 7),
+    "1m": ("30 derniers jours", 30),
+    "3m": ("3 derniers mois", 92),
+    "12m": ("12 derniers mois", 366),
+}
+
+CHANGES = ("create", "update", "delete", "mask", "replace", "withdraw")
+SETTINGS_ACTIONS = (
+    "settings",
+    "notification_settings",
+    "block",
+    "unblock",
+    "consent",
+    "revoke_consent",
+    "role",
+    "remove_role",
+    "care_team",
+    "care_team_objection",
+    "caregiver_invite",
+    "caregiver_answer",
+    "caregiver_revoke",
+    "list_access",
+)
+KINDS = {
+    "": ("Toutes les actions", Q()),
+    "consultations": ("Consultations", Q(action__in=("read", "list"))),
+    "modifications": ("Ajouts, modifications et suppressions", Q(action__in=CHANGES)),
+    "urgences": (
+        "Accès d'urgence",
+        Q(action="emergency") | Q(mode__in=("emergency_btg", "emergency_samu")),
+    ),
+    "parametres": ("Paramètres, consentements et rôles", Q(action__in=SETTINGS_ACTIONS)),
+    "connexions": ("Connexions", Q(action="sign_in")),
+    "refus": ("Accès refusés", Q(outcome=AuditEntry.Outcome.DENIED)),
+    "signalements": ("Signalements", Q(action="report")),
+}
+
+# Why an access was allowed, as the patient reads it.
+MODE_LABELS = {
+    "consent": "accès avec votre consentement",
+    "care_team": "accès au titre de l'équipe de soins",
+    "medecin_traitant": "accès en tant que médecin traitant",
+    "administrateur": "accès en tant qu'administrateur de votre dossier",
+    "emergency_samu": "accès d'urgence : régulation du SAMU",
+    "author": "en tant qu'auteur du document",
+    "deposit": "dépôt par un professionnel qui vous soigne",
+    "caregiver": "en tant qu'aidant",
+    "representative": "en tant que représentant légal",
+    "app": "avec l'autorisation que vous avez donnée à ce service",
+}
+BTG_LABEL = "accès d'urgence (bris de glace)"
+DENIED_LABEL = "accès refusé"
+
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def mine_q(patient_id) -> Q:
+    return Q(actor_kind="patient", actor_person_id=patient_id)
+
+
+def entries(patient_id, tab: str = TAB_OTHERS, period: str = "", kind: str = ""):
+    """One patient's entries for a tab and filters, newest first (an index on patient_id)."""
+    queryset = AuditEntry.objects.filter(patient_id=patient_id)
+    queryset = (
+        queryset.filter(mine_q(patient_id))
+        if tab == TAB_MINE
+        else queryset.exclude(mine_q(patient_id))
+    )
+    days = PERIODS.get(period, PERIODS[""])[1]
+    if days:
+        queryset = queryset.filter(at__gte=timezone.now() - timedelta(days=days))
+    queryset = queryset.filter(KINDS.get(kind, KINDS[""])[1])
+    return queryset.order_by("-sequence")
+
+
+@dataclass
+class HistoryItem:
+    entry: AuditEntry
+    sentence: str
+    mine: bool
+    denied: bool
+    reported_at: object = None
+
+    @property
+    def reportable(self) -> bool:
+        return not self.mine and self.reported_at is None
+
+
+@dataclass
+class HistoryPage:
+    items: list[HistoryItem]
+    number: int
+    pages: int
+    count: int
+    page_range: list = field(default_factory=list)
+
+
+# --- Looking up the names an entry refers to, one query per kind per page ---------
+
+
+class _Lookups:
+    def __init__(self, actor, patient_id, rows: list[AuditEntry]):
+        from espace_sante.identity.models import Organization, Person, Professional
+
+        self.patient_id = patient_id
+        pro_ids = {row.actor_professional_id for row in rows if row.actor_professional_id}
+        for row in rows:
+            if row.action in ("block", "unblock", "revoke_consent", "role", "remove_role"):
+                pro_ids.update(UUID_RE.findall(row.reason or ""))
+        self.professionals = {
+            str(pro.id): pro for pro in Professional.objects.filter(id__in=pro_ids)
+        }
+        org_ids = {row.actor_organization_id for row in rows if row.actor_organization_id}
+        self.organizations = {
+            str(org.id): org for org in Organization.objects.filter(id__in=org_ids)
+        }
+        person_ids = {
+            row.actor_person_id
+            for row in rows
+            if row.actor_person_id and str(row.actor_person_id) != str(patient_id)
+        }
+        self.people = {str(p.id): p for p in Person.objects.filter(id__in=person_ids)}
+        self.apps = self._apps({row.acting_for for row in rows if row.actor_kind == "app"})
+        self.titles = self._titles(actor, patient_id, rows)
+        self.justifications = self._justifications(patient_id, rows)
+
+    @staticmethod
+    def _apps(client_ids) -> dict[str, str]:
+        client_ids = {c for c in client_ids if c}
+        if not client_ids:
+            return {}
+        from oauth2_provider.models import get_application_model
+
+        return dict(
+            get_application_model()
+            .objects.filter(client_id__in=client_ids)
+            .values_list("client_id", "name")
+        )
+
+    @staticmethod
+    def _titles(actor, patient_id, rows) -> dict[str, str]:
+        """Titles of the page's documents the titulaire may still see (policy filter in SQL)."""
+        if not policy.is_titulaire(actor, patient_id):
+            return {}
+        ids = {row.object_id for row in rows if row.object_type == "document" and row.object_id}
+        if not ids:
+            return {}
+        from espace_sante.record import services as record_services
+        from espace_sante.record.models import Document
+
+        visible = policy.visible_documents(actor, patient_id, Document.objects.filter(id__in=ids))
+        titles = {str(doc.id): record_services.document_title(doc) for doc in visible}
+        if titles:
+            # Titles are health content: showing them is a read, traced like the
+            # Documents page's list.
+            audit.record(actor, "list", patient_id, object_type="history")
+        return titles
+
+    @staticmethod
+    def _justifications(patient_id, rows) -> dict[str, list[tuple[int, str]]]:
+        """For reads under bris de glace: the justification of the emergency access opened."""
+        pros = {
+            row.actor_professional_id
+            for row in rows
+            if row.mode == "emergency_btg" and " : " not in (row.reason or "")
+        }
+        if not pros:
+            return {}
+        found: dict[str, list[tuple[int, str]]] = {}
+        opened = AuditEntry.objects.filter(
+            patient_id=patient_id,
+            action="emergency",
+            outcome=AuditEntry.Outcome.ALLOWED,
+            actor_professional_id__in=pros,
+        ).order_by("-sequence")
+        for row in opened.only("sequence", "actor_professional_id", "reason")[:200]:
+            found.setdefault(str(row.actor_professional_id), []).append(
+                (row.sequence, row.reason.split(" : ", 1)[-1])
+            )
+        return found
+
+    def justification(self, row: AuditEntry) -> str:
+        if " : " in (row.reason or ""):
+            return row.reason.split(" : ", 1)[1].strip()
+        for sequence, text in self.justifications.get(str(row.actor_professional_id), []):
+            if sequence <= row.sequence:
+                return text.strip()
+        return ""
+
+
+# --- Sentences -----------------------------------------------------------------
+
+
+def _who(row: AuditEntry, lookups: _Lookups) -> str:
+    kind = row.actor_kind
+    if kind == "professional":
+        pro = lookups.professionals.get(str(row.actor_professional_id))
+        if pro is None:
+            return "Un professionnel de santé"
+        parts = [pro.display_name, pro.profession_label.lower()]
+        org = lookups.organizations.get(str(row.actor_organization_id))
+        if org is not None:
+            parts.append(org.name)
+        who = ", ".join(parts)
+        if row.acting_for:
+            software = lookups.apps.get(row.acting_for, "")
+            who += f" (par le logiciel {software})" if software else " (par son logiciel)"
+        return who
+    if kind == "patient":
+        person = lookups.people.get(str(row.actor_person_id))
+        name = person.display_name if person else "Une personne"
+        if row.mode == "caregiver":
+            return f"{name}, votre aidant"
+        if row.mode == "representative":
+            return f"{name}, votre représentant légal"
+        return name
+    if kind == "app":
+        name = lookups.apps.get(row.acting_for, "")
+        return f"Le service connecté « {name} »" if name else "Un service connecté"
+    if kind == "system":
+        return "espace-santé (traitement automatique)"
+    if kind in ("operator", "support"):
+        return "L'assistance d'espace-santé"
+    if kind in ("enrollment", "enrolment"):
+        return "Le service d'ouverture des espaces santé"
+    return "Une personne non identifiée"
+
+
+def _section_label(object_type: str) -> str:
+    key = object_type.split(":", 1)[1] if ":" in object_type else ""
+    if key == "measures":
+        return "vos mesures de santé"
+    if key == "summary":
+        return "la synthèse de votre profil médical"
+    try:
+        from espace_sante.record.profile_reference import SECTION_INFO
+
+        return f"votre profil médical ({SECTION_INFO[key].label})"
+    except (ImportError, KeyError):
+        return "votre profil médical"
+
+
+def _thing(row: AuditEntry, lookups: _Lookups) -> str:
+    """What the entry is about, as a noun phrase."""
+    if row.object_type == "document":
+        if row.action == "list" or row.object_id is None:
+            return "la liste de vos documents"
+        title = lookups.titles.get(str(row.object_id))
+        return f"« {title} »" if title else "un document"
+    if row.object_type.startswith("profile:"):
+        label = _section_label(row.object_type)
+        if row.action == "list" or row.object_id is None:
+            return label
+        return f"une information de {label}"
+    if row.object_type == "history":
+        return "votre historique d'activité"
+    return "votre dossier"
+
+
+def _named_professional(row: AuditEntry, lookups: _Lookups) -> str:
+    for found in UUID_RE.findall(row.reason or ""):
+        pro = lookups.professionals.get(found)
+        if pro is not None:
+            return pro.display_name
+    return "un professionnel"
+
+
+def _phrase(row: AuditEntry, lookups: _Lookups) -> str:
+    """The past participle and its complement: « consulté « Bilan sanguin » »."""
+    action, thing = row.action, _thing(row, lookups)
+    if row.outcome == AuditEntry.Outcome.DENIED:
+        if action == "emergency":
+            return "tenté d'ouvrir un accès d'urgence à votre dossier"
+        return (
+            f"tenté d'accéder à {thing}"
+            if action in ("read", "list")
+            else ("tenté une action sur " + thing)
+        )
+    pro = _named_professional(row, lookups)
+    role_kind = (row.reason or "").split(":", 1)[0]
+    roles = {
+        "administrateur": "administrateur de votre dossier",
+        "sage_femme_referente": "sage-femme référente",
+        "pharmacien_correspondant": "pharmacien correspondant",
+    }
+    phrases = {
+        "read": f"consulté {thing}",
+        "list": f"consulté {thing}",
+        "create": f"ajouté {thing}",
+        "update": f"modifié {thing}",
+        "delete": f"supprimé {thing}",
+        "replace": f"remplacé {thing}",
+        "withdraw": f"retiré {thing}",
+        "mask": f"masqué {thing} aux professionnels"
+        if row.reason != "démasqué"
+        else f"rendu {thing} de nouveau visible aux professionnels",
+        "settings": "modifié vos paramètres de confidentialité",
+        "notification_settings": "modifié vos préférences de notification",
+        "block": f"bloqué l'accès de {pro} à votre dossier",
+        "unblock": f"débloqué l'accès de {pro} à votre dossier",
+        "consent": "enregistré votre consentement à l'accès à votre dossier",
+        "revoke_consent": f"retiré votre consentement à {pro}",
+        "role": f"désigné {pro} comme {roles.get(role_kind, 'professionnel référent')}",
+        "remove_role": f"retiré à {pro} son rôle de {roles.get(role_kind, 'référent')}",
+        "care_team": "indiqué que sa structure vous prend en charge (équipe de soins)",
+        "care_team_objection": "refusé l'accès d'une équipe de soins à votre dossier",
+        "emergency": "ouvert un accès d'urgence à votre dossier",
+        "caregiver_invite": "invité un aidant",
+        "caregiver_answer": "répondu à une invitation d'aidant",
+        "caregiver_revoke": "retiré un aidant",
+        "list_access": "consulté la liste des professionnels qui ont accès à votre dossier",
+        "report": "signalé un accès que vous ne reconnaissiez pas",
+    }
+    return phrases.get(action, "effectué une action sur votre espace")
+
+
+# Actions on health data, whose reason to access is worth saying.
+DATA_ACTIONS = frozenset({"read", "list", "create", "update", "delete", "replace", "withdraw"})
+
+
+def _why(row: AuditEntry, lookups: _Lookups) -> str:
+    if row.outcome == AuditEntry.Outcome.DENIED:
+        return DENIED_LABEL
+    if row.action not in DATA_ACTIONS and row.action != "emergency":
+        return ""
+    if row.mode == "emergency_btg":
+        justification = lookups.justification(row)
+        return f"{BTG_LABEL} : {justification}" if justification else BTG_LABEL
+    return MODE_LABELS.get(row.mode, "")
+
+
+def _subject(row: AuditEntry, lookups: _Lookups) -> str:
+    """Who, closed by a comma after an apposition: « Dr Claire Martin, médecin, Cabinet… , »."""
+    who = _who(row, lookups)
+    return f"{who}," if "," in who else who
+
+
+def sentence(row: AuditEntry, lookups: _Lookups, mine: bool) -> str:
+    when = french_datetime(row.at)
+    if row.action == "sign_in" and row.outcome == AuditEntry.Outcome.ALLOWED:
+        text = f"Connexion à votre espace le {when}"
+        if not mine:
+            text = f"{_subject(row, lookups)} s'est connecté à votre espace le {when}"
+    else:
+        subject = "Vous avez" if mine else f"{_subject(row, lookups)} a"
+        text = f"{subject} {_phrase(row, lookups)} le {when}"
+    why = _why(row, lookups)
+    return f"{text} — {why}" if why else text
+
+
+def describe(actor, patient_id, rows: list[AuditEntry]) -> list[HistoryItem]:
+    """Sentences for a page of entries (a fixed number of queries, whatever the page)."""
+    lookups = _Lookups(actor, patient_id, rows)
+    reports = dict(
+        AccessReport.objects.filter(patient_id=patient_id, entry__in=rows).values_list(
+            "entry_id", "created_at"
+        )
+    )
+    items = []
+    for row in rows:
+        mine = row.actor_kind == "patient" and str(row.actor_person_id) == str(patient_id)
+        items.append(
+            HistoryItem(
+                entry=row,
+                sentence=sentence(row, lookups, mine),
+                mine=mine,
+                denied=row.outcome == AuditEntry.Outcome.DENIED,
+                reported_at=reports.get(row.id),
+            )
+        )
+    return items
+
+
+def history_page(
+    actor, patient_id, *, tab: str, period: str = "", kind: str = "", page: int = 1
+) -> HistoryPage:
+    """What the history screen shows: one page of one tab, described. Titulaire only."""
+    if not policy.is_titulaire(actor, patient_id):
+        raise policy.NotAllowed
+    paginator = Paginator(entries(patient_id, tab, period, kind), PER_PAGE)
+    current = paginator.get_page(page)
+    with transaction.atomic():
+        items = describe(actor, patient_id, list(current.object_list))
+    return HistoryPage(
+        items=items,
+        number=current.number,
+        pages=paginator.num_pages,
+        count=paginator.count,
+        page_range=list(paginator.get_elided_page_range(current.number, on_each_side=2)),
+    )

@@ -1,0 +1,391 @@
+"""« Qui peut voir mon dossier »: the patient's privacy settings pages.
+
+Thin views: parse the form, call one verb of ``access.services``, say what
+changed, redirect (POST-redirect-GET). The verbs decide who may change what
+and write the audit entry; a change the rules refuse comes back as
+``AccessChangeRefused`` with a French sentence shown to the person. Anyone
+who does not manage the space (policy: titulaire, representative, aidant)
+gets 404, as for any page of a record they may not know exists. Every
+response carries ``Cache-Control: no-store``.
+"""
+
+from dataclasses import dataclass, field
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from espace_sante.identity.models import Person, Professional
+
+from . import services
+from .consent_models import Consent, PatientRole
+from .policy import NotAllowed, actor_for_user, patient_side_mode
+from .privacy_forms import (
+    MASKED,
+    ROLE_HELP,
+    VISIBLE,
+    EmergencyForm,
+    MaskEverythingForm,
+    NewDocumentsForm,
+    RemoveRoleForm,
+    RoleForm,
+    SearchForm,
+)
+from .services import AccessChangeRefused
+
+ROLE_LABELS = dict(PatientRole.Kind.choices)
+
+
+def privacy_page(view):
+    """Signed-in only, never cached, patient from the URL, a refusal answered by 404."""
+
+    @login_required
+    @never_cache
+    @wraps(view)
+    def wrapper(request, patient_id, *args, **kwargs):
+        patient = Person.objects.filter(pk=patient_id).first()
+        if patient is None:
+            raise Http404
+        try:
+            response = view(request, actor_for_user(request.user), patient, *args, **kwargs)
+        except NotAllowed:
+            raise Http404 from None
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return wrapper
+
+
+def _require_manager(actor, patient) -> None:
+    """For pages that show a form before any change: the same rule as the verbs."""
+    if patient_side_mode(actor, patient.id) is None:
+        raise NotAllowed
+
+
+def _refusal(refusal: AccessChangeRefused) -> str:
+    return " ".join(refusal.messages)
+
+
+def _back(patient):
+    return redirect("privacy:index", patient_id=patient.id)
+
+
+@login_required
+def home(request):
+    """The signed-in citizen's own space (a parent reaches a child's from its URL)."""
+    person = getattr(request.user, "person", None)
+    if person is None:
+        raise Http404
+    response = redirect("privacy:index", patient_id=person.id)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- The main page ----------------------------------------------------------
+
+
+@dataclass
+class AccessRow:
+    """One professional on the main page, with what the patient may do about them."""
+
+    professional: Professional
+    reasons: list[str]
+    blocked: bool
+    consent: Consent | None
+    medecin_traitant: bool
+    has_access: bool = True
+    roles: list[tuple[str, str]] = field(default_factory=list)  # (kind, label)
+
+
+def _rows(actor, patient) -> list[AccessRow]:
+    rows = []
+    for item in services.professionals_with_access(actor, patient):
+        rows.append(
+            AccessRow(
+                professional=item.professional,
+                reasons=item.reasons,
+                blocked=item.blocked,
+                consent=item.consent,
+                medecin_traitant=item.is_medecin_traitant,
+                has_access=item.has_access,
+                roles=[(kind, PatientRole.Kind(kind).label) for kind in item.role_kinds],
+            )
+        )
+    # The médecin traitant first: the one access the patient cannot change.
+    return sorted(rows, key=lambda row: not row.medecin_traitant)
+
+
+def _render_index(request, actor, patient, *, status=200, **forms):
+    rows = _rows(actor, patient)  # checks that the actor manages this space
+    current = services.settings_for(patient)
+    active = [row for row in rows if not row.blocked]
+    roles = [
+        (
+            kind,
+            label,
+            [(row.professional, row) for row in active if kind in dict(row.roles)],
+        )
+        for kind, label in PatientRole.Kind.choices
+    ]
+    forms.setdefault(
+        "new_documents_form",
+        NewDocumentsForm(initial={"visibility": MASKED if current.mask_new_documents else VISIBLE}),
+    )
+    forms.setdefault(
+        "mask_everything_form",
+        MaskEverythingForm(initial={"mask_everything": current.mask_everything}),
+    )
+    forms.setdefault(
+        "emergency_form",
+        EmergencyForm(
+            initial={
+                "emergency_samu": current.emergency_samu,
+                "emergency_btg": current.emergency_btg,
+                "emergency_masked": current.emergency_masked,
+            }
+        ),
+    )
+    return render(
+        request,
+        "access/privacy/index.html",
+        {
+            "page_title": "Qui peut voir mon dossier",
+            "patient": patient,
+            "own_space": patient.user_id is not None and patient.user_id == request.user.pk,
+            "active_rows": active,
+            "blocked_rows": [row for row in rows if row.blocked],
+            "roles": roles,
+            "medecin_traitant": patient.medecin_traitant,
+            "settings": current,
+            **forms,
+        },
+        status=status,
+    )
+
+
+@privacy_page
+def index(request, actor, patient):
+    return _render_index(request, actor, patient)
+
+
+# --- Blocking, unblocking, consent -------------------------------------------
+
+
+@privacy_page
+def block(request, actor, patient, professional_id):
+    """A confirmation page that says what blocking does, then the block itself."""
+    professional = get_object_or_404(Professional, pk=professional_id)
+    if request.method == "POST":
+        try:
+            services.block_professional(actor, patient, professional)
+        except AccessChangeRefused as refusal:
+            messages.error(request, _refusal(refusal))
+        else:
+            messages.success(
+                request,
+                f"Vous avez bloqué {professional.display_name} : ce professionnel ne peut plus "
+                "lire votre dossier. Il peut toujours vous envoyer des documents.",
+            )
+        return _back(patient)
+    row = next((r for r in _rows(actor, patient) if r.professional.id == professional.id), None)
+    if row is not None and row.blocked:
+        messages.info(request, f"{professional.display_name} est déjà bloqué.")
+        return _back(patient)
+    return render(
+        request,
+        "access/privacy/block_confirm.html",
+        {
+            "page_title": f"Bloquer {professional.display_name}",
+            "patient": patient,
+            "professional": professional,
+            "row": row,
+            "medecin_traitant": professional.id == patient.medecin_traitant_id,
+        },
+    )
+
+
+@privacy_page
+@require_POST
+def unblock(request, actor, patient, professional_id):
+    professional = get_object_or_404(Professional, pk=professional_id)
+    try:
+        services.unblock_professional(actor, patient, professional)
+    except AccessChangeRefused as refusal:
+        messages.error(request, _refusal(refusal))
+    else:
+        messages.success(
+            request,
+            f"Vous avez débloqué {professional.display_name}. Pour lire de nouveau votre dossier, "
+            "ce professionnel devra vous demander votre consentement.",
+        )
+    return _back(patient)
+
+
+@privacy_page
+@require_POST
+def revoke_consent(request, actor, patient, professional_id):
+    professional = get_object_or_404(Professional, pk=professional_id)
+    try:
+        services.revoke_consent(actor, patient, professional)
+    except AccessChangeRefused as refusal:
+        messages.error(request, _refusal(refusal))
+    else:
+        messages.success(
+            request,
+            f"Vous avez retiré votre consentement à {professional.display_name}. Pour lire de "
+            "nouveau votre dossier, ce professionnel devra vous le demander.",
+        )
+    return _back(patient)
+
+
+# --- Roles ----------------------------------------------------------------------
+
+
+def _search(data) -> tuple[SearchForm | None, list[Professional] | None]:
+    if "name" not in data:
+        return None, None
+    form = SearchForm(data)
+    return form, (form.results() if form.is_valid() else None)
+
+
+@privacy_page
+def role_add(request, actor, patient):
+    """Give a role to a professional found by RPPS number or by name."""
+    _require_manager(actor, patient)
+    if request.method == "POST":
+        form = RoleForm(request.POST)
+        search_form, results = _search(request.POST)
+        if form.is_valid():
+            professional = form.cleaned_data["found"]
+            kind = form.cleaned_data["kind"]
+            try:
+                services.set_role(actor, patient, professional, kind)
+            except AccessChangeRefused as refusal:
+                form.add_error(None, refusal)
+            else:
+                messages.success(
+                    request,
+                    f"{professional.display_name} est maintenant « {ROLE_LABELS[kind]} ».",
+                )
+                return _back(patient)
+    else:
+        form = RoleForm(initial={"kind": request.GET.get("role")})
+        search_form, results = _search(request.GET)
+    return render(
+        request,
+        "access/privacy/role_add.html",
+        {
+            "page_title": "Donner un rôle à un professionnel",
+            "patient": patient,
+            "form": form,
+            "search_form": search_form or SearchForm(),
+            "results": results,
+            "role_help": ROLE_HELP,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@privacy_page
+@require_POST
+def role_remove(request, actor, patient, professional_id):
+    professional = get_object_or_404(Professional, pk=professional_id)
+    form = RemoveRoleForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    kind = form.cleaned_data["kind"]
+    try:
+        services.remove_role(actor, patient, professional, kind)
+    except AccessChangeRefused as refusal:
+        messages.error(request, _refusal(refusal))
+    else:
+        messages.success(
+            request,
+            f"{professional.display_name} n'est plus « {ROLE_LABELS[kind]} ».",
+        )
+    return _back(patient)
+
+
+# --- Settings ---------------------------------------------------------------------
+
+
+@privacy_page
+@require_POST
+def new_documents(request, actor, patient):
+    form = NewDocumentsForm(request.POST)
+    if not form.is_valid():
+        return _render_index(request, actor, patient, status=400, new_documents_form=form)
+    services.update_settings(actor, patient, mask_new_documents=form.mask_new_documents)
+    messages.success(
+        request,
+        "C'est enregistré : vos prochains documents seront masqués aux professionnels."
+        if form.mask_new_documents
+        else "C'est enregistré : vos prochains documents seront visibles par les professionnels "
+        "qui ont accès à votre dossier.",
+    )
+    return _back(patient)
+
+
+@privacy_page
+@require_POST
+def mask_everything(request, actor, patient):
+    """Asked from the main page, confirmed on a page of its own, then changed."""
+    _require_manager(actor, patient)
+    form = MaskEverythingForm(request.POST)
+    form.is_valid()  # two optional booleans: always valid
+    wanted = form.cleaned_data["mask_everything"]
+    if wanted == services.settings_for(patient).mask_everything:
+        messages.info(request, "Ce réglage n'a pas changé.")
+        return _back(patient)
+    if not form.cleaned_data["confirmed"]:
+        return render(
+            request,
+            "access/privacy/mask_everything_confirm.html",
+            {
+                "page_title": "Tout masquer, urgences comprises"
+                if wanted
+                else "Ne plus tout masquer",
+                "patient": patient,
+                "wanted": wanted,
+            },
+        )
+    services.update_settings(actor, patient, mask_everything=wanted)
+    messages.success(
+        request,
+        "C'est enregistré : tous vos documents sont masqués aux professionnels, urgences comprises."
+        if wanted
+        else "C'est enregistré : vos documents ne sont plus tous masqués. Ceux que vous avez "
+        "masqués un par un le restent.",
+    )
+    return _back(patient)
+
+
+@privacy_page
+@require_POST
+def emergency(request, actor, patient):
+    _require_manager(actor, patient)
+    form = EmergencyForm(request.POST)
+    form.is_valid()  # three optional booleans: always valid
+    changes = dict(form.cleaned_data)
+    if services.settings_for(patient).mask_everything:
+        # While everything is masked, masked documents stay hidden in an emergency:
+        # the checkbox is shown disabled and its (absent) value is not a choice.
+        changes.pop("emergency_masked")
+    current = services.update_settings(actor, patient, **changes)
+    said = [
+        "le SAMU peut consulter votre dossier"
+        if current.emergency_samu
+        else "le SAMU ne peut pas consulter votre dossier",
+        "le bris de glace est autorisé" if current.emergency_btg else "le bris de glace est refusé",
+        "vos documents masqués restent cachés en urgence"
+        if not current.emergency_masked
+        else "vos documents masqués sont visibles en urgence",
+    ]
+    messages.success(
+        request, "Vos choix pour les urgences sont enregistrés : " + ", ".join(said) + "."
+    )
+    return _back(patient)

@@ -1,0 +1,40 @@
+"""« Je ne reconnais pas cet accès » : the patient reports an entry of their history."""
+
+from django.db import transaction
+
+from . import audit, policy
+from .history import mine_q
+from .models import AccessReport, AuditEntry
+
+COMMENT_MAX = 1000
+
+
+def reportable_entry(actor, patient_id, entry_id) -> AuditEntry:
+    """An entry of the titulaire's own history done by someone else; otherwise ``NotAllowed``.
+
+    Not found and not allowed look the same (the view answers 404).
+    """
+    if not policy.is_titulaire(actor, patient_id):
+        raise policy.NotAllowed
+    entry = (
+        AuditEntry.objects.filter(patient_id=patient_id, pk=entry_id)
+        .exclude(mine_q(patient_id))
+        .first()
+    )
+    if entry is None:
+        raise policy.NotAllowed
+    return entry
+
+
+@transaction.atomic
+def report_access(actor, patient, entry_id, comment: str = "") -> AccessReport:
+    """Record a report for operators (once per entry), traced in the audit trail."""
+    entry = reportable_entry(actor, patient.id, entry_id)
+    existing = AccessReport.objects.filter(patient=patient, entry=entry).first()
+    if existing is not None:
+        return existing
+    report = AccessReport.objects.create(
+        patient=patient, entry=entry, comment=(comment or "").strip()[:COMMENT_MAX]
+    )
+    audit.record(actor, "report", patient.id, obj=report, object_type="access_report")
+    return report

@@ -1,0 +1,69 @@
+from django import forms
+
+from espace_sante.record.forms import DateInput
+from espace_sante.record.reference import document_types
+
+
+class FindPatientForm(forms.Form):
+    matricule = forms.CharField(
+        label="Matricule INS (numéro de sécurité sociale)",
+        max_length=21,
+        help_text="15 caractères, clé comprise, tel qu'il figure sur la carte Vitale.",
+        error_messages={"required": "Saisissez le matricule INS du patient."},
+    )
+    birth_date = forms.DateField(
+        label="Date de naissance",
+        widget=DateInput(),
+        error_messages={
+            "required": "Saisissez la date de naissance du patient.",
+            "invalid": "Saisissez une date valide, par exemple 14/03/1988.",
+        },
+    )
+    birth_name = forms.CharField(
+        label="Nom de naissance",
+        max_length=100,
+        error_messages={"required": "Saisissez le nom de naissance du patient."},
+    )
+
+
+class EmergencyForm(forms.Form):
+    justification = forms.CharField(
+        label="Justification de l'accès d'urgence",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Obligatoire. Elle sera montrée au patient et à son médecin traitant.",
+        error_messages={"required": "Écrivez pourquoi l'accès d'urgence est nécessaire."},
+    )
+
+
+def _type_choices():
+    return [("", "Choisissez le type de document")] + sorted(
+        (
+            (t.code, f"{t.label}")
+            for t in document_types().values()
+            if not t.code.startswith("DOCPAT")
+        ),
+        key=lambda choice: choice[1],
+    )
+
+
+class DepositForm(forms.Form):
+    file = forms.FileField(
+        label="Document (PDF)",
+        error_messages={"required": "Choisissez le document à déposer."},
+    )
+    type_code = forms.ChoiceField(
+        label="Type de document",
+        choices=_type_choices,
+        error_messages={"required": "Choisissez le type de document."},
+    )
+    title = forms.CharField(
+        label="Titre",
+        max_length=200,
+        error_messages={"required": "Donnez un titre au document."},
+    )
+    document_date = forms.DateField(
+        label="Date de l'acte",
+        required=False,
+        widget=DateInput(),
+        error_messages={"invalid": "Saisissez une date valide."},
+    )

@@ -1,0 +1,275 @@
+"""The professional portal: choose the organisation, find a patient, read and deposit.
+
+Thin views over identity, access and record services; every decision is the
+policy's, every access is audited by the services.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from espace_sante.access import policy
+from espace_sante.access import services as access
+from espace_sante.access.consent_models import EmergencyAccess
+from espace_sante.access.policy import Action, NotAllowed
+from espace_sante.identity import services as identity
+from espace_sante.identity.models import Organization, Person
+from espace_sante.record import services as record
+from espace_sante.record.models import Document
+from espace_sante.record.uploads import UploadRefused
+from espace_sante.record.views import stream_document
+
+from .forms import DepositForm, EmergencyForm, FindPatientForm
+
+SESSION_ORGANIZATION = "portal_organization_id"
+MODE_LABELS = {
+    policy.Mode.MEDECIN_TRAITANT: "Vous êtes son médecin traitant.",
+    policy.Mode.ADMINISTRATEUR: "Le patient vous a désigné administrateur de son dossier.",
+    policy.Mode.CARE_TEAM: "Votre structure prend en charge ce patient (équipe de soins).",
+    policy.Mode.CONSENT: "Le patient vous a donné son consentement.",
+    policy.Mode.EMERGENCY_BTG: "Accès d'urgence (bris de glace) en cours.",
+    policy.Mode.EMERGENCY_SAMU: "Accès de régulation du SAMU en cours.",
+}
+
+
+def _professional(request):
+    professional = getattr(request.user, "professional", None)
+    if professional is None:
+        raise Http404
+    return professional
+
+
+def _roles(professional):
+    today = timezone.localdate()
+    return [
+        role
+        for role in professional.roles.select_related("organization").filter(end_date=None)
+        if role.is_active_on(today)
+    ]
+
+
+def _actor(request) -> policy.Actor:
+    """The professional acting for the organisation chosen in this session."""
+    professional = _professional(request)
+    roles = _roles(professional)
+    chosen = request.session.get(SESSION_ORGANIZATION)
+    if chosen is None and len(roles) == 1:
+        chosen = str(roles[0].organization_id)
+        request.session[SESSION_ORGANIZATION] = chosen
+    if chosen and not any(str(r.organization_id) == chosen for r in roles):
+        chosen = None
+    return policy.actor_for_user(request.user, organization_id=chosen)
+
+
+@login_required
+@never_cache
+def account(request):
+    professional = _professional(request)
+    roles = _roles(professional)
+    if request.method == "POST":
+        wanted = request.POST.get("organization", "")
+        if any(str(role.organization_id) == wanted for role in roles):
+            request.session[SESSION_ORGANIZATION] = wanted
+            messages.success(request, "Vous exercez désormais pour cette structure.")
+            return redirect("portal:find_patient")
+        messages.error(request, "Choisissez une de vos structures d'exercice.")
+    return render(
+        request,
+        "portal/account.html",
+        {
+            "page_title": "Mon compte",
+            "professional": professional,
+            "roles": roles,
+            "chosen": _actor(request).organization_id,
+        },
+    )
+
+
+@login_required
+@never_cache
+def find_patient(request):
+    actor = _actor(request)
+    form = FindPatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            person = identity.find_person_by_ins(
+                data["matricule"], data["birth_date"], data["birth_name"]
+            )
+        except ValidationError as error:
+            form.add_error("matricule", error)
+        except identity.IdentityMismatch:
+            form.add_error(
+                None,
+                "Les traits d'identité ne correspondent pas à ce matricule INS : vérifiez la "
+                "date de naissance et le nom de naissance (pas le nom d'usage) sur la carte "
+                "Vitale ou une pièce d'identité.",
+            )
+        else:
+            if person is None:
+                form.add_error(
+                    None,
+                    "Aucun espace santé ne correspond à ce matricule INS. Le patient a peut-être "
+                    "refusé la création de son espace.",
+                )
+            else:
+                return redirect("portal:patient", patient_id=person.id)
+    return render(
+        request,
+        "portal/find_patient.html",
+        {
+            "page_title": "Rechercher un patient",
+            "form": form,
+            "actor": actor,
+            "needs_organization": actor.organization_id is None,
+        },
+    )
+
+
+@login_required
+@never_cache
+def patient(request, patient_id):
+    actor = _actor(request)
+    person = get_object_or_404(Person, pk=patient_id)
+    decision = policy.decide(actor, Action.LIST, person.id)
+    documents = []
+    if decision:
+        documents = record.list_documents(actor, person.id)
+    emergency = access.active_emergency(actor, person)
+    response = render(
+        request,
+        "portal/patient.html",
+        {
+            "page_title": person.display_name,
+            "person": person,
+            "actor": actor,
+            "allowed": bool(decision),
+            "mode_label": MODE_LABELS.get(decision.mode, ""),
+            "documents": documents,
+            "emergency": emergency,
+            "emergency_form": EmergencyForm(),
+            "deposit_form": DepositForm(),
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def record_consent(request, patient_id):
+    person = get_object_or_404(Person, pk=patient_id)
+    try:
+        access.record_consent(_actor(request), person)
+    except access.AccessChangeRefused as refusal:
+        messages.error(request, refusal.messages[0])
+    else:
+        messages.success(request, "Le consentement du patient est enregistré.")
+    return redirect("portal:patient", patient_id=person.id)
+
+
+@login_required
+@require_POST
+def declare_care_team(request, patient_id):
+    person = get_object_or_404(Person, pk=patient_id)
+    try:
+        access.declare_care_team(_actor(request), person)
+    except access.AccessChangeRefused as refusal:
+        messages.error(request, refusal.messages[0])
+    else:
+        messages.success(request, "La prise en charge par votre structure est enregistrée.")
+    return redirect("portal:patient", patient_id=person.id)
+
+
+@login_required
+@require_POST
+def emergency(request, patient_id):
+    person = get_object_or_404(Person, pk=patient_id)
+    form = EmergencyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Écrivez pourquoi l'accès d'urgence est nécessaire.")
+        return redirect("portal:patient", patient_id=person.id)
+    try:
+        granted = access.start_emergency_access(
+            _actor(request), person, EmergencyAccess.Kind.BTG, form.cleaned_data["justification"]
+        )
+    except access.AccessChangeRefused as refusal:
+        messages.error(request, refusal.messages[0])
+    else:
+        until = timezone.localtime(granted.expires_at)
+        messages.warning(
+            request,
+            f"Accès d'urgence ouvert jusqu'à {until:%H:%M}. Le patient et son médecin traitant "
+            "en seront informés.",
+        )
+    return redirect("portal:patient", patient_id=person.id)
+
+
+@login_required
+@require_POST
+def deposit(request, patient_id):
+    person = get_object_or_404(Person, pk=patient_id)
+    actor = _actor(request)
+    form = DepositForm(request.POST, request.FILES)
+    replaces = None
+    if request.POST.get("replaces"):
+        try:
+            replaces = record.access_document(actor, request.POST["replaces"], Action.REPLACE)
+        except NotAllowed:
+            raise Http404 from None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            record.add_document(
+                actor,
+                person,
+                data["file"],
+                record.NewDocument(
+                    title=data["title"],
+                    type_code=data["type_code"],
+                    source=Document.Source.PROFESSIONAL,
+                    document_date=data["document_date"],
+                    author_professional=_professional(request),
+                    author_organization=Organization.objects.filter(
+                        pk=actor.organization_id
+                    ).first(),
+                    replaces=replaces,
+                ),
+            )
+        except UploadRefused as refusal:
+            messages.error(request, refusal.messages[0])
+        except NotAllowed:
+            raise Http404 from None
+        else:
+            messages.success(request, "Le document est déposé dans le dossier du patient.")
+    else:
+        for errors in form.errors.values():
+            messages.error(request, errors[0])
+    return redirect("portal:patient", patient_id=person.id)
+
+
+@login_required
+@require_POST
+def withdraw(request, document_id):
+    actor = _actor(request)
+    try:
+        document = record.access_document(actor, document_id, Action.WITHDRAW)
+        record.withdraw_document(actor, document)
+    except NotAllowed:
+        raise Http404 from None
+    messages.success(request, "Le document est retiré du dossier du patient.")
+    return redirect("portal:patient", patient_id=document.patient_id)
+
+
+@login_required
+def document_content(request, document_id):
+    try:
+        document = record.access_document(_actor(request), document_id)
+    except NotAllowed:
+        raise Http404 from None
+    return stream_document(document, record.document_title(document), "inline")

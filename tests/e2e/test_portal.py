@@ -1,0 +1,111 @@
+"""Portail professionnel dans un vrai navigateur : le scénario de l'issue 4."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from playwright.sync_api import expect
+
+from espace_sante.access import services as access
+from espace_sante.access.policy import actor_for_user
+from espace_sante.record import services as record
+
+from ..record.conftest import make_pdf
+from .conftest import enter_totp, sign_in_with_password
+from .test_profile import blocking_violations
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def marie_documents(personas):
+    marie = actor_for_user(personas.mother.user)
+    record.add_document(
+        marie,
+        personas.mother,
+        SimpleUploadedFile("b.pdf", make_pdf()),
+        record.NewDocument(title="Bilan sanguin", type_code="DOCPAT05", source="patient"),
+    )
+    masked = record.add_document(
+        marie,
+        personas.mother,
+        SimpleUploadedFile("c.pdf", make_pdf()),
+        record.NewDocument(
+            title="Compte rendu confidentiel", type_code="DOCPAT03", source="patient"
+        ),
+    )
+    record.set_masked(marie, masked, True)
+
+
+def sign_in_professional(page, base_url, professional, personas):
+    sign_in_with_password(page, base_url, professional.user.email, personas.password)
+    page.wait_for_url(base_url + "/comptes/2fa/authenticate/")
+    enter_totp(page, base_url, personas.totp_secret)
+
+
+def find_marie(page, personas):
+    page.get_by_role("navigation", name="Menu principal").get_by_role(
+        "link", name="Mes patients"
+    ).click()
+    page.get_by_label("Matricule INS (numéro de sécurité sociale)").fill(
+        personas.mother.ins_matricule
+    )
+    page.get_by_label("Date de naissance").fill(personas.mother.birth_date.isoformat())
+    page.get_by_label("Nom de naissance").fill("Durand")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Marie DURAND")
+
+
+def test_le_medecin_traitant_voit_le_document_masque(page, base_url, personas, marie_documents):
+    sign_in_professional(page, base_url, personas.gp, personas)
+    find_marie(page, personas)
+    expect(page.get_by_role("link", name="Compte rendu confidentiel")).to_be_visible()
+    expect(page.get_by_text("Vous êtes son médecin traitant.")).to_be_visible()
+    assert blocking_violations(page) == []
+
+
+def test_un_medecin_sans_consentement_ne_voit_rien_puis_les_documents_non_masques(
+    page, base_url, personas, marie_documents
+):
+    sign_in_professional(page, base_url, personas.hospital_doctor, personas)
+    find_marie(page, personas)
+    expect(page.get_by_text("Vous n'avez pas accès aux documents de ce patient.")).to_be_visible()
+    expect(page.get_by_role("link", name="Bilan sanguin")).to_have_count(0)
+    page.get_by_role("button", name="Le patient, présent, consent à l'accès").click()
+    expect(page.get_by_text("Le consentement du patient est enregistré.")).to_be_visible()
+    expect(page.get_by_role("link", name="Bilan sanguin")).to_be_visible()
+    expect(page.get_by_role("link", name="Compte rendu confidentiel")).to_have_count(0)
+    assert blocking_violations(page) == []
+
+
+def test_un_medecin_bloque_depose_mais_ne_lit_pas(
+    page, base_url, personas, marie_documents, tmp_path
+):
+    doctor = personas.hospital_doctor
+    access.record_consent(actor_for_user(doctor.user), personas.mother)
+    access.block_professional(actor_for_user(personas.mother.user), personas.mother, doctor)
+    pdf = tmp_path / "cr.pdf"
+    pdf.write_bytes(make_pdf())
+    sign_in_professional(page, base_url, doctor, personas)
+    find_marie(page, personas)
+    expect(page.get_by_role("link", name="Bilan sanguin")).to_have_count(0)
+    page.get_by_label("Document (PDF)").set_input_files(str(pdf))
+    page.get_by_label("Type de document").select_option(
+        label="CR ou fiche de consultation ou de visite"
+    )
+    page.get_by_label("Titre").fill("Consultation de cardiologie")
+    page.get_by_role("button", name="Déposer").click()
+    expect(page.get_by_text("Le document est déposé dans le dossier du patient.")).to_be_visible()
+    expect(page.get_by_role("link", name="Consultation de cardiologie")).to_have_count(0)
+
+
+def test_un_bris_de_glace_avec_justification_et_limite_de_temps(
+    page, base_url, personas, marie_documents
+):
+    sign_in_professional(page, base_url, personas.hospital_doctor, personas)
+    find_marie(page, personas)
+    page.get_by_label("Justification de l'accès d'urgence").fill(
+        "Patiente inconsciente aux urgences, traitement en cours à vérifier"
+    )
+    page.get_by_role("button", name="Ouvrir l'accès d'urgence").click()
+    expect(page.get_by_text("Accès d'urgence ouvert jusqu'à")).to_be_visible()
+    expect(page.get_by_role("heading", name="Accès d'urgence jusqu'à")).to_be_visible()
+    expect(page.get_by_role("link", name="Bilan sanguin")).to_be_visible()
