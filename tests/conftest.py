@@ -24,6 +24,7 @@ class Mailbox:
 
     messages: list[EmailMessage] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _codes_read: dict = field(default_factory=dict)
     _arrived: threading.Condition = field(init=False)
 
     def __post_init__(self):
@@ -53,13 +54,27 @@ class Mailbox:
         part = message.get_body(preferencelist=("plain",))
         return part.get_content() if part else ""
 
-    def code_for(self, address: str, count: int = 1) -> str:
-        """The one-time sign-in code in the count-th message to `address`."""
-        text = self.body(self.wait_for(address, count))
+    def code_for(self, address: str, count: int | None = None) -> str:
+        """The one-time sign-in code of the count-th code email to `address`.
+
+        Without ``count``, the next code email not read yet: other emails (an
+        access notification, say) do not get in the way.
+        """
+        count = count or self._codes_read.get(address, 0) + 1
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self._code_emails(address)) >= count, timeout=10)
+            found = self._code_emails(address)
+        if len(found) < count:
+            raise AssertionError(f"Aucun courriel de code n°{count} reçu pour {address}")
+        self._codes_read[address] = count
+        text = self.body(found[count - 1])
         match = re.search(r"\b(\d{6})\b", text)
         if not match:
             raise AssertionError(f"Pas de code dans le courriel : {text!r}")
         return match.group(1)
+
+    def _code_emails(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.to(address) if "code de connexion" in (m["Subject"] or "")]
 
 
 @pytest.fixture(autouse=True)

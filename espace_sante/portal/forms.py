@@ -67,3 +67,15 @@ class DepositForm(forms.Form):
         widget=DateInput(),
         error_messages={"invalid": "Saisissez une date valide."},
     )
+    replaces = forms.ChoiceField(
+        label="Nouvelle version de",
+        required=False,
+        help_text="Facultatif : le document que vous avez déposé et que celui-ci remplace.",
+    )
+
+    def __init__(self, *args, own_documents=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["replaces"].choices = [("", "Aucun : c'est un nouveau document")] + [
+            (str(item.document.id), f"{item.title} ({item.document.document_date:%d/%m/%Y})")
+            for item in own_documents
+        ]

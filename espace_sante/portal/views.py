@@ -153,7 +153,14 @@ def patient(request, patient_id):
             "documents": documents,
             "emergency": emergency,
             "emergency_form": EmergencyForm(),
-            "deposit_form": DepositForm(),
+            "deposit_form": DepositForm(
+                own_documents=[
+                    item
+                    for item in documents
+                    if item.document.author_professional_id == actor.professional_id
+                    and item.document.status == Document.Status.CURRENT
+                ]
+            ),
         },
     )
     response["Cache-Control"] = "no-store"
@@ -215,13 +222,17 @@ def emergency(request, patient_id):
 def deposit(request, patient_id):
     person = get_object_or_404(Person, pk=patient_id)
     actor = _actor(request)
-    form = DepositForm(request.POST, request.FILES)
     replaces = None
     if request.POST.get("replaces"):
         try:
             replaces = record.access_document(actor, request.POST["replaces"], Action.REPLACE)
         except NotAllowed:
             raise Http404 from None
+    form = DepositForm(
+        request.POST,
+        request.FILES,
+        own_documents=[record.ListedDocument(replaces, "")] if replaces else (),
+    )
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -246,7 +257,12 @@ def deposit(request, patient_id):
         except NotAllowed:
             raise Http404 from None
         else:
-            messages.success(request, "Le document est déposé dans le dossier du patient.")
+            messages.success(
+                request,
+                "La nouvelle version remplace l'ancienne dans le dossier du patient."
+                if replaces
+                else "Le document est déposé dans le dossier du patient.",
+            )
     else:
         for errors in form.errors.values():
             messages.error(request, errors[0])

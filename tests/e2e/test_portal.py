@@ -9,7 +9,7 @@ from espace_sante.access.policy import actor_for_user
 from espace_sante.record import services as record
 
 from ..record.conftest import make_pdf
-from .conftest import enter_totp, sign_in_with_password
+from .conftest import enter_totp, sign_in_citizen, sign_in_with_password
 from .test_profile import blocking_violations
 
 pytestmark = pytest.mark.browser
@@ -98,7 +98,7 @@ def test_un_medecin_bloque_depose_mais_ne_lit_pas(
 
 
 def test_un_bris_de_glace_avec_justification_et_limite_de_temps(
-    page, base_url, personas, marie_documents
+    page, base_url, personas, marie_documents, smtp_server
 ):
     sign_in_professional(page, base_url, personas.hospital_doctor, personas)
     find_marie(page, personas)
@@ -109,3 +109,18 @@ def test_un_bris_de_glace_avec_justification_et_limite_de_temps(
     expect(page.get_by_text("Accès d'urgence ouvert jusqu'à")).to_be_visible()
     expect(page.get_by_role("heading", name="Accès d'urgence jusqu'à")).to_be_visible()
     expect(page.get_by_role("link", name="Bilan sanguin")).to_be_visible()
+
+    # Marie sees it in her history, and she and her médecin traitant got an email.
+    from django.core.management import call_command
+
+    call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
+    for address in (personas.mother.user.email, personas.gp.email):
+        message = smtp_server.wait_for(address)
+        assert "Bilan sanguin" not in smtp_server.body(message)  # no health content
+    page.get_by_role("button", name="Se déconnecter").click()
+    sign_in_citizen(page, base_url, personas.mother.user.email, personas.password, smtp_server)
+    page.goto(base_url + "/parametres/historique/?onglet=professionnels")
+    expect(page.get_by_text("bris de glace", exact=False).first).to_be_visible()
+    expect(
+        page.get_by_text("Patiente inconsciente aux urgences", exact=False).first
+    ).to_be_visible()

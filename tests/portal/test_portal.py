@@ -163,3 +163,41 @@ def test_citizens_never_reach_the_portal(client, personas):
     client.force_login(personas.mother.user)
     assert client.get("/pro/").status_code == 404
     assert client.get(f"/pro/patients/{personas.mother.id}/").status_code == 404
+
+
+def test_a_professional_replaces_their_own_document_with_a_new_version(personas):
+    client = signed_in_professional(personas.gp, personas)
+    client.post(
+        f"/pro/patients/{personas.mother.id}/deposer/",
+        {
+            "file": SimpleUploadedFile("o.pdf", make_pdf()),
+            "type_code": "57833-6",
+            "title": "Ordonnance",
+        },
+    )
+    first = Document.objects.get(type_code="57833-6")
+    page = client.get(f"/pro/patients/{personas.mother.id}/").content.decode()
+    assert "Nouvelle version de" in page
+    client.post(
+        f"/pro/patients/{personas.mother.id}/deposer/",
+        {
+            "file": SimpleUploadedFile("o2.pdf", make_pdf()),
+            "type_code": "57833-6",
+            "title": "Ordonnance corrigée",
+            "replaces": str(first.id),
+        },
+    )
+    first.refresh_from_db()
+    assert first.status == Document.Status.SUPERSEDED
+    assert Document.objects.get(replaces=first).status == Document.Status.CURRENT
+    other = signed_in_professional(personas.hospital_doctor, personas)
+    forged = other.post(
+        f"/pro/patients/{personas.mother.id}/deposer/",
+        {
+            "file": SimpleUploadedFile("x.pdf", make_pdf()),
+            "type_code": "57833-6",
+            "title": "Pas à moi",
+            "replaces": str(first.id),
+        },
+    )
+    assert forged.status_code == 404
