@@ -9,7 +9,7 @@ from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
-from espace_sante.access.policy import SYSTEM
+from espace_sante.access.policy import Actor, ActorKind
 
 from . import services
 from .models import Document
@@ -94,6 +94,16 @@ def _vsm_cda(patient, author, organization, when) -> bytes:
 
 def _when(*args) -> datetime:
     return datetime(*args, tzinfo=PARIS)
+
+
+def _software_of(professional, organization) -> Actor:
+    """The depositing professional, as their software would assert them."""
+    return Actor(
+        ActorKind.PROFESSIONAL,
+        professional_id=professional.id,
+        organization_id=organization.id,
+        profession=professional.profession,
+    )
 
 
 def load_document_demo(people: dict, professionals: dict, organizations: dict) -> int:
@@ -197,7 +207,7 @@ def load_document_demo(people: dict, professionals: dict, organizations: dict) -
             continue
         content = _pdf(organization, author, patient, title, body, when)
         services.add_document(
-            SYSTEM,
+            _software_of(author, organization),
             patient,
             io.BytesIO(content),
             services.NewDocument(
@@ -217,7 +227,7 @@ def load_document_demo(people: dict, professionals: dict, organizations: dict) -
     if not Document.objects.filter(patient=jean, master_identifier="demo-jean-vsm").exists():
         when = _when(2026, 2, 5, 9, 0)
         services.add_document(
-            SYSTEM,
+            _software_of(gp, practice),
             jean,
             io.BytesIO(_vsm_cda(jean, gp, practice, when)),
             services.NewDocument(
