@@ -24,7 +24,6 @@ class Mailbox:
 
     messages: list[EmailMessage] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _codes_read: dict = field(default_factory=dict)
     _arrived: threading.Condition = field(init=False)
 
     def __post_init__(self):
@@ -57,17 +56,17 @@ class Mailbox:
     def code_for(self, address: str, count: int | None = None) -> str:
         """The one-time sign-in code of the count-th code email to `address`.
 
-        Without ``count``, the next code email not read yet: other emails (an
-        access notification, say) do not get in the way.
+        Without ``count``, the newest code email. Other emails (an access
+        notification, say) never get in the way.
         """
-        count = count or self._codes_read.get(address, 0) + 1
         with self._arrived:
-            self._arrived.wait_for(lambda: len(self._code_emails(address)) >= count, timeout=10)
+            self._arrived.wait_for(
+                lambda: len(self._code_emails(address)) >= (count or 1), timeout=10
+            )
             found = self._code_emails(address)
-        if len(found) < count:
-            raise AssertionError(f"Aucun courriel de code n°{count} reçu pour {address}")
-        self._codes_read[address] = count
-        text = self.body(found[count - 1])
+        if len(found) < (count or 1):
+            raise AssertionError(f"Aucun courriel de code n°{count or 1} reçu pour {address}")
+        text = self.body(found[(count or len(found)) - 1])
         match = re.search(r"\b(\d{6})\b", text)
         if not match:
             raise AssertionError(f"Pas de code dans le courriel : {text!r}")

@@ -167,30 +167,35 @@ def patient(request, patient_id):
     return response
 
 
-@login_required
-@require_POST
-def record_consent(request, patient_id):
+def _relation_change(request, patient_id, change, done: str):
+    """Apply one access service to the patient; its refusal is shown, never raised."""
     person = get_object_or_404(Person, pk=patient_id)
     try:
-        access.record_consent(_actor(request), person)
+        change(_actor(request), person)
     except access.AccessChangeRefused as refusal:
         messages.error(request, refusal.messages[0])
     else:
-        messages.success(request, "Le consentement du patient est enregistré.")
+        messages.success(request, done)
     return redirect("portal:patient", patient_id=person.id)
+
+
+@login_required
+@require_POST
+def record_consent(request, patient_id):
+    return _relation_change(
+        request, patient_id, access.record_consent, "Le consentement du patient est enregistré."
+    )
 
 
 @login_required
 @require_POST
 def declare_care_team(request, patient_id):
-    person = get_object_or_404(Person, pk=patient_id)
-    try:
-        access.declare_care_team(_actor(request), person)
-    except access.AccessChangeRefused as refusal:
-        messages.error(request, refusal.messages[0])
-    else:
-        messages.success(request, "La prise en charge par votre structure est enregistrée.")
-    return redirect("portal:patient", patient_id=person.id)
+    return _relation_change(
+        request,
+        patient_id,
+        access.declare_care_team,
+        "La prise en charge par votre structure est enregistrée.",
+    )
 
 
 @login_required
