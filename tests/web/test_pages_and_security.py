@@ -100,3 +100,19 @@ def test_identifiers_are_masked_in_logs():
     assert "marie" not in line and "555" not in line and "56 78" not in line
     assert "[courriel]" in line and "[NIR]" in line and "[téléphone]" in line
     assert mask("RPPS 10001234565 lit le document") == "RPPS 10001234565 lit le document"
+
+
+def test_names_never_reach_the_logs(personas, caplog):
+    import logging
+
+    from espace_sante.identity.logging import MaskIdentifiersFilter
+
+    logger = logging.getLogger("espace_sante.test")
+    logger.addFilter(MaskIdentifiersFilter())
+    with caplog.at_level(logging.INFO, logger="espace_sante.test"):
+        logger.info("Dossier de %s ouvert par %s", personas.mother, personas.gp)
+        logger.info("Message de Dr Claire Martin pour Mme DURAND")
+    text = caplog.text
+    for name in ("Marie", "DURAND", "Claire", "Martin"):
+        assert name not in text
+    assert str(personas.mother.pk) in text
