@@ -1,5 +1,6 @@
 """Documents pages. Thin: parse input, one access function, one service, render."""
 
+import uuid
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -12,7 +13,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from espace_sante.access.policy import Action, NotAllowed, actor_for_user
+from espace_sante.access.policy import Action, NotAllowed, actor_for_user, patient_side_mode
+from espace_sante.identity.models import Person
 
 from . import services
 from .cda import narrative_sections
@@ -26,11 +28,33 @@ PER_PAGE = 20
 
 
 def _patient(request):
-    """The signed-in citizen's own space (other spaces come with the access rules)."""
+    """The space shown: the citizen's own, or ``?espace=<uuid>`` of a child or aidé.
+
+    The policy decides whether the signed-in citizen manages that space.
+    """
     person = getattr(request.user, "person", None)
     if person is None:
         raise Http404
-    return person
+    wanted = request.GET.get("espace") or request.POST.get("espace")
+    if not wanted or wanted == str(person.id):
+        return person
+    other = Person.objects.filter(pk=wanted).first() if _is_uuid(wanted) else None
+    if other is None or patient_side_mode(actor_for_user(request.user), other.id) is None:
+        raise Http404
+    return other
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _space_query(request, patient) -> str:
+    """The query-string prefix that keeps another person's space across links."""
+    return "" if patient == getattr(request.user, "person", None) else f"espace={patient.id}&"
 
 
 def _document(request, document_id, action=Action.READ) -> Document:
@@ -51,6 +75,7 @@ def document_list(request):
     patient = _patient(request)
     actor = actor_for_user(request.user)
     form = FilterForm(request.GET or None)
+    space_query = _space_query(request, patient)
     filters = form.cleaned_data if form.is_valid() else {}
     since = None
     if filters.get("period"):
@@ -89,6 +114,9 @@ def document_list(request):
                 "pages": pages,
                 "page_range": range(1, pages + 1),
                 "query": query.urlencode(),
+                "space_query": space_query,
+                "patient": patient,
+                "own_space": not space_query,
             },
         )
     )
@@ -191,7 +219,12 @@ def document_upload(request):
     return render(
         request,
         "record/document_upload.html",
-        {"page_title": "Ajouter un document", "form": form},
+        {
+            "page_title": "Ajouter un document",
+            "form": form,
+            "patient": patient,
+            "own_space": not _space_query(request, patient),
+        },
         status=400 if request.method == "POST" else 200,
     )
 
