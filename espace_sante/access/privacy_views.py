@@ -208,38 +208,47 @@ def block(request, actor, patient, professional_id):
     )
 
 
-@privacy_page
-@require_POST
-def unblock(request, actor, patient, professional_id):
+def _apply_to_professional(request, actor, patient, professional_id, change, done: str):
+    """Run one service about a professional; say what happened, or that nothing had to."""
     professional = get_object_or_404(Professional, pk=professional_id)
     try:
-        services.unblock_professional(actor, patient, professional)
+        changed = change(actor, patient, professional)
     except AccessChangeRefused as refusal:
         messages.error(request, _refusal(refusal))
     else:
-        messages.success(
-            request,
-            f"Vous avez débloqué {professional.display_name}. Pour lire de nouveau votre dossier, "
-            "ce professionnel devra vous demander votre consentement.",
-        )
+        if changed:
+            messages.success(request, done.format(name=professional.display_name))
+        else:
+            messages.info(request, "Il n'y avait rien à changer.")
     return _back(patient)
+
+
+@privacy_page
+@require_POST
+def unblock(request, actor, patient, professional_id):
+    return _apply_to_professional(
+        request,
+        actor,
+        patient,
+        professional_id,
+        services.unblock_professional,
+        "Vous avez débloqué {name}. Pour lire de nouveau votre dossier, ce professionnel devra "
+        "vous demander votre consentement.",
+    )
 
 
 @privacy_page
 @require_POST
 def revoke_consent(request, actor, patient, professional_id):
-    professional = get_object_or_404(Professional, pk=professional_id)
-    try:
-        services.revoke_consent(actor, patient, professional)
-    except AccessChangeRefused as refusal:
-        messages.error(request, _refusal(refusal))
-    else:
-        messages.success(
-            request,
-            f"Vous avez retiré votre consentement à {professional.display_name}. Pour lire de "
-            "nouveau votre dossier, ce professionnel devra vous le demander.",
-        )
-    return _back(patient)
+    return _apply_to_professional(
+        request,
+        actor,
+        patient,
+        professional_id,
+        services.revoke_consent,
+        "Vous avez retiré votre consentement à {name}. Pour lire de nouveau votre dossier, ce "
+        "professionnel devra vous le demander.",
+    )
 
 
 # --- Roles ----------------------------------------------------------------------
