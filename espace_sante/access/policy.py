@@ -141,8 +141,21 @@ def is_caregiver(actor: Actor | None, patient_id) -> bool:
     ).exists()
 
 
+def space_is_open(patient_id) -> bool:
+    """The space exists and is open (created or activated): see lifecycle.md."""
+    from espace_sante.identity.models import OPEN_SPACE_STATES, Person
+
+    return Person.objects.filter(pk=patient_id, space_state__in=OPEN_SPACE_STATES).exists()
+
+
 def patient_side_mode(actor: Actor | None, patient_id) -> Mode | None:
-    """How a citizen reaches this space: their own, as representative, as aidant."""
+    """How a citizen reaches this space: their own, as representative, as aidant.
+
+    Nobody reaches a space that is not open: before creation there is nothing,
+    after closing the data are archived, out of everyone's reach.
+    """
+    if actor is None or actor.kind != ActorKind.PATIENT or not space_is_open(patient_id):
+        return None
     if is_titulaire(actor, patient_id):
         return Mode.TITULAIRE
     if is_representative(actor, patient_id):
@@ -155,6 +168,8 @@ def patient_side_mode(actor: Actor | None, patient_id) -> Mode | None:
 @dataclass(frozen=True)
 class ProfessionalRelation:
     """What links a professional to a patient, computed once per decision."""
+
+    space_open: bool
 
     blocked: bool
     mode: Mode | None  # the reason to access, or None
@@ -172,7 +187,7 @@ def access_settings(patient_id):
 
 
 def professional_relation(actor: Actor, patient_id) -> ProfessionalRelation:
-    from espace_sante.identity.models import Person, Role
+    from espace_sante.identity.models import OPEN_SPACE_STATES, Person, Role
 
     from .consent_models import Block, CareRelationship, Consent, EmergencyAccess, PatientRole
     from .matrix import allowed_types
@@ -183,7 +198,12 @@ def professional_relation(actor: Actor, patient_id) -> ProfessionalRelation:
     blocked = Block.objects.filter(
         patient_id=patient_id, professional_id=pro, lifted_at__isnull=True
     ).exists()
-    medecin_traitant = Person.objects.filter(pk=patient_id, medecin_traitant_id=pro).exists()
+    patient = (
+        Person.objects.filter(pk=patient_id).values("medecin_traitant_id", "space_state").first()
+    ) or {"medecin_traitant_id": None, "space_state": ""}
+    medecin_traitant = patient["medecin_traitant_id"] is not None and str(
+        patient["medecin_traitant_id"]
+    ) == str(pro)
     administrateur = PatientRole.objects.filter(
         patient_id=patient_id, professional_id=pro, kind=PatientRole.Kind.ADMINISTRATEUR
     ).exists()
@@ -223,6 +243,7 @@ def professional_relation(actor: Actor, patient_id) -> ProfessionalRelation:
             elif active.kind == EmergencyAccess.Kind.BTG and settings.emergency_btg:
                 mode, emergency = Mode.EMERGENCY_BTG, True
     return ProfessionalRelation(
+        space_open=patient["space_state"] in OPEN_SPACE_STATES,
         blocked=blocked,
         mode=mode,
         privileged=medecin_traitant or administrateur,
@@ -317,6 +338,8 @@ def _decide_professional(actor, action, patient_id, document, section) -> Decisi
     if not actor.professional_id:
         return DENY
     relation = professional_relation(actor, patient_id)
+    if not relation.space_open:
+        return DENY  # no space yet, or closed: nothing is deposited, nothing is read
     if action == Action.CREATE and section is None:
         # A professional may always deposit, even blocked or without consent: the
         # patient cannot refuse useful data (traced and notified).
@@ -406,7 +429,7 @@ def visible_documents(actor: Actor | None, patient_id, queryset):
     if actor.kind != ActorKind.PROFESSIONAL or not actor.professional_id:
         return queryset.none()
     relation = professional_relation(actor, patient_id)
-    if relation.blocked or relation.mode is None:
+    if not relation.space_open or relation.blocked or relation.mode is None:
         return queryset.none()
     queryset = queryset.filter(type_code__in=relation.allowed_types)
     own = Q(author_professional_id=actor.professional_id)

@@ -91,6 +91,26 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.email
 
 
+class SpaceState(models.TextChoices):
+    """Where a person's espace santé stands in the opt-out lifecycle (lifecycle.md).
+
+    Only the enrollment services change it, and they record every transition.
+    """
+
+    INVITED = "invited", "Informé, espace pas encore créé"
+    OBJECTED = "objected", "Opposé à la création"
+    CREATED = "created", "Créé automatiquement, pas encore activé"
+    ACTIVATED = "activated", "Activé"
+    SUSPENDED = "suspended", "Suspendu"
+    CLOSED = "closed", "Fermé"
+
+
+# A space that exists and receives documents; the others refuse pushes and reads.
+OPEN_SPACE_STATES = frozenset({SpaceState.CREATED, SpaceState.ACTIVATED})
+# A space that exists (open or not): FHIR Patient search finds it, `active` tells which.
+EXISTING_SPACE_STATES = OPEN_SPACE_STATES | {SpaceState.SUSPENDED, SpaceState.CLOSED}
+
+
 class Person(models.Model):
     """A citizen identified by the INS (matricule + OID + strict traits)."""
 
@@ -138,6 +158,12 @@ class Person(models.Model):
         on_delete=models.SET_NULL,
         related_name="declared_patients",
     )
+    space_state = models.CharField(
+        "état de l'espace santé",
+        max_length=16,
+        choices=SpaceState.choices,
+        default=SpaceState.ACTIVATED,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -148,6 +174,14 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    @property
+    def space_is_open(self) -> bool:
+        return self.space_state in OPEN_SPACE_STATES
+
+    @property
+    def has_space(self) -> bool:
+        return self.space_state in EXISTING_SPACE_STATES
 
     @property
     def first_first_name(self) -> str:
