@@ -1,0 +1,15 @@
+from django_tasks import task
+
+from . import services
+
+
+@task()
+def send_message_notification(message_id: str) -> bool:
+    """Email the patient about a new message (idempotent: sent once)."""
+    return services.deliver_notification(message_id)
+
+
+@task()
+def apply_retention() -> int:
+    """Delete conversations older than the retention period (idempotent)."""
+    return services.apply_retention()
