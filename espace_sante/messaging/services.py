@@ -81,12 +81,6 @@ def _is_patient_side(actor) -> bool:
     return actor is not None and actor.kind == ActorKind.PATIENT
 
 
-def _organization(actor) -> Organization | None:
-    if actor is None or not actor.organization_id:
-        return None
-    return Organization.objects.filter(pk=actor.organization_id).first()
-
-
 # --- Rate limits -----------------------------------------------------------------
 
 
@@ -860,6 +854,24 @@ def access_attachment(actor, attachment_id) -> tuple[Attachment, str]:
         audit.record(
             actor, MessageAction.DOWNLOAD, attachment.patient_id, obj=attachment, reason=mode
         )
+    filename = crypto.decrypt_text(
+        attachment.patient_id, attachment.id, bytes(attachment.filename_encrypted), purpose=FILENAME
+    )
+    return attachment, filename
+
+
+def describe_attachment(actor, attachment_id) -> tuple[Attachment, str]:
+    """The attachment and its name, for a page about it (a read of the conversation)."""
+    try:
+        attachment = Attachment.objects.select_related("message__conversation").get(
+            pk=attachment_id
+        )
+    except (Attachment.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise NotAllowed from None
+    conversation = attachment.message.conversation
+    mode = _check(actor, MessageAction.READ, attachment.patient_id, conversation, obj=attachment)
+    with transaction.atomic():
+        audit.record(actor, MessageAction.READ, attachment.patient_id, obj=attachment, reason=mode)
     filename = crypto.decrypt_text(
         attachment.patient_id, attachment.id, bytes(attachment.filename_encrypted), purpose=FILENAME
     )

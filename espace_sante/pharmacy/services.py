@@ -236,3 +236,11 @@ def pharmacy_inbox(actor, status: str = "") -> list[OrderItem]:
                 )
             items.append(OrderItem(order, order.patient, messaging.unread_in(order.conversation)))
     return items
+
+
+def next_statuses(order: PrescriptionOrder | None) -> list[tuple[str, str]]:
+    """The statuses the pharmacy may move this order to (forward only), with labels."""
+    if order is None:
+        return []
+    current = ORDER.index(Status(order.status))
+    return [(status.value, status.label) for status in ORDER[current + 1 :]]

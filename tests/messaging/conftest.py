@@ -58,3 +58,15 @@ def conversation(personas, dr_martin):
         body="Bonjour Madame Durand,\nVos résultats sont normaux. Voir https://exemple.fr/info",
         attachments=[pdf_upload()],
     )
+
+
+@pytest.fixture
+def photo_bytes() -> bytes:
+    """A small JPEG, as a phone would take of a prescription."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 160), (240, 240, 235)).save(buffer, "JPEG")
+    return buffer.getvalue()
