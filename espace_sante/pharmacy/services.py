@@ -130,7 +130,7 @@ def send_prescription(
             actor,
             patient,
             pharmacy,
-            subject="Ordonnance (photo)",
+            subject="Ordonnance",
             body=body,
             attachments=[File(photo, name=name)],
         )

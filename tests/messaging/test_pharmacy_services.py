@@ -112,3 +112,28 @@ def test_the_history_tells_messaging_in_plain_french(personas, marie, pharmacist
     assert any(
         "Sophie Lefèvre" in s and "lu une conversation de votre messagerie" in s for s in sentences
     )
+
+
+def test_the_demo_tells_a_few_conversations_once(personas):
+    from espace_sante.messaging.demo import load_messaging_demo
+    from espace_sante.web.demo import load_demo
+
+    load_demo(with_documents=False, with_profile=False)
+    from espace_sante.identity.models import Organization, Professional
+
+    people = {"marie": personas.mother}
+    pros = {p.rpps: p for p in Professional.objects.all()}
+    orgs = {o.finess: o for o in Organization.objects.all()}
+    assert load_messaging_demo(people, pros, orgs) == 4
+    assert load_messaging_demo(people, pros, orgs) == 0  # idempotent
+    marie = actor_for_user(personas.mother.user)
+    items = messaging.inbox(marie, personas.mother)
+    assert [item.subject for item in items] == [
+        "Ordonnance",
+        "Votre rendez-vous de cardiologie",
+        "Résultats de votre bilan sanguin",
+        "Rappel : vaccination contre la grippe",
+    ]
+    # The doctor's answer, the appointment, the pharmacy's « prête »: not read yet.
+    assert messaging.unread_for_patient(personas.mother.id) == 3
+    assert PrescriptionOrder.objects.get().status == "ready"
