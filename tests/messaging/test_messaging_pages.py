@@ -136,6 +136,8 @@ def test_delete_a_conversation_after_confirmation(marie_client, conversation):
     assert Conversation.objects.count() == 1  # the professional's copy
 
 
+# The worker closes database connections: only real commits survive it.
+@pytest.mark.django_db(transaction=True)
 def test_the_doctor_writes_from_the_portal_and_closes(personas, smtp_server):
     client = signed_in_professional(personas.gp, personas)
     patient_page = client.get(f"/pro/patients/{personas.mother.id}/").content.decode()
@@ -178,8 +180,10 @@ def test_an_unrelated_professional_gets_404(personas, conversation):
     assert "Vos résultats" not in client.get("/pro/messagerie/").content.decode()
 
 
+# The worker closes database connections: only real commits survive it.
+@pytest.mark.django_db(transaction=True)
 def test_a_patient_sends_a_photo_to_the_pharmacy_which_marks_it_ready(
-    marie_client, personas, carmes, photo_bytes, smtp_server, django_capture_on_commit_callbacks
+    marie_client, personas, carmes, photo_bytes, smtp_server
 ):
     page = marie_client.get("/messagerie/ordonnance/?q=carmes").content.decode()
     assert "Pharmacie des Carmes" in page
@@ -208,8 +212,7 @@ def test_a_patient_sends_a_photo_to_the_pharmacy_which_marks_it_ready(
     client = signed_in_professional(personas.pharmacist, personas)
     inbox = client.get("/pro/pharmacie/").content.decode()
     assert "Marie DURAND" in inbox and "Reçue" in inbox
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/pro/pharmacie/{order.id}/statut/", {"status": "ready"})
+    response = client.post(f"/pro/pharmacie/{order.id}/statut/", {"status": "ready"})
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.status == "ready"

@@ -326,13 +326,12 @@ def test_retention_deletes_old_conversations_and_their_files(
     assert ("message_delete", "allowed") in actions(personas.mother, actor_kind="system")
 
 
-def test_the_patient_gets_an_email_without_health_content(
-    personas, dr_martin, smtp_server, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        messaging.start_conversation(
-            dr_martin, personas.mother, subject=f"Objet {MARKER}", body=f"Corps {MARKER}"
-        )
+# The worker closes database connections: only real commits survive it.
+@pytest.mark.django_db(transaction=True)
+def test_the_patient_gets_an_email_without_health_content(personas, dr_martin, smtp_server):
+    messaging.start_conversation(
+        dr_martin, personas.mother, subject=f"Objet {MARKER}", body=f"Corps {MARKER}"
+    )
     run_worker()
     [email] = smtp_server.to(personas.mother.user.email)
     assert "Dr Claire Martin" in email["Subject"]
@@ -343,13 +342,12 @@ def test_the_patient_gets_an_email_without_health_content(
     assert len(smtp_server.to(personas.mother.user.email)) == 1  # sent once
 
 
-def test_no_email_when_the_patient_turned_new_messages_off(
-    personas, marie, dr_martin, smtp_server, django_capture_on_commit_callbacks
-):
+# The worker closes database connections: only real commits survive it.
+@pytest.mark.django_db(transaction=True)
+def test_no_email_when_the_patient_turned_new_messages_off(personas, marie, dr_martin, smtp_server):
     from espace_sante.access import notifications
 
     notifications.set_preferences(marie, personas.mother, {"new_message": False})
-    with django_capture_on_commit_callbacks(execute=True):
-        messaging.start_conversation(dr_martin, personas.mother, subject="Objet", body="Corps")
+    messaging.start_conversation(dr_martin, personas.mother, subject="Objet", body="Corps")
     run_worker()
     assert smtp_server.to(personas.mother.user.email) == []
