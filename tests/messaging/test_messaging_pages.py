@@ -240,8 +240,14 @@ def test_a_patient_sends_a_document_of_her_space(marie_client, personas, carmes,
         SimpleUploadedFile("o.pdf", make_pdf()),
         record.NewDocument(title="Ordonnance Dr Martin", type_code="DOCPAT02", source="patient"),
     )
-    form = marie_client.get(f"/messagerie/ordonnance/?pharmacie={carmes.id}").content.decode()
-    assert "Ordonnance Dr Martin" in form
+    detail = marie_client.get(f"/documents/{document.id}/").content.decode()
+    assert f'href="/messagerie/ordonnance/?document={document.id}"' in detail
+    chooser = marie_client.get(f"/messagerie/ordonnance/?document={document.id}&q=carmes")
+    assert f"?pharmacie={carmes.id}&amp;document={document.id}" in chooser.content.decode()
+    form = marie_client.get(
+        f"/messagerie/ordonnance/?pharmacie={carmes.id}&document={document.id}"
+    ).content.decode()
+    assert f'<option value="{document.id}" selected>Ordonnance Dr Martin' in form
     marie_client.post(
         f"/messagerie/ordonnance/?pharmacie={carmes.id}",
         {"pharmacie": str(carmes.id), "source": "document", "document": str(document.id)},
