@@ -543,6 +543,8 @@ def decide_message(
     if action in (MessageAction.SEND, MessageAction.CLOSE):
         if relation.blocked or conversation.closed_at is not None:
             return DENY
+        if action == MessageAction.SEND and conversation.patient_deleted_at is not None:
+            return DENY  # she removed it: a new message starts a new conversation
     if action == MessageAction.DELETE:
         return DENY  # the patient's own choice
     return Decision(True, Mode.AUTHOR)

@@ -462,6 +462,11 @@ def _why_no_reply(actor, conversation: Conversation) -> str:
         if conversation.reply_mode == Conversation.ReplyMode.NO_REPLY:
             return "Ce message n'attend pas de réponse : vous ne pouvez pas y répondre."
         return "Vous ne pouvez pas répondre à cette conversation."
+    if conversation.patient_deleted_at is not None:
+        return (
+            "Le patient a supprimé cette conversation de son espace : pour lui écrire, "
+            "commencez une nouvelle conversation."
+        )
     return "Ce patient ne peut plus recevoir vos messages : la conversation est fermée pour vous."
 
 

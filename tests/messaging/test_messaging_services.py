@@ -288,6 +288,9 @@ def test_deleting_removes_the_conversation_for_the_patient_only(
     with pytest.raises(NotAllowed):
         messaging.access_attachment(marie, Attachment.objects.get().id)
     assert messaging.read_conversation(dr_martin, conversation).messages
+    with pytest.raises(MessagingRefused) as refused:
+        messaging.reply(dr_martin, conversation, "Vous êtes là ?")
+    assert "nouvelle conversation" in refused.value.messages[0]
     with pytest.raises(NotAllowed):
         messaging.delete_for_patient(dr_martin, conversation)
 
