@@ -436,7 +436,8 @@ def reply(actor, conversation: Conversation, body: str, attachments: Iterable = 
     def create(files):
         now = timezone.now()
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        if locked.closed_at is not None:  # closed between the check and now
+        # Decided again on the locked row: closed or deleted since the page was shown.
+        if not policy.decide_message(actor, MessageAction.SEND, locked.patient_id, locked):
             raise MessagingRefused(_why_no_reply(actor, locked), code="reply_refused")
         message = _new_message(actor, locked, body, files, now)
         Conversation.objects.filter(pk=locked.pk).update(last_message_at=now)
@@ -499,7 +500,10 @@ def delete_for_patient(actor, conversation: Conversation) -> None:
     """
     mode = _check(actor, MessageAction.DELETE, conversation.patient_id, conversation)
     with transaction.atomic():
-        Conversation.objects.filter(pk=conversation.pk).update(patient_deleted_at=timezone.now())
+        conversation.patient_deleted_at = timezone.now()
+        Conversation.objects.filter(pk=conversation.pk).update(
+            patient_deleted_at=conversation.patient_deleted_at
+        )
         audit.record(
             actor, MessageAction.DELETE, conversation.patient_id, obj=conversation, reason=mode
         )

@@ -288,8 +288,10 @@ def test_deleting_removes_the_conversation_for_the_patient_only(
     with pytest.raises(NotAllowed):
         messaging.access_attachment(marie, Attachment.objects.get().id)
     assert messaging.read_conversation(dr_martin, conversation).messages
+    stale = Conversation.objects.get()
+    stale.patient_deleted_at = None  # as loaded by a page shown before the deletion
     with pytest.raises(MessagingRefused) as refused:
-        messaging.reply(dr_martin, conversation, "Vous êtes là ?")
+        messaging.reply(dr_martin, stale, "Vous êtes là ?")
     assert "nouvelle conversation" in refused.value.messages[0]
     with pytest.raises(NotAllowed):
         messaging.delete_for_patient(dr_martin, conversation)
