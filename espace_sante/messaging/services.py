@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from espace_sante.access import audit, policy
@@ -783,6 +783,25 @@ class PatientThreads:
         return sum(item.unread for item in self.items)
 
 
+def may_read_in_list(actor, conversation: Conversation, decided: dict) -> bool:
+    """The policy's answer for a list: asked once per patient and kind of sender.
+
+    The list's query already keeps the professional's own conversations and
+    his organisation's mailbox; what changes from one row to the next of the
+    same patient and sender is nothing the policy looks at.
+    """
+    key = (
+        conversation.patient_id,
+        conversation.sender_professional_id,
+        conversation.organization_id,
+    )
+    if key not in decided:
+        decided[key] = bool(
+            policy.decide_message(actor, MessageAction.READ, conversation.patient_id, conversation)
+        )
+    return decided[key]
+
+
 def professional_inbox(actor, *, kind: str = Conversation.Kind.CARE) -> list[PatientThreads]:
     """The professional's conversations grouped by patient, patients with unread first.
 
@@ -803,16 +822,14 @@ def professional_inbox(actor, *, kind: str = Conversation.Kind.CARE) -> list[Pat
                     messages__author_kind=Message.AuthorKind.PATIENT,
                 ),
             ),
-            last=Max("last_message_at"),
         )
         .order_by("-last_message_at")[:500]
     )
     groups: dict = {}
-    with transaction.atomic():
+    decided: dict = {}
+    with transaction.atomic(), crypto.key_scope():
         for conversation in conversations:
-            if not policy.decide_message(
-                actor, MessageAction.READ, conversation.patient_id, conversation
-            ):
+            if not may_read_in_list(actor, conversation, decided):
                 continue  # the space closed: nothing of it is shown
             group = groups.get(conversation.patient_id)
             if group is None:
@@ -833,7 +850,7 @@ def professional_inbox(actor, *, kind: str = Conversation.Kind.CARE) -> list[Pat
                     conversation.patient,
                 )
             )
-    ordered = list(groups.values())
+    ordered = list(groups.values())  # subjects decrypted above, one key read per patient
     for group in ordered:
         group.items.sort(
             key=lambda item: (item.unread == 0, -item.conversation.last_message_at.timestamp())

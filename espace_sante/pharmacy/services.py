@@ -219,11 +219,10 @@ def pharmacy_inbox(actor, status: str = "") -> list[OrderItem]:
         orders = orders.filter(status=Status(status))
     items = []
     listed: set = set()
+    decided: dict = {}
     with transaction.atomic():
         for order in orders.order_by("-created_at")[:200]:
-            if not policy.decide_message(
-                actor, MessageAction.READ, order.patient_id, order.conversation
-            ):
+            if not messaging.may_read_in_list(actor, order.conversation, decided):
                 continue
             if order.patient_id not in listed:
                 listed.add(order.patient_id)

@@ -356,3 +356,27 @@ def test_no_email_when_the_patient_turned_new_messages_off(personas, marie, dr_m
     messaging.start_conversation(dr_martin, personas.mother, subject="Objet", body="Corps")
     run_worker()
     assert smtp_server.to(personas.mother.user.email) == []
+
+
+def test_inbox_queries_do_not_grow_with_the_number_of_conversations(personas, marie, dr_martin):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from espace_sante.crypto import services as crypto
+
+    def queries(run) -> int:
+        with crypto.key_scope(), CaptureQueriesContext(connection) as captured:
+            run()
+        return len(captured)
+
+    benali = pro_actor(personas.hospital_doctor)
+    for pro in (dr_martin, benali):
+        messaging.start_conversation(pro, personas.mother, subject="Un", body="Bonjour")
+    messaging.start_conversation(dr_martin, personas.elder, subject="Un", body="Bonjour")
+    few_patient = queries(lambda: messaging.inbox(marie, personas.mother))
+    few_pro = queries(lambda: messaging.professional_inbox(dr_martin))
+    for n in range(6):
+        messaging.start_conversation(dr_martin, personas.mother, subject=f"n{n}", body="Suite")
+        messaging.start_conversation(dr_martin, personas.elder, subject=f"n{n}", body="Suite")
+    assert queries(lambda: messaging.inbox(marie, personas.mother)) == few_patient
+    assert queries(lambda: messaging.professional_inbox(dr_martin)) == few_pro
