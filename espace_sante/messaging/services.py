@@ -100,7 +100,8 @@ def _check_rate(actor) -> None:
         oldest = sent.order_by("created_at").values_list("created_at", flat=True)[count - limit]
         wait = max(1, int((oldest + timedelta(hours=1) - timezone.now()).total_seconds() // 60) + 1)
         raise MessagingRefused(
-            f"Vous avez envoyé {limit} messages au cours de la dernière heure, le maximum "
+            f"Vous avez envoyé {limit} message{'s' if limit > 1 else ''} au cours de la "
+            "dernière heure, le maximum "
             f"autorisé. Réessayez dans {wait} minute{'s' if wait > 1 else ''}.",
             code="rate_limited",
         )

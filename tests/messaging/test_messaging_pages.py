@@ -258,3 +258,15 @@ def test_a_patient_sends_a_document_of_her_space(marie_client, personas, carmes,
     assert name == "Ordonnance Dr Martin.pdf"
     assert b"".join(messaging.iter_attachment(found)) == make_pdf()
     assert order.conversation.kind == "prescription"
+
+
+def test_too_many_replies_in_an_hour_get_a_clear_message(marie_client, conversation, settings):
+    settings.MESSAGING_PATIENT_MAX_PER_HOUR = 1
+    marie_client.post(f"/messagerie/{conversation.id}/repondre/", {"body": "Première"})
+    response = marie_client.post(
+        f"/messagerie/{conversation.id}/repondre/", {"body": "Seconde"}, follow=True
+    )
+    page = response.content.decode()
+    assert "Vous avez envoyé 1 message au cours de la dernière heure" in page
+    assert "Réessayez dans 60 minutes." in page
+    assert Message.objects.filter(author_kind="patient").count() == 1
