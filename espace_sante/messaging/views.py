@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from espace_sante.access.policy import NotAllowed, actor_for_user
+from espace_sante.record import views as record_views
 
 from . import services
 from .forms import ReplyForm, SaveAttachmentForm
@@ -43,7 +44,8 @@ def _errors(request, form) -> None:
 @login_required
 @never_cache
 def inbox(request):
-    person = _person(request)
+    # Her own space, or ``?espace=`` of a child she represents or a person she helps.
+    person = record_views._patient(request)
     items = services.inbox(actor_for_user(request.user), person)
     return _no_store(
         render(
@@ -52,6 +54,8 @@ def inbox(request):
             {
                 "page_title": "Messagerie",
                 "items": items,
+                "patient": person,
+                "own_space": person == _person(request),
                 "unread": sum(1 for item in items if item.unread),
             },
         )

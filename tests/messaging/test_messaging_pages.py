@@ -270,3 +270,18 @@ def test_too_many_replies_in_an_hour_get_a_clear_message(marie_client, conversat
     assert "Vous avez envoyé 1 message au cours de la dernière heure" in page
     assert "Réessayez dans 60 minutes." in page
     assert Message.objects.filter(author_kind="patient").count() == 1
+
+
+def test_a_mother_reads_her_child_messages_and_a_stranger_does_not(
+    marie_client, client, personas, dr_martin
+):
+    conversation = messaging.start_conversation(
+        dr_martin, personas.child, subject="Vaccins de Léo", body="Rappel ROR à 6 ans."
+    )
+    page = marie_client.get(f"/messagerie/?espace={personas.child.id}").content.decode()
+    assert "Messagerie de Léo DURAND" in page and "Vaccins de Léo" in page
+    assert "Rappel ROR" in marie_client.get(f"/messagerie/{conversation.id}/").content.decode()
+    assert "Vaccins de Léo" not in marie_client.get("/messagerie/").content.decode()
+    client.force_login(personas.elder.user)
+    assert client.get(f"/messagerie/?espace={personas.child.id}").status_code == 404
+    assert client.get(f"/messagerie/{conversation.id}/").status_code == 404
