@@ -239,7 +239,7 @@ def _delete_blobs(names: list[str]) -> None:
     for name in names:
         try:
             storage.delete(name)
-        except OSError:  # the retention sweep removes it later
+        except OSError:  # sweep_orphan_attachments removes it later
             logger.warning("Pièce jointe non supprimée : %s", name)
 
 
@@ -289,7 +289,7 @@ def _new_message(
     return message
 
 
-def _write(actor, patient: Person, body: str, attachments, create) -> Message:
+def _write(actor, patient: Person, attachments, create):
     """Check, store the files, then the rows and the audit entry in one transaction.
 
     The blobs are durable before the rows; if the rows cannot be written, the
@@ -358,7 +358,7 @@ def start_conversation(
         audit.record(actor, MessageAction.SEND, patient.id, obj=message, reason=mode)
         return conversation
 
-    return _write(actor, patient, body, attachments, create)
+    return _write(actor, patient, attachments, create)
 
 
 def start_prescription_conversation(
@@ -398,7 +398,7 @@ def start_prescription_conversation(
         audit.record(actor, MessageAction.SEND, patient.id, obj=message, reason=mode)
         return conversation
 
-    return _write(actor, patient, body, attachments, create)
+    return _write(actor, patient, attachments, create)
 
 
 def access_conversation(actor, conversation_id, action=MessageAction.READ) -> Conversation:
@@ -447,7 +447,7 @@ def reply(actor, conversation: Conversation, body: str, attachments: Iterable = 
         )
         return message
 
-    return _write(actor, patient, body, attachments, create)
+    return _write(actor, patient, attachments, create)
 
 
 def _why_no_reply(actor, conversation: Conversation) -> str:
@@ -1030,6 +1030,36 @@ def deliver_notification(message_id) -> bool:
 
 
 # --- Retention --------------------------------------------------------------------------
+
+
+def sweep_orphan_attachments(older_than_seconds: int = 3600) -> int:
+    """Delete attachment blobs no row points at (a send interrupted between blob and row).
+
+    Only blobs older than ``older_than_seconds``, so a send in progress is never
+    touched. Safe to run twice or on two workers.
+    """
+    storage = record.blob_storage()
+    limit = timezone.now().timestamp() - older_than_seconds
+    removed = 0
+    try:
+        patient_dirs, _ = storage.listdir("patients")
+    except FileNotFoundError:
+        return 0
+    for patient_dir in patient_dirs:
+        folder = f"patients/{patient_dir}/messages"
+        try:
+            _, files = storage.listdir(folder)
+        except FileNotFoundError:
+            continue
+        names = {f"{folder}/{name}" for name in files}
+        known = set(
+            Attachment.objects.filter(blob_name__in=names).values_list("blob_name", flat=True)
+        )
+        for name in names - known:
+            if storage.get_modified_time(name).timestamp() < limit:
+                storage.delete(name)
+                removed += 1
+    return removed
 
 
 def apply_retention(now: datetime | None = None) -> int:

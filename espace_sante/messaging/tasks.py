@@ -11,5 +11,7 @@ def send_message_notification(message_id: str) -> bool:
 
 @task()
 def apply_retention() -> int:
-    """Delete conversations older than the retention period (idempotent)."""
-    return services.apply_retention()
+    """Delete conversations older than the retention period, and orphan blobs (idempotent)."""
+    removed = services.apply_retention()
+    services.sweep_orphan_attachments()
+    return removed

@@ -380,3 +380,28 @@ def test_inbox_queries_do_not_grow_with_the_number_of_conversations(personas, ma
         messaging.start_conversation(dr_martin, personas.elder, subject=f"n{n}", body="Suite")
     assert queries(lambda: messaging.inbox(marie, personas.mother)) == few_patient
     assert queries(lambda: messaging.professional_inbox(dr_martin)) == few_pro
+
+
+def test_the_retention_command_also_sweeps_orphan_attachment_files(
+    personas, conversation, private_keys_and_blobs, settings
+):
+    import os
+    import time
+
+    from django.core.management import call_command
+
+    kept = private_keys_and_blobs / Attachment.objects.get().blob_name
+    orphan = kept.with_name("00000000-0000-4000-8000-000000000000.bin")
+    orphan.write_bytes(b"chiffre")
+    fresh = kept.with_name("00000000-0000-4000-8000-000000000001.bin")
+    fresh.write_bytes(b"envoi en cours")
+    old = time.time() - 7200
+    os.utime(orphan, (old, old))
+    os.utime(kept, (old, old))
+    call_command("messaging_retention")
+    assert kept.exists() and fresh.exists() and not orphan.exists()
+    # The documents' own sweep leaves the messaging folder alone.
+    from espace_sante.record import services as record_services
+
+    record_services.sweep_orphan_blobs()
+    assert kept.exists()

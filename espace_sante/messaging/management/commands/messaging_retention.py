@@ -7,7 +7,8 @@ from espace_sante.messaging import services
 class Command(BaseCommand):
     help = (
         "Supprime les conversations sans activité depuis MESSAGING_RETENTION_DAYS jours, "
-        "avec leurs pièces jointes (à lancer chaque jour, par cron ou via --enqueue)."
+        "avec leurs pièces jointes, et les fichiers de pièces jointes orphelins "
+        "(à lancer chaque jour, par cron ou via --enqueue)."
     )
 
     def add_arguments(self, parser):
@@ -25,7 +26,9 @@ class Command(BaseCommand):
             self.stdout.write("Tâche de conservation de la messagerie mise en file.")
             return
         removed = services.apply_retention()
+        orphans = services.sweep_orphan_attachments()
         self.stdout.write(
             f"{removed} conversation(s) supprimée(s) "
-            f"(conservation : {settings.MESSAGING_RETENTION_DAYS} jours)."
+            f"(conservation : {settings.MESSAGING_RETENTION_DAYS} jours), "
+            f"{orphans} pièce(s) jointe(s) orpheline(s) effacée(s)."
         )
