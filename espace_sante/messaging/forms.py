@@ -56,7 +56,12 @@ class ComposeForm(ReplyForm):
         choices=Conversation.ReplyMode.choices,
         initial=Conversation.ReplyMode.REPLY,
     )
-    field_order = ["subject", "body", "attachments", "reply_mode"]
+    from_mailbox = forms.BooleanField(
+        label="Envoyer depuis la boîte de la structure",
+        required=False,
+        help_text="Vos collègues de la structure pourront suivre la conversation.",
+    )
+    field_order = ["subject", "body", "attachments", "reply_mode", "from_mailbox"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -75,6 +75,7 @@ def compose(request, patient_id):
                 body=data["body"],
                 attachments=data["attachments"],
                 reply_mode=data["reply_mode"],
+                from_mailbox=data["from_mailbox"],
             )
         except MessagingRefused as refusal:
             form.add_error(None, refusal.messages[0])

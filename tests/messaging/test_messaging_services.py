@@ -405,3 +405,24 @@ def test_the_retention_command_also_sweeps_orphan_attachment_files(
 
     record_services.sweep_orphan_blobs()
     assert kept.exists()
+
+
+def test_an_organisation_mailbox_is_followed_by_the_colleagues(personas, marie, dr_martin):
+    from espace_sante.identity import services as identity
+
+    cabinet = personas.gp.roles.get().organization
+    identity.add_role(personas.hospital_doctor, cabinet, "Remplaçant")
+    colleague = actor_for_user(personas.hospital_doctor.user, organization_id=cabinet.id)
+    conversation = messaging.start_conversation(
+        dr_martin, personas.mother, subject="Secrétariat", body="Rendez-vous", from_mailbox=True
+    )
+    assert conversation.sender_label == "Cabinet médical du Parc"
+    messaging.reply(marie, conversation, "Merci")
+    assert messaging.unread_for_professional(colleague) == 1
+    page = messaging.read_conversation(colleague, conversation)
+    assert page.messages[0].author == "Cabinet médical du Parc (Dr Claire Martin)"
+    messaging.reply(colleague, conversation, "Rendez-vous confirmé.")
+    # A conversation Dr Martin wrote in her own name stays hers.
+    own = messaging.start_conversation(dr_martin, personas.mother, subject="Perso", body="x")
+    with pytest.raises(NotAllowed):
+        messaging.access_conversation(colleague, own.id)
