@@ -974,19 +974,37 @@ def _enqueue_notification(message_id) -> None:
         logger.exception("Notification de message non mise en file : %s", message_id)
 
 
-def notification_for(message: Message) -> tuple[str, str, str]:
-    """Recipient, subject, body of the email about a new message: no health content.
+def notification_for(message: Message) -> tuple[list[str], str, str]:
+    """Recipients, subject, body of the email about a new message: no health content.
 
     Only who wrote (« Dr Claire Martin », « Pharmacie des Carmes ») — never the
-    subject, the body or an attachment name.
+    subject, the body or an attachment name. A child without an account of
+    their own: the legal representatives are told, while the child is a minor.
     """
     from espace_sante.access import notifications
+    from espace_sante.identity.models import LegalRepresentative
 
     person = Person.objects.select_related("user").get(pk=message.patient_id)
-    address = (person.user.email if person.user else "") or person.email
-    if not address or not notifications.is_enabled(person.id, notifications.Kind.NEW_MESSAGE):
-        return "", "", ""
-    conversation = Conversation.objects.select_related("sender_professional", "organization").get(
+    if not notifications.is_enabled(person.id, notifications.Kind.NEW_MESSAGE):
+        return [], "", ""
+    link = settings.SITE_URL.rstrip("/") + "/messagerie/"
+    own = (person.user.email if person.user else "") or person.email
+    if own:
+        addresses, whose = [own], ""
+    elif person.age_on(timezone.localdate()) < 18:
+        representatives = Person.objects.select_related("user").filter(
+            represented_people__represented=person,
+            represented_people__status=LegalRepresentative.Status.ACCEPTED,
+        )
+        addresses = [
+            a for a in ((r.user.email if r.user else "") or r.email for r in representatives) if a
+        ]
+        whose, link = f" pour {person.first_first_name}", f"{link}?espace={person.id}"
+    else:
+        addresses = []
+    if not addresses:
+        return [], "", ""
+    conversation = Conversation.objects.select_related("organization").get(
         pk=message.conversation_id
     )
     if message.author_kind == Message.AuthorKind.ORGANIZATION or conversation.started_by_patient:
@@ -994,12 +1012,11 @@ def notification_for(message: Message) -> tuple[str, str, str]:
     else:
         pro = Professional.objects.filter(pk=message.author_professional_id).first()
         sender = pro.display_name if pro else "un professionnel de santé"
-    link = settings.SITE_URL.rstrip("/") + "/messagerie/"
     return (
-        address,
-        f"Nouveau message de {sender}",
+        addresses,
+        f"Nouveau message de {sender}{whose}",
         "Bonjour,\n\n"
-        f"Vous avez reçu un nouveau message de {sender}.\n\n"
+        f"Vous avez reçu un nouveau message de {sender}{whose}.\n\n"
         f"Lisez-le dans votre messagerie sécurisée : {link}\n\n"
         "Pour ne plus recevoir ce courriel, allez dans Paramètres, puis Notifications.\n\n"
         "Ce message ne contient aucune information de santé.\n\nespace-santé\n",
@@ -1007,7 +1024,10 @@ def notification_for(message: Message) -> tuple[str, str, str]:
 
 
 def deliver_notification(message_id) -> bool:
-    """Send the email about one message once; safe to run twice or on two workers."""
+    """Send the email about one message once; safe to run twice or on two workers.
+
+    One email per recipient: co-parents do not see each other's address.
+    """
     from django.core.mail import EmailMessage
 
     from espace_sante.access.notifications import SUBJECT_PREFIX
@@ -1018,11 +1038,12 @@ def deliver_notification(message_id) -> bool:
     if not claimed:
         return False
     message = Message.objects.get(pk=message_id)
-    address, subject, body = notification_for(message)
-    if not address:
+    addresses, subject, body = notification_for(message)
+    if not addresses:
         return False
     try:
-        EmailMessage(SUBJECT_PREFIX + subject, body, to=[address]).send()
+        for address in addresses:
+            EmailMessage(SUBJECT_PREFIX + subject, body, to=[address]).send()
     except Exception:
         Message.objects.filter(pk=message_id).update(notified_at=None)
         raise

@@ -426,3 +426,16 @@ def test_an_organisation_mailbox_is_followed_by_the_colleagues(personas, marie, 
     own = messaging.start_conversation(dr_martin, personas.mother, subject="Perso", body="x")
     with pytest.raises(NotAllowed):
         messaging.access_conversation(colleague, own.id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_child_without_account_the_mother_is_told(personas, dr_martin, smtp_server):
+    messaging.start_conversation(
+        dr_martin, personas.child, subject=f"Vaccins {MARKER}", body="Rappel ROR"
+    )
+    run_worker()
+    [email] = smtp_server.to(personas.mother.user.email)
+    assert email["Subject"].endswith("Nouveau message de Dr Claire Martin pour Léo")
+    body = smtp_server.body(email)
+    assert f"/messagerie/?espace={personas.child.id}" in body
+    assert MARKER not in body and "ROR" not in body
