@@ -384,6 +384,8 @@ MESSAGING_PATIENT_MAX_PER_HOUR = env.int("MESSAGING_PATIENT_MAX_PER_HOUR", defau
 # for this many days are deleted, with their attachments, by the
 # `messaging_retention` command / task.
 MESSAGING_RETENTION_DAYS = env.int("MESSAGING_RETENTION_DAYS", default=3 * 365)
+# Patients are told this many days before their inactive conversations go.
+MESSAGING_RETENTION_WARNING_DAYS = env.int("MESSAGING_RETENTION_WARNING_DAYS", default=30)
 
 # --- Audit trail: where a request comes from ----------------------------
 # The client IP recorded in the audit trail is REMOTE_ADDR. Behind a reverse

@@ -48,6 +48,9 @@ class Conversation(models.Model):
     # The patient deleted it from their space; the professionals' copy stays
     # until the retention period ends.
     patient_deleted_at = models.DateTimeField(null=True, blank=True)
+    # The patient was told this conversation would be deleted for inactivity
+    # (reset by any new message); deletion waits MESSAGING_RETENTION_WARNING_DAYS.
+    retention_warned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "conversation"

@@ -441,7 +441,9 @@ def reply(actor, conversation: Conversation, body: str, attachments: Iterable = 
         if not policy.decide_message(actor, MessageAction.SEND, locked.patient_id, locked):
             raise MessagingRefused(_why_no_reply(actor, locked), code="reply_refused")
         message = _new_message(actor, locked, body, files, now)
-        Conversation.objects.filter(pk=locked.pk).update(last_message_at=now)
+        Conversation.objects.filter(pk=locked.pk).update(
+            last_message_at=now, retention_warned_at=None
+        )
         audit.record(
             actor, MessageAction.SEND, locked.patient_id, obj=message, reason=str(decision.mode)
         )
@@ -974,6 +976,29 @@ def _enqueue_notification(message_id) -> None:
         logger.exception("Notification de message non mise en file : %s", message_id)
 
 
+def _recipients(person: Person) -> tuple[list[str], str, str]:
+    """Who is emailed about a person's messaging, « pour Léo » when it is a child's, and where
+    to read it. A child without an account: the legal representatives, while a minor."""
+    from espace_sante.identity.models import LegalRepresentative
+
+    link = settings.SITE_URL.rstrip("/") + "/messagerie/"
+    own = (person.user.email if person.user else "") or person.email
+    if own:
+        return [own], "", link
+    if person.age_on(timezone.localdate()) >= 18:
+        return [], "", link
+    representatives = Person.objects.select_related("user").filter(
+        represented_people__represented=person,
+        represented_people__status=LegalRepresentative.Status.ACCEPTED,
+    )
+    addresses = [
+        address
+        for address in ((r.user.email if r.user else "") or r.email for r in representatives)
+        if address
+    ]
+    return addresses, f" pour {person.first_first_name}", f"{link}?espace={person.id}"
+
+
 def notification_for(message: Message) -> tuple[list[str], str, str]:
     """Recipients, subject, body of the email about a new message: no health content.
 
@@ -982,26 +1007,11 @@ def notification_for(message: Message) -> tuple[list[str], str, str]:
     their own: the legal representatives are told, while the child is a minor.
     """
     from espace_sante.access import notifications
-    from espace_sante.identity.models import LegalRepresentative
 
     person = Person.objects.select_related("user").get(pk=message.patient_id)
     if not notifications.is_enabled(person.id, notifications.Kind.NEW_MESSAGE):
         return [], "", ""
-    link = settings.SITE_URL.rstrip("/") + "/messagerie/"
-    own = (person.user.email if person.user else "") or person.email
-    if own:
-        addresses, whose = [own], ""
-    elif person.age_on(timezone.localdate()) < 18:
-        representatives = Person.objects.select_related("user").filter(
-            represented_people__represented=person,
-            represented_people__status=LegalRepresentative.Status.ACCEPTED,
-        )
-        addresses = [
-            a for a in ((r.user.email if r.user else "") or r.email for r in representatives) if a
-        ]
-        whose, link = f" pour {person.first_first_name}", f"{link}?espace={person.id}"
-    else:
-        addresses = []
+    addresses, whose, link = _recipients(person)
     if not addresses:
         return [], "", ""
     conversation = Conversation.objects.select_related("organization").get(
@@ -1083,24 +1093,82 @@ def sweep_orphan_attachments(older_than_seconds: int = 3600) -> int:
     return removed
 
 
+def _retention_limits(now: datetime) -> tuple[datetime, datetime]:
+    """(inactive since before this: deleted, inactive since before this: warned)."""
+    delete_before = now - timedelta(days=settings.MESSAGING_RETENTION_DAYS)
+    warn_before = delete_before + timedelta(days=settings.MESSAGING_RETENTION_WARNING_DAYS)
+    return delete_before, warn_before
+
+
+def warn_before_retention(now: datetime | None = None) -> int:
+    """Tell patients, once, that inactive conversations will soon be deleted (services.md).
+
+    One email per patient (no health content: neither subjects nor senders),
+    MESSAGING_RETENTION_WARNING_DAYS before the deletion. Conversations are
+    claimed (``retention_warned_at``) before the email, so two workers do not
+    both send it. Returns the number of patients told.
+    """
+    from django.core.mail import EmailMessage
+    from django.template.defaultfilters import date as format_date
+
+    from espace_sante.access.notifications import SUBJECT_PREFIX
+
+    now = now or timezone.now()
+    _, warn_before = _retention_limits(now)
+    due = Conversation.objects.filter(
+        last_message_at__lt=warn_before,
+        retention_warned_at__isnull=True,
+        patient_deleted_at__isnull=True,
+    )
+    told = 0
+    for patient_id in set(due.values_list("patient_id", flat=True)[:1000]):
+        claimed = due.filter(patient_id=patient_id).update(retention_warned_at=now)
+        if not claimed:
+            continue  # another worker took it
+        person = Person.objects.select_related("user").get(pk=patient_id)
+        addresses, whose, link = _recipients(person)
+        when = format_date(
+            timezone.localtime(now + timedelta(days=settings.MESSAGING_RETENTION_WARNING_DAYS)),
+            "j F Y",
+        )
+        for address in addresses:
+            EmailMessage(
+                SUBJECT_PREFIX + "Des conversations de votre messagerie vont être supprimées",
+                "Bonjour,\n\n"
+                f"{claimed} conversation{'s' if claimed > 1 else ''} de votre messagerie"
+                f"{whose}, sans activité depuis longtemps, "
+                f"{'seront supprimées' if claimed > 1 else 'sera supprimée'} à partir du {when}."
+                "\n\nSi vous voulez garder des pièces jointes, ajoutez-les à vos documents "
+                f"avant cette date : {link}\n\n"
+                "Ce message ne contient aucune information de santé.\n\nespace-santé\n",
+                to=[address],
+            ).send()
+        told += 1
+    return told
+
+
 def apply_retention(now: datetime | None = None) -> int:
     """Delete conversations without activity for MESSAGING_RETENTION_DAYS, and their files.
 
-    Each deletion is traced as the system's in the patient's trail; blobs go
-    after commit. Safe to run twice or on two workers (rows locked, a missing
-    blob is a no-op).
+    A conversation still in the patient's space is deleted only once she was
+    warned at least MESSAGING_RETENTION_WARNING_DAYS before (``warn_before_retention``);
+    one she deleted herself goes at once. Each deletion is traced as the
+    system's in the patient's trail; blobs go after commit. Safe to run twice or
+    on two workers (rows locked, a missing blob is a no-op).
     """
     now = now or timezone.now()
-    limit = now - timedelta(days=settings.MESSAGING_RETENTION_DAYS)
-    removed = 0
-    expired = list(
-        Conversation.objects.filter(last_message_at__lt=limit).values_list("id", flat=True)[:1000]
+    limit, _ = _retention_limits(now)
+    warned_before = now - timedelta(days=settings.MESSAGING_RETENTION_WARNING_DAYS)
+    deletable = Q(last_message_at__lt=limit) & (
+        Q(patient_deleted_at__isnull=False) | Q(retention_warned_at__lte=warned_before)
     )
+    removed = 0
+    expired = list(Conversation.objects.filter(deletable).values_list("id", flat=True)[:1000])
     for conversation_id in expired:
         with transaction.atomic():
             conversation = (
                 Conversation.objects.select_for_update()
-                .filter(pk=conversation_id, last_message_at__lt=limit)
+                .filter(deletable, pk=conversation_id)
                 .first()
             )
             if conversation is None:

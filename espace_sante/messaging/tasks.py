@@ -11,7 +11,8 @@ def send_message_notification(message_id: str) -> bool:
 
 @task()
 def apply_retention() -> int:
-    """Delete conversations older than the retention period, and orphan blobs (idempotent)."""
+    """Warn, then delete conversations past the retention period, and orphan blobs (idempotent)."""
+    services.warn_before_retention()
     removed = services.apply_retention()
     services.sweep_orphan_attachments()
     return removed

@@ -311,24 +311,51 @@ def test_rate_limit_per_sender_per_hour(personas, dr_martin, settings):
     )
 
 
-def test_retention_deletes_old_conversations_and_their_files(
-    personas, conversation, private_keys_and_blobs, settings, django_capture_on_commit_callbacks
+def test_retention_warns_then_deletes_old_conversations_and_their_files(
+    personas,
+    conversation,
+    private_keys_and_blobs,
+    settings,
+    smtp_server,
+    django_capture_on_commit_callbacks,
 ):
-    settings.MESSAGING_RETENTION_DAYS = 30
+    settings.MESSAGING_RETENTION_DAYS = 60
+    settings.MESSAGING_RETENTION_WARNING_DAYS = 10
     recent = messaging.start_conversation(
         pro_actor(personas.hospital_doctor), personas.mother, subject="Récent", body="Bonjour"
     )
     Conversation.objects.filter(pk=conversation.pk).update(
-        last_message_at=timezone.now() - timedelta(days=31)
+        last_message_at=timezone.now() - timedelta(days=55)
     )
     blob = private_keys_and_blobs / Attachment.objects.get().blob_name
-    assert blob.exists()
+    # Not warned yet: nothing is deleted, even past the period.
+    assert messaging.apply_retention(timezone.now() + timedelta(days=30)) == 0
+    assert messaging.warn_before_retention() == 1
+    assert messaging.warn_before_retention() == 0  # once
+    [email] = smtp_server.to(personas.mother.user.email)
+    body = smtp_server.body(email)
+    assert "1 conversation de votre messagerie" in body and "sera supprimée à partir du" in body
+    assert "prise de sang" not in body and "Martin" not in body
+    assert messaging.apply_retention() == 0  # warned, but not 10 days ago
+    later = timezone.now() + timedelta(days=11)
     with django_capture_on_commit_callbacks(execute=True):
-        assert messaging.apply_retention() == 1
+        assert messaging.apply_retention(later) == 1
     assert list(Conversation.objects.values_list("id", flat=True)) == [recent.id]
     assert Attachment.objects.count() == 0 and not blob.exists()
-    assert messaging.apply_retention() == 0  # idempotent
+    assert messaging.apply_retention(later) == 0  # idempotent
     assert ("message_delete", "allowed") in actions(personas.mother, actor_kind="system")
+
+
+def test_a_new_message_cancels_the_warning(personas, marie, conversation, settings):
+    settings.MESSAGING_RETENTION_DAYS = 60
+    settings.MESSAGING_RETENTION_WARNING_DAYS = 10
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_message_at=timezone.now() - timedelta(days=55)
+    )
+    messaging.warn_before_retention()
+    messaging.reply(marie, Conversation.objects.get(), "Toujours d'actualité")
+    assert Conversation.objects.get().retention_warned_at is None
+    assert messaging.apply_retention(timezone.now() + timedelta(days=11)) == 0
 
 
 # The worker closes database connections: only real commits survive it.

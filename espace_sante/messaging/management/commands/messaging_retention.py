@@ -6,7 +6,8 @@ from espace_sante.messaging import services
 
 class Command(BaseCommand):
     help = (
-        "Supprime les conversations sans activité depuis MESSAGING_RETENTION_DAYS jours, "
+        "Prévient les patients puis supprime les conversations sans activité depuis "
+        "MESSAGING_RETENTION_DAYS jours, "
         "avec leurs pièces jointes, et les fichiers de pièces jointes orphelins "
         "(à lancer chaque jour, par cron ou via --enqueue)."
     )
@@ -25,10 +26,11 @@ class Command(BaseCommand):
             apply_retention.enqueue()
             self.stdout.write("Tâche de conservation de la messagerie mise en file.")
             return
+        told = services.warn_before_retention()
         removed = services.apply_retention()
         orphans = services.sweep_orphan_attachments()
         self.stdout.write(
-            f"{removed} conversation(s) supprimée(s) "
+            f"{told} personne(s) prévenue(s), {removed} conversation(s) supprimée(s) "
             f"(conservation : {settings.MESSAGING_RETENTION_DAYS} jours), "
             f"{orphans} pièce(s) jointe(s) orpheline(s) effacée(s)."
         )
