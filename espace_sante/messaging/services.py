@@ -327,6 +327,12 @@ def start_conversation(
         )
         raise MessagingRefused(PATIENT_CANNOT_START, code="patient_cannot_start")
     reply_mode = Conversation.ReplyMode(reply_mode)
+    if actor is not None and actor.kind == ActorKind.PROFESSIONAL and not actor.organization_id:
+        raise MessagingRefused(
+            "Choisissez d'abord la structure pour laquelle vous exercez : vos messages sont "
+            "envoyés en son nom.",
+            code="organization",
+        )
     try:
         mode = _check(actor, MessageAction.START, patient.id)
     except NotAllowed:

@@ -466,3 +466,10 @@ def test_a_child_without_account_the_mother_is_told(personas, dr_martin, smtp_se
     body = smtp_server.body(email)
     assert f"/messagerie/?espace={personas.child.id}" in body
     assert MARKER not in body and "ROR" not in body
+
+
+def test_a_professional_writes_for_an_organisation(personas):
+    alone = actor_for_user(personas.gp.user)  # no organisation chosen
+    with pytest.raises(MessagingRefused) as refused:
+        messaging.start_conversation(alone, personas.mother, subject="Objet", body="Corps")
+    assert "Choisissez d'abord la structure" in refused.value.messages[0]
