@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "espace_sante.access",
     "espace_sante.record",
     "espace_sante.portal",
+    "espace_sante.messaging",
+    "espace_sante.pharmacy",
     "widget_tweaks",
     "dsfr",
     "django_htmx",
@@ -365,6 +367,25 @@ FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
 # --- Access ---------------------------------------------------------------
 # How long an emergency access (bris de glace, SAMU) lasts (access.md: e.g. 4 hours).
 EMERGENCY_ACCESS_HOURS = env.int("EMERGENCY_ACCESS_HOURS", default=4)
+
+# --- Secure messaging ----------------------------------------------------
+# Attachments: the same content checks as documents; a patient's own files
+# (a prescription sent to a pharmacy) also stay within the patient limits.
+MESSAGING_ATTACHMENT_MAX_BYTES = env.int("MESSAGING_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+MESSAGING_ATTACHMENT_ALLOWED_TYPES = env.list(
+    "MESSAGING_ATTACHMENT_ALLOWED_TYPES", default=RECORD_PATIENT_ALLOWED_TYPES
+)
+MESSAGING_MAX_ATTACHMENTS = env.int("MESSAGING_MAX_ATTACHMENTS", default=5)
+MESSAGING_BODY_MAX_CHARS = env.int("MESSAGING_BODY_MAX_CHARS", default=10_000)
+# Against abuse: messages one sender may send per hour (then a clear refusal).
+MESSAGING_PROFESSIONAL_MAX_PER_HOUR = env.int("MESSAGING_PROFESSIONAL_MAX_PER_HOUR", default=100)
+MESSAGING_PATIENT_MAX_PER_HOUR = env.int("MESSAGING_PATIENT_MAX_PER_HOUR", default=20)
+# Retention is not published (services.md): conversations without activity
+# for this many days are deleted, with their attachments, by the
+# `messaging_retention` command / task.
+MESSAGING_RETENTION_DAYS = env.int("MESSAGING_RETENTION_DAYS", default=3 * 365)
+# Patients are told this many days before their inactive conversations go.
+MESSAGING_RETENTION_WARNING_DAYS = env.int("MESSAGING_RETENTION_WARNING_DAYS", default=30)
 
 # --- Audit trail: where a request comes from ----------------------------
 # The client IP recorded in the audit trail is REMOTE_ADDR. Behind a reverse

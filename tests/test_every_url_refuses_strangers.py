@@ -12,6 +12,7 @@ from django.urls import get_resolver
 
 from espace_sante.access.models import AuditEntry
 from espace_sante.access.policy import actor_for_user
+from espace_sante.messaging import services as messaging
 from espace_sante.record import profile_services
 from espace_sante.record import services as record
 from espace_sante.record.models import Document
@@ -53,7 +54,16 @@ def marie_objects(personas):
         marie, personas.mother, "29463-7", {"value": "61,5", "date": "2025-02-03"}
     )
     audit_entry = AuditEntry.objects.filter(patient_id=personas.mother.id).first()
+    conversation = messaging.start_conversation(
+        actor_for_user(personas.gp.user, organization_id=personas.gp.roles.get().organization_id),
+        personas.mother,
+        subject="Résultats",
+        body="Ci-joint",
+        attachments=[SimpleUploadedFile("r.pdf", make_pdf())],
+    )
     return {
+        "conversation_id": conversation.id,
+        "attachment_id": conversation.messages.get().attachments.get().id,
         "patient_id": personas.mother.id,
         "document_id": document.id,
         "entry_id": entry.id,

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.apps import apps
 
 ROOT = Path(__file__).resolve().parent.parent / "espace_sante"
-HEALTH_APPS = ("record", "crypto")
+HEALTH_APPS = ("record", "crypto", "messaging", "pharmacy")
 
 
 def health_models() -> set[str]:

@@ -288,6 +288,8 @@ def _thing(row: AuditEntry, lookups: _Lookups) -> str:
         return f"une information de {label}"
     if row.object_type == "history":
         return "votre historique d'activité"
+    if row.object_type in MESSAGING_THINGS:
+        return MESSAGING_THINGS[row.object_type]
     return "votre dossier"
 
 
@@ -344,9 +346,26 @@ def _phrase(row: AuditEntry, lookups: _Lookups) -> str:
         "caregiver_revoke": "retiré un aidant",
         "list_access": "consulté la liste des professionnels qui ont accès à votre dossier",
         "report": "signalé un accès que vous ne reconnaissiez pas",
+        # Secure messaging (espace_sante.messaging, pharmacy).
+        "message_start": "commencé une conversation dans votre messagerie",
+        "message_send": "envoyé un message dans votre messagerie",
+        "message_read": f"lu {thing}",
+        "message_list": "consulté la liste de vos conversations",
+        "attachment_download": "téléchargé une pièce jointe de votre messagerie",
+        "message_close": "fermé une conversation de votre messagerie",
+        "message_delete": "supprimé une conversation de votre messagerie",
+        "prescription_status": "mis à jour le suivi d'une ordonnance envoyée à sa pharmacie",
     }
     return phrases.get(action, "effectué une action sur votre espace")
 
+
+# What messaging entries are about (titles stay out of the history).
+MESSAGING_THINGS = {
+    "conversation": "une conversation de votre messagerie",
+    "message": "un message de votre messagerie",
+    "attachment": "une pièce jointe de votre messagerie",
+    "prescription": "une ordonnance envoyée à une pharmacie",
+}
 
 # Actions on health data, whose reason to access is worth saying.
 DATA_ACTIONS = frozenset({"read", "list", "create", "update", "delete", "replace", "withdraw"})

@@ -444,3 +444,107 @@ def visible_documents(actor: Actor | None, patient_id, queryset):
     if relation.settings.mask_everything:
         return queryset.filter(own)
     return queryset.filter(Q(masked_from_professionals=False) | own)
+
+
+# --- Secure messaging (services.md, "Secure messaging") ------------------------
+
+
+class MessageAction(StrEnum):
+    """What can be done with a patient's conversations; audit entries carry these names."""
+
+    START = "message_start"  # a new conversation addressed to the patient
+    LIST = "message_list"
+    READ = "message_read"
+    SEND = "message_send"  # a message in an existing conversation
+    DOWNLOAD = "attachment_download"
+    CLOSE = "message_close"
+    DELETE = "message_delete"  # the patient removes a conversation from their space
+
+
+def _messaging_participant(actor: Actor, conversation) -> bool:
+    """The professional wrote this conversation, or acts for the mailbox it belongs to."""
+    from espace_sante.identity.models import Role
+
+    if conversation.sender_professional_id:
+        return str(conversation.sender_professional_id) == str(actor.professional_id)
+    return bool(
+        conversation.organization_id
+        and actor.organization_id
+        and str(conversation.organization_id) == str(actor.organization_id)
+        and Role.objects.filter(
+            professional_id=actor.professional_id,
+            organization_id=actor.organization_id,
+            end_date__isnull=True,
+        ).exists()
+    )
+
+
+def sender_is_blocked(patient_id, conversation) -> bool:
+    """The patient blocked the professional who wrote this conversation: it is closed."""
+    from .consent_models import Block
+
+    return bool(conversation.sender_professional_id) and (
+        Block.objects.filter(
+            patient_id=patient_id,
+            professional_id=conversation.sender_professional_id,
+            lifted_at__isnull=True,
+        ).exists()
+    )
+
+
+def decide_message(
+    actor: Actor | None,
+    action: MessageAction,
+    patient_id,
+    conversation=None,
+    *,
+    to_pharmacy: bool = False,
+) -> Decision:
+    """May ``actor`` do ``action`` on the patient's messaging (one conversation, or all)?
+
+    Only professionals (or an organisation's mailbox) start a conversation; the
+    patient's side reads and replies, and starts only to send a prescription to
+    a pharmacy. A professional the patient blocked sends nothing more: their
+    conversations are closed for them, the patient keeps the history.
+    """
+    if actor is None:
+        return DENY
+    action = MessageAction(action)
+    if actor.kind == ActorKind.SYSTEM:
+        return Decision(True, Mode.SYSTEM)
+    if conversation is not None and str(conversation.patient_id) != str(patient_id):
+        return DENY
+    if actor.kind == ActorKind.PATIENT:
+        mode = patient_side_mode(actor, patient_id)
+        if mode is None or action == MessageAction.CLOSE:
+            return DENY
+        if action == MessageAction.START:
+            return Decision(True, mode) if to_pharmacy else DENY
+        if conversation is None:
+            return Decision(True, mode) if action == MessageAction.LIST else DENY
+        if conversation.patient_deleted_at is not None:
+            return DENY
+        if action == MessageAction.SEND and (
+            not conversation.patient_may_reply or sender_is_blocked(patient_id, conversation)
+        ):
+            return DENY
+        return Decision(True, mode)
+    if actor.kind != ActorKind.PROFESSIONAL or not actor.professional_id:
+        return DENY  # apps, operators, support: no messaging
+    relation = professional_relation(actor, patient_id)
+    if not relation.space_open:
+        return DENY
+    if action == MessageAction.START:
+        if relation.blocked or not actor.organization_id:
+            return DENY
+        return Decision(True, relation.mode or Mode.DEPOSIT)
+    if conversation is None or not _messaging_participant(actor, conversation):
+        return DENY
+    if action in (MessageAction.SEND, MessageAction.CLOSE):
+        if relation.blocked or conversation.closed_at is not None:
+            return DENY
+        if action == MessageAction.SEND and conversation.patient_deleted_at is not None:
+            return DENY  # she removed it: a new message starts a new conversation
+    if action == MessageAction.DELETE:
+        return DENY  # the patient's own choice
+    return Decision(True, Mode.AUTHOR)

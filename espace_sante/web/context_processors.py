@@ -18,6 +18,8 @@ BUILT_SECTIONS = {
     "parametres": "access:settings",
     "patients": "portal:find_patient",
     "compte-pro": "portal:account",
+    "messagerie": "messaging:inbox",
+    "messagerie-pro": "messaging_pro:inbox",
 }
 
 PROFESSIONAL_SECTIONS = [
@@ -46,5 +48,24 @@ def navigation(request):
     items = []
     for slug, label in sections:
         url = section_url(slug)
-        items.append({"url": url, "label": label, "active": request.path.startswith(url)})
+        items.append(
+            {
+                "url": url,
+                "label": label,
+                "active": request.path.startswith(url),
+                "badge": _unread_messages(request, user) if slug.startswith("messagerie") else 0,
+            }
+        )
     return {"nav_items": items}
+
+
+def _unread_messages(request, user) -> int:
+    """Conversations with unread messages, for the navigation (a count, no health content)."""
+    from espace_sante.access.policy import actor_for_user
+    from espace_sante.messaging import services as messaging
+
+    person = getattr(user, "person", None)
+    if person is not None:
+        return messaging.unread_for_patient(person.id)
+    organization_id = request.session.get("portal_organization_id")
+    return messaging.unread_for_professional(actor_for_user(user, organization_id=organization_id))

@@ -222,6 +222,10 @@ def load_demo(with_documents: bool = True, with_profile: bool = True) -> list[De
         from espace_sante.record.profile_demo import load_profile_demo
 
         load_profile_demo(people)
+    if with_documents:  # the demo conversations carry documents too
+        from espace_sante.messaging.demo import load_messaging_demo
+
+        load_messaging_demo(people, professionals, organizations)
 
     return [
         DemoSignIn(

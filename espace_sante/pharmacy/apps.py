@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PharmacyConfig(AppConfig):
+    name = "espace_sante.pharmacy"
+    label = "pharmacy"
+    verbose_name = "Pharmacie"
