@@ -715,9 +715,18 @@ def send_invitation_emails(campaign: Campaign, *, batch_size: int = 200, now=Non
             )
             if not rows:
                 break
-            with get_connection(fail_silently=False) as mail:
+            # One SMTP connection per batch; when it cannot open, each message
+            # tries again on its own and is counted as a failed attempt.
+            mail = get_connection(fail_silently=False)
+            try:
+                mail.open()
+            except Exception:  # noqa: BLE001
+                logger.warning("SMTP server unreachable for invitations")
+            try:
                 for beneficiary in rows:
                     _email_one(beneficiary, mail, now, done)
+            finally:
+                mail.close()
         now = None
     return done
 
