@@ -97,3 +97,28 @@ class ConfirmObjectionForm(forms.Form):
         label="Je m'oppose à la création de mon espace santé.",
         error_messages={"required": "Cochez la case pour confirmer votre opposition."},
     )
+
+
+class CloseForm(forms.Form):
+    mode = forms.ChoiceField(
+        label="Que deviennent mes données ?",
+        choices=[
+            ("archive", "Les conserver 10 ans (je pourrai rouvrir mon espace et les retrouver)"),
+            ("delete", "Les supprimer définitivement (dans les 3 mois, sans retour possible)"),
+        ],
+        initial="archive",
+        widget=forms.RadioSelect,
+    )
+    understood = forms.BooleanField(
+        label="J'ai compris que plus aucun professionnel ne pourra consulter mon dossier "
+        "ni y déposer de document.",
+        error_messages={"required": "Cochez la case pour confirmer que vous avez compris."},
+    )
+
+
+class CloseCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code reçu par courriel",
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

@@ -993,6 +993,20 @@ def close_space(person: Person, *, actor: User | None = None, delete_now: bool =
     return closure
 
 
+def send_closing_code(person: Person) -> str:
+    """Email a 6-digit confirmation code for closing; returns its digest (kept by the caller)."""
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    body = render_to_string("enrollment/email/close_code.txt", {"person": person, "code": code})
+    email = person.user.email if person.user_id else person.email
+    EmailMessage("espace-santé — code de confirmation de fermeture", body, to=[email]).send()
+    return _digest(person.pk, "close:" + code)
+
+
+def closing_code_matches(person: Person, digest: str, typed: str) -> bool:
+    typed = "".join(ch for ch in typed or "" if ch.isdigit())
+    return hmac.compare_digest(digest, _digest(person.pk, "close:" + typed))
+
+
 def _reopen(person: Person, user: User) -> None:
     closure = Closure.objects.filter(patient=person).first()
     if closure and closure.purged_at:

@@ -10,4 +10,7 @@ urlpatterns = [
     path("opposition/enregistree/", views.objection_done, name="objection_done"),
     path("opposition/recepisse.pdf", views.objection_receipt, name="objection_receipt"),
     path("nouveau-code/", views.new_code, name="new_code"),
+    path("parametres/fermeture/", views.close, name="close"),
+    path("parametres/fermeture/confirmer/", views.close_confirm, name="close_confirm"),
+    path("espace-ferme/", views.closed, name="closed"),
 ]

@@ -8,17 +8,27 @@ the requests come from (a cache counter, as for sign-in).
 from datetime import timedelta
 
 from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from espace_sante.access.middleware import client_ip
 from espace_sante.identity.models import Person
 
 from . import services
-from .forms import AccountForm, ConfirmObjectionForm, IdentifyForm, NewCodeForm
+from .forms import (
+    AccountForm,
+    CloseCodeForm,
+    CloseForm,
+    ConfirmObjectionForm,
+    IdentifyForm,
+    NewCodeForm,
+)
 from .services import CodeRefused, TransitionRefused
 
 ATTEMPTS_PER_ADDRESS = 30
@@ -202,4 +212,87 @@ def new_code(request):
         request,
         "enrollment/new_code.html",
         {"form": form, "sent": sent, "page_title": "Recevoir un nouveau code"},
+    )
+
+
+# --- Closing from Paramètres (signed in) -------------------------------------------
+
+CLOSE_KEY = "enrollment_closing"
+CLOSE_CODE_SECONDS = 10 * 60
+CLOSE_CODE_ATTEMPTS = 3
+
+
+def _own_person(request):
+    person = getattr(request.user, "person", None)
+    if person is None or not person.has_space or person.space_state == services.S.CLOSED:
+        raise Http404
+    return person
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def close(request):
+    """Step 1: the consequences, the choice (archive or delete), a code sent by email."""
+    person = _own_person(request)
+    form = CloseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            digest = services.send_closing_code(person)
+        except Exception:  # noqa: BLE001 (SMTP down: say so, change nothing)
+            form.add_error(None, "Le code n'a pas pu être envoyé. Réessayez dans quelques minutes.")
+        else:
+            request.session[CLOSE_KEY] = {
+                "digest": digest,
+                "delete": form.cleaned_data["mode"] == "delete",
+                "until": (timezone.now() + timedelta(seconds=CLOSE_CODE_SECONDS)).isoformat(),
+                "attempts": 0,
+            }
+            return redirect("enrollment:close_confirm")
+    return render(
+        request,
+        "enrollment/close.html",
+        {"form": form, "person": person, "page_title": "Fermer mon espace santé"},
+    )
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def close_confirm(request):
+    """Step 2: the code from the email; then the space is closed and the session ends."""
+    person = _own_person(request)
+    pending = request.session.get(CLOSE_KEY)
+    if not pending or timezone.datetime.fromisoformat(pending["until"]) < timezone.now():
+        request.session.pop(CLOSE_KEY, None)
+        messages.warning(request, "Le code a expiré : recommencez.")
+        return redirect("enrollment:close")
+    form = CloseCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.closing_code_matches(person, pending["digest"], form.cleaned_data["code"]):
+            services.close_space(person, actor=request.user, delete_now=pending["delete"])
+            logout(request)
+            request.session["enrollment_closed"] = pending["delete"]
+            return redirect("enrollment:closed")
+        pending["attempts"] += 1
+        if pending["attempts"] >= CLOSE_CODE_ATTEMPTS:
+            request.session.pop(CLOSE_KEY, None)
+            messages.error(request, "Trop de codes erronés : votre espace n'est pas fermé.")
+            return redirect("enrollment:close")
+        request.session[CLOSE_KEY] = pending
+        form.add_error("code", "Code incorrect.")
+    return render(
+        request,
+        "enrollment/close_confirm.html",
+        {"form": form, "delete": pending["delete"], "page_title": "Confirmer la fermeture"},
+    )
+
+
+def closed(request):
+    if "enrollment_closed" not in request.session:
+        return redirect("web:home")
+    return render(
+        request,
+        "enrollment/closed.html",
+        {"delete": request.session["enrollment_closed"], "page_title": "Espace fermé"},
     )
