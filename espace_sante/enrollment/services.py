@@ -132,7 +132,10 @@ def history(person: Person) -> list[SpaceTransition]:
 @transaction.atomic
 def create_campaign(name: str, department: str, start_date, objection_days: int | None = None):
     """A campaign for one département; the objection delay defaults to the setting."""
-    department = identity_validators.validate_department(department)
+    try:
+        department = identity_validators.validate_department(department)
+    except ValidationError as exc:
+        raise ValidationError({"department": exc.messages}) from None
     name = " ".join(name.split())
     if not name:
         raise ValidationError({"name": "Donnez un nom à la campagne."})

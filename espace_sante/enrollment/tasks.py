@@ -67,3 +67,18 @@ def send_notice(person_id: str, what: str) -> bool:
 def purge_closed_spaces() -> int:
     """Delete the data of closed spaces whose archive period or deletion delay is over."""
     return services.purge_closed_spaces()
+
+
+@task()
+def import_file(campaign_id: str, path: str, file_name: str) -> str:
+    """Import a file uploaded by an operator, then delete it; returns the report's id."""
+    from pathlib import Path
+
+    campaign = Campaign.objects.get(pk=campaign_id)
+    source = Path(path)
+    if not source.exists():  # already imported by an earlier run of this task
+        return ""
+    with source.open(encoding="utf-8-sig", newline="") as handle:
+        report = services.import_beneficiaries(campaign, handle, file_name=file_name)
+    source.unlink(missing_ok=True)
+    return str(report.pk)
