@@ -359,9 +359,8 @@ ENROLLMENT_EMAIL_MAX_ATTEMPTS = env.int("ENROLLMENT_EMAIL_MAX_ATTEMPTS", default
 ENROLLMENT_EMAIL_RETRY_SECONDS = env.int("ENROLLMENT_EMAIL_RETRY_SECONDS", default=300)
 # Letters per PDF file given to the printer.
 ENROLLMENT_LETTERS_PER_PDF = env.int("ENROLLMENT_LETTERS_PER_PDF", default=1000)
-# A closed space is archived this long, then deleted; an express request within this many days.
+# A closed space is archived this long, then deleted (an express request: at once, by the worker).
 ENROLLMENT_ARCHIVE_YEARS = env.int("ENROLLMENT_ARCHIVE_YEARS", default=10)
-ENROLLMENT_DELETION_DAYS = env.int("ENROLLMENT_DELETION_DAYS", default=90)
 
 # --- Medical record -------------------------------------------------------
 # Patients deposit up to 5 MB per file, as in the official service; software
