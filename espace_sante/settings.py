@@ -345,6 +345,14 @@ TASKS = {
         "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
     }
 }
+# Redis-backed queue at scale: TASKS_BACKEND=django_tasks_rq.RQBackend (install
+# `.[rq]`, in requirements.lock); `espace-sante worker` then runs an RQ worker
+# with its scheduler (tasks enqueued for later, e.g. the automatic creation).
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+RQ_QUEUES = {"default": {"URL": REDIS_URL}}
+if TASKS["default"]["BACKEND"].startswith("django_tasks_rq"):
+    TASKS["default"]["QUEUES"] = ["default"]
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
 
 # --- Enrollment (opt-out) -------------------------------------------------
 # lifecycle.md: a space is created automatically this many days after the

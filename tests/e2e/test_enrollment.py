@@ -99,3 +99,23 @@ def test_une_personne_informee_s_oppose_et_telecharge_son_recepisse(
     page.get_by_role("button", name="Continuer").click()
     expect(page.get_by_role("alert")).to_contain_text("Ce code provisoire a déjà servi")
     assert console_errors == []
+
+
+def test_les_pages_publiques_sont_accessibles_sur_mobile_avec_et_sans_erreur(
+    browser, base_url, invited
+):
+    """axe-core ne trouve aucune violation grave sur les trois pages publiques (360 px),
+    ni sur les messages d'erreur ; rien ne déborde sur le côté."""
+    from .test_accessibility import MOBILE, blocking_violations, horizontal_overflow
+
+    context = browser.new_context(locale="fr-FR", viewport=MOBILE)
+    page = context.new_page()
+    found = []
+    for path in ("/activer/", "/opposition/", "/nouveau-code/"):
+        page.goto(base_url + path)
+        found += blocking_violations(page)
+        assert horizontal_overflow(page) == 0, path
+        page.get_by_role("button").last.click()  # empty form: the errors are shown
+        found += blocking_violations(page)
+    context.close()
+    assert found == []
