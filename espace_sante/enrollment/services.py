@@ -1038,7 +1038,10 @@ def closing_code_matches(person: Person, digest: str, typed: str) -> bool:
 def _reopen(person: Person, user: User) -> None:
     closure = Closure.objects.filter(patient=person).first()
     if closure and closure.purged_at:
-        # The data are gone: the space starts empty.
+        # The data are gone with their keys: the space starts empty, with new keys.
+        from espace_sante.crypto.services import renew_after_shred
+
+        renew_after_shred(person.pk)
         note = "données supprimées auparavant"
     else:
         note = "données archivées restaurées"

@@ -101,6 +101,21 @@ def test_deletion_shreds_the_keys_purges_the_data_and_tells_the_person(
     assert [t.event for t in services.history(marie)][-2:] == ["closed", "deleted"]
     assert services.purge_closed_spaces() == 0  # idempotent
 
+    # Reopening after the deletion: an empty space with new keys, documents welcome again.
+    code = services.issue_code(marie, 42)
+    check = services.check_code(marie.ins_matricule, "123456789", code)
+    services.activate(check, email="marie.nouvelle@exemple.test", password="Un-mot-de-passe-2026")
+    marie.refresh_from_db()
+    assert marie.space_state == SpaceState.ACTIVATED
+    assert PatientKeys.objects.get(pk=marie.pk).destroyed_at is None
+    record.add_document(
+        actor_for_user(marie.user),
+        marie,
+        SimpleUploadedFile("c.pdf", make_pdf()),
+        record.NewDocument(title="Nouveau", type_code="DOCPAT05", source="patient"),
+    )
+    assert Document.objects.filter(patient=marie).count() == 1
+
 
 def test_someone_without_an_open_space_cannot_reach_the_closing_pages(client, db):
     from espace_sante.identity.models import User
