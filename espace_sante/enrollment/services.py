@@ -968,6 +968,7 @@ NOTICE_SUBJECTS = {
     "creation_failed": "Votre espace santé n'a pas pu être créé",
     "closed": "Votre espace santé est fermé",
     "deleted": "Votre espace santé a été supprimé",
+    "suspended": "L'accès à votre espace santé est suspendu",
 }
 
 
@@ -997,7 +998,9 @@ def _archive(person: Person, now) -> Closure:
 
 
 @transaction.atomic
-def close_space(person: Person, *, actor: User | None = None, delete_now: bool = False) -> Closure:
+def close_space(
+    person: Person, *, actor: User | None = None, delete_now: bool = False, note: str = ""
+) -> Closure:
     """Close a space: data archived (encrypted) 10 years, or deleted within 3 months.
 
     The account can no longer sign in; reopening (``activate`` with a new
@@ -1005,7 +1008,12 @@ def close_space(person: Person, *, actor: User | None = None, delete_now: bool =
     """
     now = timezone.now()
     person = _lock(person.pk)
-    transition(person, Event.CLOSED, actor=actor, note="suppression demandée" if delete_now else "")
+    transition(
+        person,
+        Event.CLOSED,
+        actor=actor,
+        note=note or ("suppression demandée" if delete_now else ""),
+    )
     closure = _archive(person, now)
     if delete_now:
         closure.deletion_requested_at = now
@@ -1019,6 +1027,34 @@ def close_space(person: Person, *, actor: User | None = None, delete_now: bool =
 
         purge_closed_spaces.enqueue()
     return closure
+
+
+@transaction.atomic
+def suspend_space(person: Person, *, actor: User, reason: str) -> None:
+    """Operator: suspend access on serious fraud or malfunction; the person is told."""
+    person = _lock(person.pk)
+    transition(person, Event.SUSPENDED, actor=actor, note=reason)
+    if person.user_id:
+        User.objects.filter(pk=person.user_id).update(is_active=False)
+    _tell(person, "suspended")
+
+
+@transaction.atomic
+def resume_space(person: Person, *, actor: User, reason: str) -> None:
+    """Operator: end a suspension; the space returns to its previous state."""
+    person = _lock(person.pk)
+    transition(person, Event.RESUMED, actor=actor, note=reason)
+    if person.user_id:
+        User.objects.filter(pk=person.user_id).update(is_active=True)
+
+
+def find_person(nir: str) -> Person | None:
+    """Operator look-up by NIR (administrative identity only, never health data)."""
+    try:
+        nir = identity_validators.validate_nir(nir)
+    except ValidationError:
+        return None
+    return Person.objects.filter(ins_matricule=nir).first()
 
 
 def send_closing_code(person: Person) -> str:

@@ -30,3 +30,20 @@ class ImportForm(forms.Form):
         if not upload.name.lower().endswith((".csv", ".txt")):
             raise forms.ValidationError("Le fichier doit être un CSV (.csv).")
         return upload
+
+
+class PersonSearchForm(forms.Form):
+    nir = forms.CharField(label="Numéro de sécurité sociale (NIR)", max_length=21)
+
+    def clean_nir(self):
+        from espace_sante.identity.validators import validate_nir
+
+        return validate_nir(self.cleaned_data["nir"])
+
+
+class PersonActionForm(forms.Form):
+    reason = forms.CharField(
+        label="Motif (conservé dans l'historique)",
+        max_length=200,
+        help_text="Par exemple : fraude signalée, décès déclaré, demande écrite de la personne.",
+    )

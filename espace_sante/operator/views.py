@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -22,7 +23,7 @@ from espace_sante.enrollment import services, tasks
 from espace_sante.enrollment.models import Campaign, ImportReport, LetterBatch
 from espace_sante.identity.models import User
 
-from .forms import CampaignForm, ImportForm
+from .forms import CampaignForm, ImportForm, PersonActionForm, PersonSearchForm
 
 
 def operator_page(view):
@@ -141,3 +142,57 @@ def refused_lines(request, campaign_id, report_id):
     )
     response["Content-Disposition"] = f'attachment; filename="lignes-refusees-{report.pk}.csv"'
     return response
+
+
+@operator_page
+def person(request):
+    """Find a person by NIR: state and lifecycle history, and the operator's actions."""
+    form = PersonSearchForm(request.GET or None)
+    found = None
+    searched = form.is_valid()
+    if searched:
+        found = services.find_person(form.cleaned_data["nir"])
+    return render(
+        request,
+        "operator/person.html",
+        {
+            "form": form,
+            "searched": searched,
+            "person": found,
+            "history": services.history(found) if found else [],
+            "can_suspend": found is not None and services.can(found, "suspended"),
+            "can_resume": found is not None and services.can(found, "resumed"),
+            "can_close": found is not None and services.can(found, "closed"),
+            "action_form": PersonActionForm(),
+            "page_title": "Rechercher une personne",
+        },
+    )
+
+
+@operator_page
+@require_POST
+def person_action(request, person_id, action):
+    from espace_sante.identity.models import Person
+
+    person = get_object_or_404(Person, pk=person_id)
+    form = PersonActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Indiquez le motif de l'action.")
+    else:
+        reason = form.cleaned_data["reason"]
+        try:
+            if action == "suspendre":
+                services.suspend_space(person, actor=request.user, reason=reason)
+            elif action == "reprendre":
+                services.resume_space(person, actor=request.user, reason=reason)
+            elif action == "fermer":
+                services.close_space(person, actor=request.user, note=reason)
+            else:
+                raise Http404
+        except services.TransitionRefused:
+            messages.error(
+                request, "Cette action n'est pas possible dans l'état actuel de l'espace."
+            )
+        else:
+            messages.success(request, "C'est fait ; la personne en est informée par courriel.")
+    return redirect(f"{reverse('operator:person')}?nir={person.ins_matricule}")

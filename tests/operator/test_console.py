@@ -80,3 +80,30 @@ def test_citizens_and_professionals_get_404(client, personas, campaign):
     client.force_login(personas.mother.user)
     for url in ("/operateur/", f"/operateur/campagnes/{campaign.pk}/"):
         assert client.get(url).status_code == 404
+
+
+def test_an_operator_suspends_then_resumes_a_space_and_the_person_is_told(
+    client, operator, personas, smtp_server
+):
+    marie = personas.mother
+    page = client.get("/operateur/personnes/", {"nir": marie.ins_matricule}).content.decode()
+    assert "Activé" in page and "Suspendre l'accès" in page
+    url = f"/operateur/personnes/{marie.pk}/"
+    assert "Indiquez le motif" in client.post(url + "suspendre/", follow=True).content.decode()
+    client.post(url + "suspendre/", {"reason": "fraude signalée"})
+    marie.refresh_from_db()
+    assert marie.space_state == "suspended" and not marie.user.is_active
+    run_worker()
+    assert "suspendu" in smtp_server.body(smtp_server.wait_for(marie.email))
+    page = client.post(url + "reprendre/", {"reason": "levée"}, follow=True).content.decode()
+    marie.refresh_from_db()
+    assert marie.space_state == "activated" and marie.user.is_active
+    assert "fraude signalée" in page
+    # An action the machine refuses is explained.
+    page = client.post(url + "reprendre/", {"reason": "encore"}, follow=True).content.decode()
+    assert "pas possible dans l&#x27;état actuel" in page
+
+
+def test_an_unknown_nir_finds_nobody(client, operator):
+    page = client.get("/operateur/personnes/", {"nir": person_row(999)["nir"]}).content.decode()
+    assert "Aucune personne ne correspond" in page
