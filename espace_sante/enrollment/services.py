@@ -1022,10 +1022,14 @@ def close_space(
     if person.user_id:
         User.objects.filter(pk=person.user_id).update(is_active=False)
     _tell(person, "closed")
-    if delete_now:
-        from .tasks import purge_closed_spaces
+    from .tasks import purge_closed_spaces
 
+    # Now for a requested deletion; at the end of the archive period otherwise
+    # (`enroll purge` from cron does the same, should the queue be lost).
+    if delete_now:
         purge_closed_spaces.enqueue()
+    else:
+        purge_closed_spaces.using(run_after=closure.purge_after).enqueue()
     return closure
 
 

@@ -70,7 +70,11 @@ def test_closing_keeps_the_data_and_reopening_brings_them_back(client, marie, sm
         follow=True,
     ).content.decode()
     assert "Cet espace santé est fermé" in page
-    # The purge task does nothing before the archive period ends.
+    # The purge task is scheduled for the end of the archive period, and does nothing before.
+    from django_tasks_db.models import DBTaskResult
+
+    later = DBTaskResult.objects.get(task_path__endswith="purge_closed_spaces")
+    assert later.run_after > timezone.now() + timedelta(days=3650)
     assert services.purge_closed_spaces() == 0
     run_worker()
     assert "est fermé" in smtp_server.body(smtp_server.wait_for(marie.email, count=2))
