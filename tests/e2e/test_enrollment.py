@@ -119,3 +119,32 @@ def test_les_pages_publiques_sont_accessibles_sur_mobile_avec_et_sans_erreur(
         found += blocking_violations(page)
     context.close()
     assert found == []
+
+
+def test_marie_ferme_son_espace_depuis_les_parametres_puis_ne_peut_plus_se_connecter(
+    page, base_url, personas, smtp_server, console_errors
+):
+    """Paramètres → Fermer mon espace santé : les conséquences, un code par courriel, l'espace
+    est fermé ; une nouvelle connexion explique comment le rouvrir."""
+    from .conftest import sign_in_with_password
+
+    email = personas.mother.user.email
+    sign_in_citizen(page, base_url, email, personas.password, smtp_server)
+    page.goto(base_url + "/parametres/")
+    page.get_by_role("link", name="Fermer mon espace santé").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Fermer mon espace santé")
+    page.get_by_text("J'ai compris que plus aucun professionnel").click()
+    page.get_by_role("button", name="Recevoir un code de confirmation par courriel").click()
+    page.wait_for_url(base_url + "/parametres/fermeture/confirmer/")
+    message = smtp_server.wait_for(email, count=2)
+    code = re.search(r"\b(\d{6})\b", smtp_server.body(message)).group(1)
+    page.get_by_label("Code reçu par courriel").fill(code)
+    page.get_by_role("button", name="Fermer mon espace").click()
+    page.wait_for_url(base_url + "/espace-ferme/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Votre espace santé est fermé")
+    assert Person.objects.get(pk=personas.mother.pk).space_state == SpaceState.CLOSED
+
+    sign_in_with_password(page, base_url, email, personas.password)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cet espace santé est fermé")
+    expect(page.get_by_role("link", name="demandez un code provisoire")).to_be_visible()
+    assert console_errors == []
