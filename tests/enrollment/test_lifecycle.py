@@ -12,7 +12,7 @@ from espace_sante.enrollment.services import CodeRefused, TransitionRefused
 from espace_sante.identity.models import Person, SpaceState
 
 from .conftest import run_worker
-from .support import person_row
+from .support import csv_lines, person_row
 
 pytestmark = pytest.mark.django_db
 
@@ -218,3 +218,44 @@ def test_suspension_and_its_end_return_to_the_previous_state(invited):
     with transaction.atomic():
         services.transition(services._lock(person.pk), "resumed")
     assert events(1)[-2:] == [("suspended", "suspended"), ("resumed", "activated")]
+
+
+def test_a_new_code_goes_by_sms_when_only_a_mobile_is_on_file(campaign, caplog):
+    row = person_row(7, email=False, telephone="06 12 34 56 78")
+    services.import_beneficiaries(campaign, csv_lines([row]))
+    with caplog.at_level("INFO", logger="espace_sante.sms"):
+        services.request_new_code(row["nir"], row["numero_serie_carte"])
+    sms = [r.getMessage() for r in caplog.records if r.name == "espace_sante.sms"]
+    assert len(sms) == 1
+    code = re.search(r"([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})", sms[0]).group(1)
+    assert services.check_code(row["nir"], row["numero_serie_carte"], code)
+
+
+def test_a_new_code_without_email_or_mobile_is_a_new_letter_that_keeps_the_delay(campaign):
+    row = person_row(8, email=False)
+    services.import_beneficiaries(campaign, csv_lines([row]))
+    first = services.build_letter_batches(campaign)
+    informed = Beneficiary.objects.get().auto_create_after
+    services.request_new_code(row["nir"], row["numero_serie_carte"])
+    second = services.build_letter_batches(campaign)
+    assert len(first) == len(second) == 1
+    beneficiary = Beneficiary.objects.get()
+    assert beneficiary.letter_batch == second[0] and beneficiary.auto_create_after == informed
+
+
+def test_the_command_line_runs_a_whole_campaign(db, tmp_path, smtp_server, capsys):
+    from django.core.management import call_command
+
+    call_command("enroll", "campaign", "Gers", "--department", "32")
+    source = tmp_path / "gers.csv"
+    rows = [person_row(1, departement="32", lieu_naissance="32013"), person_row(2, email=False)]
+    source.write_text("".join(csv_lines(rows)), "utf-8")
+    call_command("enroll", "import", str(source), "--campaign", "Gers")
+    call_command("enroll", "invite", "--campaign", "Gers")
+    call_command("enroll", "create-due")
+    call_command("enroll", "purge")
+    out = capsys.readouterr().out
+    assert "département 32" in out and "délai 42 j" in out
+    assert "1 importées" in out and "1 refusées" in out  # person 2 lives in the 31
+    assert "1 courriels envoyés" in out
+    assert "0 espaces créés automatiquement" in out and "0 espaces supprimés" in out
