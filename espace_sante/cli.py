@@ -11,8 +11,13 @@ def main() -> None:
     argv = list(sys.argv)
     argv[0] = "espace-sante"
     if len(argv) > 1 and argv[1] == "worker":
-        # The database task backend's worker, under our own name.
-        argv[1] = "db_worker"
+        if os.environ.get("TASKS_BACKEND", "").startswith("django_tasks_rq"):
+            # RQ on Redis: its worker, with the scheduler for tasks enqueued for later.
+            argv[1:2] = ["rqworker", "default", "--with-scheduler"]
+            argv += ["--job-class", "django_tasks_rq.Job"]
+        else:
+            # The database task backend's worker, under our own name.
+            argv[1] = "db_worker"
     execute_from_command_line(argv)
 
 

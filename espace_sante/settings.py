@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "espace_sante.portal",
     "espace_sante.messaging",
     "espace_sante.pharmacy",
+    "espace_sante.enrollment",
+    "espace_sante.operator",
     "widget_tweaks",
     "dsfr",
     "django_htmx",
@@ -345,6 +347,30 @@ TASKS = {
         "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
     }
 }
+# Redis-backed queue at scale: TASKS_BACKEND=django_tasks_rq.RQBackend (install
+# `.[rq]`, in requirements.lock); `espace-sante worker` then runs an RQ worker
+# with its scheduler (tasks enqueued for later, e.g. the automatic creation).
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+RQ_QUEUES = {"default": {"URL": REDIS_URL}}
+if TASKS["default"]["BACKEND"].startswith("django_tasks_rq"):
+    TASKS["default"]["QUEUES"] = ["default"]
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+
+# --- Enrollment (opt-out) -------------------------------------------------
+# lifecycle.md: a space is created automatically this many days after the
+# information went out (6 weeks; a 1-month delay was once announced); the
+# provisional code is valid as long.
+ENROLLMENT_OBJECTION_DAYS = env.int("ENROLLMENT_OBJECTION_DAYS", default=42)
+# Wrong provisional codes for one person before the form locks, and for how long.
+ENROLLMENT_CODE_MAX_FAILURES = env.int("ENROLLMENT_CODE_MAX_FAILURES", default=5)
+ENROLLMENT_CODE_LOCK_MINUTES = env.int("ENROLLMENT_CODE_LOCK_MINUTES", default=60)
+# Invitation emails: attempts before falling back to a letter, first retry delay (doubles).
+ENROLLMENT_EMAIL_MAX_ATTEMPTS = env.int("ENROLLMENT_EMAIL_MAX_ATTEMPTS", default=4)
+ENROLLMENT_EMAIL_RETRY_SECONDS = env.int("ENROLLMENT_EMAIL_RETRY_SECONDS", default=300)
+# Letters per PDF file given to the printer.
+ENROLLMENT_LETTERS_PER_PDF = env.int("ENROLLMENT_LETTERS_PER_PDF", default=1000)
+# A closed space is archived this long, then deleted (an express request: at once, by the worker).
+ENROLLMENT_ARCHIVE_YEARS = env.int("ENROLLMENT_ARCHIVE_YEARS", default=10)
 
 # --- Medical record -------------------------------------------------------
 # Patients deposit up to 5 MB per file, as in the official service; software
@@ -413,6 +439,11 @@ BLOB_STORAGE_BACKEND = env.str(
 # breaks their subresource-integrity hashes.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Letter PDFs for the printer (they carry provisional codes: operators only).
+    "letters": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "letters")},
+    },
     # Encrypted document blobs (files under var/blobs by default).
     "blobs": {
         "BACKEND": BLOB_STORAGE_BACKEND,

@@ -21,5 +21,7 @@ urlpatterns = [
     path("profil/", include("espace_sante.record.profile_urls")),
     path("parametres/confidentialite/", include("espace_sante.access.privacy_urls")),
     path("parametres/", include("espace_sante.access.urls")),
+    path("operateur/", include("espace_sante.operator.urls")),
+    path("", include("espace_sante.enrollment.urls")),
     path("", include("espace_sante.web.urls")),
 ]

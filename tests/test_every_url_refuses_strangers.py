@@ -23,7 +23,8 @@ pytestmark = pytest.mark.django_db
 
 # Pages for professionals show a patient's identity and what the policy allows:
 # covered by tests/portal; here, the citizen side.
-PROFESSIONAL_PREFIXES = ("pro/",)
+# The operator console holds no health data: tests/operator checks citizens get 404 there.
+PROFESSIONAL_PREFIXES = ("pro/", "operateur/")
 PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 

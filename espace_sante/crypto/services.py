@@ -318,6 +318,21 @@ def ensure_keys(patient: PatientRef) -> None:
     _create_keys(patient_id)
 
 
+def renew_after_shred(patient: PatientRef) -> None:
+    """New keys for a space reopened after its data were deleted (lifecycle.md).
+
+    Only for a patient whose keys were shredded and whose data were purged:
+    the new keys decrypt nothing of the past (those keys are gone for good).
+    Does nothing when the patient's keys were never destroyed.
+    """
+    patient_id = _patient_uuid(patient)
+    with transaction.atomic():
+        deleted, _ = PatientKeys.objects.filter(pk=patient_id, destroyed_at__isnull=False).delete()
+    _cache.forget_patient(patient_id)
+    if deleted:
+        _create_keys(patient_id)
+
+
 def shred(patient: PatientRef) -> None:
     """Crypto-shredding: destroy the patient's keys so nothing of theirs decrypts again.
 

@@ -171,6 +171,9 @@ class Person(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["ins_system", "ins_matricule"], name="unique_ins"),
         ]
+        # Look-ups by matricule alone (activation, import, the portal's INS search)
+        # cannot use unique_ins, whose first column is the system.
+        indexes = [models.Index(fields=["ins_matricule"], name="person_ins_matricule")]
 
     def __str__(self) -> str:
         return self.display_name

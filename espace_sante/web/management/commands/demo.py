@@ -14,6 +14,14 @@ class Command(BaseCommand):
         out.write(f"Comptes de démonstration (mot de passe pour tous : {DEMO_PASSWORD})")
         for entry in sign_ins:
             out.write(f"  - {entry.email:<34} {entry.who} — 2e facteur : {entry.second_factor}")
+        # Opt-out enrollment: a campaign of the demo département, ready to invite.
+        from espace_sante.enrollment.demo import load_enrollment_demo
+
+        enrollment = load_enrollment_demo(DEMO_PASSWORD)
+        out.write(
+            f"  - {enrollment['operator']:<34} opérateur : /operateur/ (campagne "
+            f"« {enrollment['campaign'].name} », personnes dans {enrollment['file']})"
+        )
         if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
             folder = settings.EMAIL_FILE_PATH
             out.write(f"Les codes envoyés par courriel sont écrits dans {folder}/")
