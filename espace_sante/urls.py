@@ -17,5 +17,6 @@ urlpatterns = [
     path("profil/", include("espace_sante.record.profile_urls")),
     path("parametres/confidentialite/", include("espace_sante.access.privacy_urls")),
     path("parametres/", include("espace_sante.access.urls")),
+    path("fhir/R4/", include("espace_sante.fhir.urls")),
     path("", include("espace_sante.web.urls")),
 ]
