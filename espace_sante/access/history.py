@@ -154,7 +154,10 @@ class _Lookups:
             if row.actor_person_id and str(row.actor_person_id) != str(patient_id)
         }
         self.people = {str(p.id): p for p in Person.objects.filter(id__in=person_ids)}
-        self.apps = self._apps({row.acting_for for row in rows if row.actor_kind == "app"})
+        # Connected apps, and the software a professional acted through (FHIR API).
+        self.apps = self._apps(
+            {row.acting_for for row in rows if row.actor_kind in ("app", "professional")}
+        )
         self.titles = self._titles(actor, patient_id, rows)
         self.justifications = self._justifications(patient_id, rows)
 
@@ -288,6 +291,8 @@ def _thing(row: AuditEntry, lookups: _Lookups) -> str:
         return f"une information de {label}"
     if row.object_type == "history":
         return "votre historique d'activité"
+    if row.object_type == "patient":
+        return "votre identité"
     return "votre dossier"
 
 
@@ -344,6 +349,7 @@ def _phrase(row: AuditEntry, lookups: _Lookups) -> str:
         "caregiver_revoke": "retiré un aidant",
         "list_access": "consulté la liste des professionnels qui ont accès à votre dossier",
         "report": "signalé un accès que vous ne reconnaissiez pas",
+        "lookup": "vérifié que vous avez un espace santé",
     }
     return phrases.get(action, "effectué une action sur votre espace")
 

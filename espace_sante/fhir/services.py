@@ -26,7 +26,7 @@ def register_software(
     Application = get_application_model()
     extra = {"client_id": client_id} if client_id else {}
     application = Application.objects.create(
-        name=f"{software_name} — {organization.name}"[:255],
+        name=software_name[:255],
         client_type=Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
         client_secret=secrets.token_urlsafe(48),

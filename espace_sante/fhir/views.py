@@ -222,9 +222,14 @@ def search_document_references(request, who: Caller):
         return fhir_response(
             mapping.searchset([], 0, _links(request, 0, count, offset), base_url(request))
         )
-    listed, total = record.search_documents(
-        who.actor, person.id, criteria, newest_first=newest_first, limit=count, offset=offset
-    )
+    try:
+        listed, total = record.search_documents(
+            who.actor, person.id, criteria, newest_first=newest_first, limit=count, offset=offset
+        )
+    except NotAllowed:
+        # No reason to access this record (or blocked): the refusal is traced, and
+        # the answer is the same as for a record with nothing to show.
+        listed, total = [], 0
     base = base_url(request)
     entries = [mapping.document_reference(item.document, item.title, base) for item in listed]
     return fhir_response(
