@@ -428,3 +428,41 @@ def history_page(
         count=paginator.count,
         page_range=list(paginator.get_elided_page_range(current.number, on_each_side=2)),
     )
+
+
+# --- The same trail for the patient's apps (FHIR AuditEvent) ------------------
+
+
+@dataclass
+class TrailPage:
+    rows: list[AuditEntry]
+    total: int
+    professionals: dict
+    organizations: dict
+    apps: dict
+
+
+def audit_trail(actor, patient_id, *, limit: int = 20, offset: int = 0) -> TrailPage:
+    """Every entry of the titulaire's own trail, newest first, with who the actors are.
+
+    Titulaire only (like the history page); reading it is itself traced.
+    """
+    if not policy.is_titulaire(actor, patient_id) or not policy.space_is_open(patient_id):
+        audit.record(actor, "list", patient_id, object_type="history", allowed=False)
+        raise policy.NotAllowed
+    with transaction.atomic():
+        queryset = AuditEntry.objects.filter(patient_id=patient_id).order_by("-sequence")
+        total = queryset.count()
+        rows = list(queryset[offset : offset + limit])
+        audit.record(actor, "list", patient_id, object_type="history")
+    from espace_sante.identity.models import Organization, Professional
+
+    pro_ids = {row.actor_professional_id for row in rows if row.actor_professional_id}
+    org_ids = {row.actor_organization_id for row in rows if row.actor_organization_id}
+    return TrailPage(
+        rows,
+        total,
+        {str(pro.id): pro for pro in Professional.objects.filter(id__in=pro_ids)},
+        {str(org.id): org for org in Organization.objects.filter(id__in=org_ids)},
+        _Lookups._apps({row.acting_for for row in rows if row.acting_for}),
+    )

@@ -157,3 +157,32 @@ def caller(request) -> Caller:
         acting_for=client.application.client_id,
     )
     return Caller(client, professional, actor, mode, justification)
+
+
+def citizen_actor(request) -> Actor:
+    """A citizen's own access token (an app acting for them): the patient-side actor.
+
+    Professional software is refused here: what it calls is the professionals' API.
+    """
+    if not request.headers.get("Authorization", "").startswith("Bearer "):
+        raise _unauthorized("Jeton d'accès manquant (Authorization: Bearer …).")
+    valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=[])
+    if not valid:
+        raise _unauthorized("Jeton d'accès invalide ou expiré : demandez-en un nouveau.")
+    if SoftwareClient.objects.filter(application=oauth_request.client).exists():
+        raise FhirError(
+            403,
+            "Le journal des accès n'est servi qu'au patient lui-même (ou à ses applications), "
+            "pas aux logiciels des professionnels.",
+            code="forbidden",
+        )
+    user = oauth_request.user
+    person = getattr(user, "person", None) if user is not None else None
+    if person is None:
+        raise FhirError(403, "Ce jeton n'agit pour aucun patient.", code="forbidden")
+    return Actor(
+        ActorKind.PATIENT,
+        user_id=user.pk,
+        person_id=person.id,
+        acting_for=oauth_request.client.client_id,
+    )

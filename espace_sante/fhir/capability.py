@@ -91,6 +91,13 @@ def statement(base: str) -> dict:
                         "searchParam": document_params,
                     },
                     {
+                        "type": "AuditEvent",
+                        "interaction": [{"code": "search-type"}],
+                        "documentation": "Le journal des accès du patient, servi au patient "
+                        "lui-même (jeton d'un citoyen), forme IHE BALP.",
+                        "searchParam": [_param("patient", "reference", "Obligatoire.")],
+                    },
+                    {
                         "type": "Binary",
                         "interaction": [{"code": "read"}],
                     },

@@ -198,3 +198,148 @@ def searchset(entries: list[dict], total: int, links: list[tuple[str, str]], bas
             for entry in entries
         ],
     }
+
+
+# --- AuditEvent, shaped like IHE BALP ------------------------------------------
+
+BALP_ACTIONS = {
+    "read": ("R", "read"),
+    "list": ("R", "search-type"),
+    "lookup": ("E", "search-type"),
+    "create": ("C", "create"),
+    "update": ("U", "update"),
+    "mask": ("U", "update"),
+    "replace": ("C", "create"),
+    "withdraw": ("U", "update"),
+    "delete": ("D", "delete"),
+}
+PURPOSES = {
+    "emergency_btg": ("ETREAT", "Accès d'urgence (bris de glace)"),
+    "emergency_samu": ("ETREAT", "Accès d'urgence (régulation du SAMU)"),
+    "titulaire": ("PATRQT", "Le patient lui-même"),
+    "representative": ("PATRQT", "Représentant légal"),
+    "caregiver": ("PATRQT", "Aidant"),
+    "system": ("HOPERAT", "Traitement automatique"),
+}
+
+
+def audit_event(entry, professionals: dict, organizations: dict, apps: dict) -> dict:
+    action, interaction = BALP_ACTIONS.get(entry.action, ("E", ""))
+    agents = []
+    pro = professionals.get(str(entry.actor_professional_id))
+    if pro is not None:
+        agent = {
+            "type": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                        "code": "IRCP",
+                        "display": "information recipient",
+                    }
+                ]
+            },
+            "who": {
+                "identifier": {"system": RPPS_SYSTEM, "value": pro.id_nat},
+                "display": f"{pro.display_name}, {pro.profession_label.lower()}",
+            },
+            "requestor": True,
+        }
+        org = organizations.get(str(entry.actor_organization_id))
+        if org is not None:
+            agent["location"] = {"display": org.name}
+        agents.append(agent)
+    elif entry.actor_kind == "patient":
+        agents.append(
+            {
+                "who": {"reference": f"Patient/{entry.actor_person_id}"},
+                "requestor": True,
+            }
+        )
+    else:
+        agents.append({"who": {"display": entry.actor_kind}, "requestor": True})
+    if entry.acting_for:
+        agents.append(
+            {
+                "type": {
+                    "coding": [
+                        {
+                            "system": "http://dicom.nema.org/resources/ontology/DCM",
+                            "code": "110150",
+                            "display": "Application",
+                        }
+                    ]
+                },
+                "who": {
+                    "identifier": {"value": entry.acting_for},
+                    "display": apps.get(entry.acting_for, entry.acting_for),
+                },
+                "requestor": False,
+            }
+        )
+    entities = [
+        {
+            "what": {"reference": f"Patient/{entry.patient_id}"},
+            "type": {
+                "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
+                "code": "1",
+                "display": "Person",
+            },
+            "role": {
+                "system": "http://terminology.hl7.org/CodeSystem/object-role",
+                "code": "1",
+                "display": "Patient",
+            },
+        }
+    ]
+    if entry.object_type == "document" and entry.object_id:
+        entities.append(
+            {
+                "what": {"reference": f"DocumentReference/{entry.object_id}"},
+                "type": {
+                    "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
+                    "code": "2",
+                    "display": "System Object",
+                },
+            }
+        )
+    resource = {
+        "resourceType": "AuditEvent",
+        "id": str(entry.id),
+        "type": {
+            "system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
+            "code": "rest",
+            "display": "Restful Operation",
+        },
+        "action": action,
+        "recorded": instant(entry.at),
+        "outcome": "0" if entry.outcome == "allowed" else "4",
+        "agent": agents,
+        "source": {
+            "observer": {"display": "espace-santé"},
+            "type": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/security-source-type",
+                    "code": "4",
+                    "display": "Application Server",
+                }
+            ],
+        },
+        "entity": entities,
+    }
+    if interaction:
+        resource["subtype"] = [
+            {"system": "http://hl7.org/fhir/restful-interaction", "code": interaction}
+        ]
+    if entry.outcome != "allowed":
+        resource["outcomeDesc"] = "Accès refusé"
+    if entry.mode:
+        code, text = PURPOSES.get(entry.mode, ("TREAT", entry.mode))
+        resource["purposeOfEvent"] = [
+            {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": code}
+                ],
+                "text": text,
+            }
+        ]
+    return resource

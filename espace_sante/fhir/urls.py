@@ -19,6 +19,7 @@ urlpatterns = [
     re_path(rf"^Binary/{ID}$", views.binary, name="binary"),
     path("Patient", views.patient_search, name="patients"),
     re_path(rf"^Patient/{ID}$", views.patient_read, name="patient"),
+    path("AuditEvent", views.audit_events, name="audit-events"),
     # Anything else under the base: a 404 OperationOutcome, never an HTML page.
     re_path(r"^(?P<rest>.*)$", views.not_found, name="not-found"),
 ]

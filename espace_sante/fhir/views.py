@@ -13,14 +13,14 @@ from django.db import transaction
 from django.views.decorators.csrf import csrf_exempt
 from fhir.resources.R4B.documentreference import DocumentReference
 
-from espace_sante.access import audit
+from espace_sante.access import audit, history
 from espace_sante.access import services as access
 from espace_sante.access.policy import Action, NotAllowed, decide
 from espace_sante.identity.models import EXISTING_SPACE_STATES
 from espace_sante.record import services as record
 
 from . import capability, documents, mapping, patients, search
-from .auth import Caller, caller
+from .auth import Caller, caller, citizen_actor
 from .http import FhirError, error_response, fhir_response, negotiated_type, read_json
 
 log = logging.getLogger(__name__)
@@ -373,3 +373,37 @@ def patient_read(request, resource_id):
     if not decision:
         raise NotAllowed
     return fhir_response(mapping.patient_resource(person), headers={"ETag": 'W/"1"'})
+
+
+# --- AuditEvent (the patient's own trail) ---------------------------------------
+
+
+@endpoint
+def audit_events(request):
+    if request.method != "GET":
+        _method_not_allowed(request, "GET")
+    actor = citizen_actor(request)
+    unknown = set(request.GET) - {"patient", "_count", "_offset", "_format"}
+    if unknown:
+        raise FhirError(
+            400,
+            f"Paramètre(s) non pris en charge pour AuditEvent : {', '.join(sorted(unknown))}.",
+            code="not-supported",
+        )
+    value = request.GET.get("patient", "")
+    if not value:
+        raise FhirError(400, "Le paramètre patient est obligatoire.", code="required")
+    count, offset, _ = search.paging(request)
+    person = patients.by_id(value.rsplit("/", 1)[-1])
+    if person is None:
+        raise NotAllowed
+    trail = history.audit_trail(actor, person.id, limit=count, offset=offset)
+    entries = [
+        mapping.audit_event(row, trail.professionals, trail.organizations, trail.apps)
+        for row in trail.rows
+    ]
+    return fhir_response(
+        mapping.searchset(
+            entries, trail.total, _links(request, trail.total, count, offset), base_url(request)
+        )
+    )
