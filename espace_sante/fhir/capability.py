@@ -78,6 +78,13 @@ def statement(base: str) -> dict:
                         "RPPS, profession, organization = FINESS, access_mode, jti, exp ≤ 5 min)."
                     ),
                 },
+                "interaction": [
+                    {
+                        "code": "transaction",
+                        "documentation": "ITI-65 : une List SubmissionSet, des DocumentReference "
+                        "et leurs Binary ; tout ou rien.",
+                    }
+                ],
                 "resource": [
                     {
                         "type": "DocumentReference",
@@ -89,6 +96,21 @@ def statement(base: str) -> dict:
                         "versioning": "versioned",
                         "conditionalCreate": False,
                         "searchParam": document_params,
+                    },
+                    {
+                        "type": "List",
+                        "interaction": [{"code": "search-type"}],
+                        "documentation": "Lots de soumission (SubmissionSet) reçus par ITI-65 ; "
+                        "seuls apparaissent les documents que le lecteur peut voir.",
+                        "searchParam": [
+                            _param("patient", "reference", "Obligatoire (ou patient.identifier)."),
+                            _param("patient.identifier", "token", "INS."),
+                            _param("date", "date", ""),
+                            _param("identifier", "token", "uniqueId du lot."),
+                            _param("status", "token", "current."),
+                            _param("code", "token", "submissionset."),
+                            _param("source", "token", "sourceId."),
+                        ],
                     },
                     {
                         "type": "AuditEvent",

@@ -343,3 +343,40 @@ def audit_event(entry, professionals: dict, organizations: dict, apps: dict) -> 
             }
         ]
     return resource
+
+
+def submission_set(subset, visible_ids: list[str]) -> dict:
+    """An ITI-66 SubmissionSet List with the entries the reader may see."""
+    resource = {
+        "resourceType": "List",
+        "id": str(subset.id),
+        "meta": {"versionId": "1"},
+        "identifier": [{"use": "usual", "system": URI_SYSTEM, "value": subset.unique_id}],
+        "status": "current",
+        "mode": "working",
+        "code": {
+            "coding": [
+                {
+                    "system": "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes",
+                    "code": "submissionset",
+                }
+            ]
+        },
+        "subject": {"reference": f"Patient/{subset.patient_id}"},
+        "date": instant(subset.created_at),
+        "entry": [{"item": {"reference": f"DocumentReference/{doc_id}"}} for doc_id in visible_ids],
+    }
+    if subset.source_id:
+        resource["extension"] = [
+            {
+                "url": "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId",
+                "valueIdentifier": {"value": subset.source_id},
+            }
+        ]
+    if subset.author_professional is not None:
+        resource["source"] = {
+            "type": "Practitioner",
+            "identifier": {"system": RPPS_SYSTEM, "value": subset.author_professional.id_nat},
+            "display": subset.author_professional.display_name,
+        }
+    return resource

@@ -12,7 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from espace_sante.identity.models import Organization
+from espace_sante.identity.models import Organization, Person, Professional
 
 
 class SoftwareClient(models.Model):
@@ -60,3 +60,40 @@ class UsedAssertion(models.Model):
 
     def __str__(self) -> str:
         return self.jti
+
+
+class SubmissionSet(models.Model):
+    """An ITI-65 submission set: which documents one software sent together, and when.
+
+    Patient-scoped like every record table; it holds no health content (no
+    title), only identifiers, dates and the documents' ids. Who may see a set
+    is decided by the documents in it (``record.services.search_documents``).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    unique_id = models.CharField("identifiant unique (uniqueId)", max_length=200)
+    source_id = models.CharField("émetteur (sourceId)", max_length=200, blank=True)
+    content_type = models.CharField("type de soumission (code)", max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    client = models.ForeignKey(
+        SoftwareClient, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_professional = models.ForeignKey(
+        Professional, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    author_organization = models.ForeignKey(
+        Organization, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    document_ids = models.JSONField("documents (identifiants)", default=list)
+
+    class Meta:
+        verbose_name = "lot de soumission"
+        verbose_name_plural = "lots de soumission"
+        indexes = [models.Index(fields=["patient", "-created_at"], name="fhir_subset_patient")]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "unique_id"], name="fhir_subset_unique_id")
+        ]
+
+    def __str__(self) -> str:
+        return self.unique_id

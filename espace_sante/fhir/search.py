@@ -83,7 +83,7 @@ def _date_range(raw: str, name: str) -> Q | tuple:
     return prefix, start, end
 
 
-def _date_q(field: str, raw: str, name: str) -> Q:
+def date_q(field: str, raw: str, name: str) -> Q:
     prefix, start, end = _date_range(raw, name)
     return {
         "eq": Q(**{f"{field}__gte": start, f"{field}__lte": end}),
@@ -149,13 +149,13 @@ def _one(name: str, raw: str) -> Q:
                 q |= Q(author_professional__rpps=code[1:] if len(code) == 12 else code)
         return q
     if name in ("creation",):
-        return _date_q("document_date", raw, name)
+        return date_q("document_date", raw, name)
     if name == "date":
-        return _date_q("created_at", raw, name)
+        return date_q("created_at", raw, name)
     if name == "period-start":
-        return _date_q("service_start", raw, name)
+        return date_q("service_start", raw, name)
     if name == "period-end":
-        return _date_q("service_end", raw, name)
+        return date_q("service_end", raw, name)
     if name == "period":
         prefix, start, end = _date_range(raw, name)
         # The service period overlaps the asked one.

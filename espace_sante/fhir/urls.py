@@ -7,7 +7,9 @@ app_name = "fhir"
 ID = r"(?P<resource_id>[A-Za-z0-9\-\.]{1,64})"
 
 urlpatterns = [
+    path("", views.base, name="base"),
     path("metadata", views.metadata, name="metadata"),
+    path("List", views.lists, name="lists"),
     path("DocumentReference", views.document_references, name="document-references"),
     path("DocumentReference/_search", views.document_references_search, name="document-search"),
     re_path(rf"^DocumentReference/{ID}$", views.document_reference, name="document-reference"),

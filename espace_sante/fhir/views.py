@@ -19,9 +19,10 @@ from espace_sante.access.policy import Action, NotAllowed, decide
 from espace_sante.identity.models import EXISTING_SPACE_STATES
 from espace_sante.record import services as record
 
-from . import capability, documents, mapping, patients, search
+from . import capability, documents, mapping, patients, search, transactions
 from .auth import Caller, caller, citizen_actor
 from .http import FhirError, error_response, fhir_response, negotiated_type, read_json
+from .models import SubmissionSet
 
 log = logging.getLogger(__name__)
 READ_ONLY = {"metadata"}
@@ -405,5 +406,93 @@ def audit_events(request):
     return fhir_response(
         mapping.searchset(
             entries, trail.total, _links(request, trail.total, count, offset), base_url(request)
+        )
+    )
+
+
+# --- Transactions (ITI-65) and submission sets (ITI-66) --------------------------
+
+
+@endpoint
+def base(request):
+    """``POST [base]`` with a transaction Bundle."""
+    if request.method != "POST":
+        _method_not_allowed(request, "POST")
+    who = caller(request)
+    data = read_json(request)
+    if data.get("resourceType") != "Bundle":
+        raise FhirError(
+            400,
+            f"Ressource attendue à la racine : Bundle de type transaction ; reçue : "
+            f"{data.get('resourceType') or 'aucune'}.",
+            code="structure",
+        )
+    return fhir_response(transactions.provide(who, data, base_url(request)))
+
+
+LIST_PARAMS = {
+    "patient",
+    "patient.identifier",
+    "subject",
+    "subject.identifier",
+    "date",
+    "identifier",
+    "status",
+    "code",
+    "source",
+    "_count",
+    "_offset",
+    "_format",
+}
+
+
+@endpoint
+def lists(request):
+    if request.method != "GET":
+        _method_not_allowed(request, "GET")
+    who = caller(request)
+    unknown = {name.split(":", 1)[0] for name in request.GET} - LIST_PARAMS
+    if unknown:
+        raise FhirError(
+            400,
+            f"Paramètre(s) non pris en charge pour List : {', '.join(sorted(unknown))}.",
+            code="not-supported",
+        )
+    count, offset, _ = search.paging(request)
+    person = _open_patient(who, _patient_param(request))
+    sets = []
+    if person is not None:
+        queryset = SubmissionSet.objects.filter(patient=person).select_related(
+            "author_professional"
+        )
+        for value in request.GET.getlist("date"):
+            queryset = queryset.filter(search.date_q("created_at", value, "date"))
+        for value in request.GET.getlist("identifier"):
+            queryset = queryset.filter(unique_id=patients.parse_token(value)[1])
+        for value in request.GET.getlist("code"):
+            queryset = queryset.filter(content_type=patients.parse_token(value)[1])
+        for value in request.GET.getlist("source"):
+            queryset = queryset.filter(source_id=patients.parse_token(value)[1])
+        for value in request.GET.getlist("status"):
+            if value != "current":
+                queryset = queryset.none()
+        sets = list(queryset.order_by("-created_at"))
+    visible = (
+        record.visible_document_ids(
+            who.actor, person.id, {doc_id for subset in sets for doc_id in subset.document_ids}
+        )
+        if sets
+        else set()
+    )
+    shown = [
+        (subset, [doc_id for doc_id in subset.document_ids if doc_id in visible]) for subset in sets
+    ]
+    # A set whose documents the reader may not see is absent, like the documents.
+    shown = [(subset, ids) for subset, ids in shown if ids]
+    page = shown[offset : offset + count]
+    entries = [mapping.submission_set(subset, ids) for subset, ids in page]
+    return fhir_response(
+        mapping.searchset(
+            entries, len(shown), _links(request, len(shown), count, offset), base_url(request)
         )
     )

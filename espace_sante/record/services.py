@@ -567,3 +567,18 @@ def patient_of_document(document_id) -> Person | None:
     except (ValueError, TypeError, ValidationError):
         return None
     return Person.objects.filter(pk=patient_id).first() if patient_id else None
+
+
+def visible_document_ids(actor: Actor | None, patient_id, document_ids) -> set[str]:
+    """Which of ``document_ids`` ``actor`` may see (for lists that group documents), traced."""
+    try:
+        mode = _check(actor, Action.LIST, patient_id)
+    except NotAllowed:
+        return set()
+    with transaction.atomic():
+        queryset = policy.visible_documents(
+            actor, patient_id, Document.objects.filter(pk__in=list(document_ids))
+        )
+        found = {str(pk) for pk in queryset.values_list("pk", flat=True)}
+        audit.record(actor, Action.LIST, patient_id, object_type="document", reason=mode)
+    return found
