@@ -50,7 +50,7 @@ def statement(base: str) -> dict:
         },
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
-        "patchFormat": [],
+        "patchFormat": ["application/json-patch+json"],
         "instantiates": [
             "https://profiles.ihe.net/ITI/MHD/CapabilityStatement/IHE.MHD.DocumentRecipient",
             "https://profiles.ihe.net/ITI/MHD/CapabilityStatement/IHE.MHD.DocumentResponder",
@@ -92,9 +92,16 @@ def statement(base: str) -> dict:
                             {"code": "create"},
                             {"code": "read"},
                             {"code": "search-type"},
+                            {
+                                "code": "patch",
+                                "documentation": "JSON Patch, conditionnel par identifier : "
+                                "status (entered-in-error), securityLabel (sauf MASQUE_PS) et "
+                                "l'extension isArchived seulement, par le producteur du document.",
+                            },
                         ],
                         "versioning": "versioned",
                         "conditionalCreate": False,
+                        "conditionalUpdate": True,
                         "searchParam": document_params,
                     },
                     {

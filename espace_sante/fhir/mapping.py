@@ -12,6 +12,7 @@ FORMAT_SYSTEM = "urn:oid:1.2.250.1.213.1.1.4.2.282"  # JDV_J60 / TRE_A06 format 
 CONFIDENTIALITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 VISIBILITY_SYSTEM = "urn:oid:1.2.250.1.213.1.1.4.13"  # TRE_A07 (MASQUE_PS, INVISIBLE_…)
 FINESS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
+IS_ARCHIVED_URL = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/isArchived"
 VISIBILITY_CODES = ("MASQUE_PS", "INVISIBLE_PATIENT", "INVISIBLE_REPRESENTANTS_LEGAUX")
 # Our status -> FHIR DocumentReference.status (a withdrawn document is an error entry).
 STATUS_TO_FHIR = {"current": "current", "superseded": "superseded", "withdrawn": "entered-in-error"}
@@ -31,6 +32,7 @@ def version_of(document) -> str:
             str(document.masked_from_professionals),
             str(document.invisible_patient),
             str(document.invisible_representatives),
+            str(document.archived),
         ]
     )
     return hashlib.sha256(state.encode()).hexdigest()[:12]
@@ -158,6 +160,7 @@ def document_reference(document, title: str, base: str) -> dict:
             }
         ],
     }
+    resource["extension"] = [{"url": IS_ARCHIVED_URL, "valueBoolean": bool(document.archived)}]
     if document.master_identifier:
         resource["masterIdentifier"] = {"system": URI_SYSTEM, "value": document.master_identifier}
     if document.author_organization is not None:

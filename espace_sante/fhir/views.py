@@ -19,7 +19,7 @@ from espace_sante.access.policy import Action, NotAllowed, decide
 from espace_sante.identity.models import EXISTING_SPACE_STATES
 from espace_sante.record import services as record
 
-from . import capability, documents, mapping, patients, search, transactions
+from . import capability, documents, mapping, patches, patients, search, transactions
 from .auth import Caller, caller, citizen_actor
 from .http import FhirError, error_response, fhir_response, negotiated_type, read_json
 from .models import SubmissionSet
@@ -260,13 +260,58 @@ def document_references(request):
     if request.method == "GET":
         return search_document_references(request, who)
     if request.method == "PATCH":
+        return conditional_patch(request, who)
+    _method_not_allowed(request, "GET, POST, PATCH")
+
+
+def _patched(request, who: Caller, document):
+    operations = patches.read_patch(request)
+    try:
+        document = patches.apply(who.actor, document, operations, base_url(request))
+    except NotAllowed:
         raise FhirError(
-            405,
-            "La mise à jour conditionnelle des métadonnées (PATCH) n'est pas encore proposée.",
-            code="not-supported",
-            headers={"Allow": "GET, POST"},
+            403,
+            "Seul le producteur du document (vous ou votre structure) peut modifier ses "
+            "métadonnées.",
+            code="forbidden",
+        ) from None
+    body = mapping.document_reference(document, record.document_title(document), base_url(request))
+    headers = _document_headers(request, document)
+    headers.pop("Location")
+    return fhir_response(body, headers=headers)
+
+
+def conditional_patch(request, who: Caller):
+    """``PATCH DocumentReference?identifier=system|value``: exactly one of your own documents."""
+    unknown = set(request.GET) - {"identifier", "_format"}
+    values = request.GET.getlist("identifier")
+    if unknown or len(values) != 1:
+        raise FhirError(
+            400,
+            "Un PATCH conditionnel se fait par identifier=système|valeur, et seulement par lui.",
+            code="required",
         )
-    _method_not_allowed(request, "GET, POST")
+    value = patients.parse_token(values[0])[1]
+    found = record.find_own_deposit(who.actor, value)
+    if not found and value.startswith("urn:uuid:"):
+        # Our own logical identifier (DocumentReference.identifier).
+        try:
+            found = [record.access_document(who.actor, value[9:], Action.REPLACE)]
+        except NotAllowed:
+            found = []
+    if not found:
+        raise FhirError(
+            404,
+            f"Aucun document déposé par vous ne porte l'identifiant « {value} ».",
+            code="not-found",
+        )
+    if len(found) > 1:
+        raise FhirError(
+            412,
+            "Plusieurs documents portent cet identifiant : précisez-le.",
+            code="multiple-matches",
+        )
+    return _patched(request, who, found[0])
 
 
 @endpoint
@@ -281,8 +326,17 @@ def document_references_search(request):
 
 @endpoint
 def document_reference(request, resource_id, version=None):
+    if request.method == "PATCH":
+        who = caller(request)
+        try:
+            document = record.access_document(who.actor, resource_id, Action.REPLACE)
+        except NotAllowed:
+            raise FhirError(
+                404, "Aucun document déposé par vous n'a cet identifiant.", code="not-found"
+            ) from None
+        return _patched(request, who, document)
     if request.method != "GET":
-        _method_not_allowed(request, "GET")
+        _method_not_allowed(request, "GET, PATCH")
     who = caller(request)
     document = _document(request, who, resource_id)
     if version is not None and version != mapping.version_of(document):

@@ -582,3 +582,56 @@ def visible_document_ids(actor: Actor | None, patient_id, document_ids) -> set[s
         found = {str(pk) for pk in queryset.values_list("pk", flat=True)}
         audit.record(actor, Action.LIST, patient_id, object_type="document", reason=mode)
     return found
+
+
+@dataclass
+class DepositChange:
+    """What the producer of a document may change afterwards (PDSm metadata update)."""
+
+    withdraw: bool = False
+    confidentiality: str | None = None
+    invisible_patient: bool | None = None
+    invisible_representatives: bool | None = None
+    archived: bool | None = None
+
+
+def update_deposit(actor: Actor, document: Document, change: DepositChange) -> Document:
+    """The author (professional or organisation) changes status, visibility labels or archiving.
+
+    Only the depositor may: the policy's REPLACE decision is exactly "their own
+    document". Masking from professionals stays the patient's choice and is not
+    part of this change.
+    """
+    mode = _check(actor, Action.REPLACE, document.patient_id, document)
+    fields = []
+    for name in ("confidentiality", "invisible_patient", "invisible_representatives", "archived"):
+        value = getattr(change, name)
+        if value is not None and getattr(document, name) != value:
+            setattr(document, name, value)
+            fields.append(name)
+    if change.withdraw and document.status != Document.Status.WITHDRAWN:
+        document.status = Document.Status.WITHDRAWN
+        fields.append("status")
+    if not fields:
+        return document
+    with transaction.atomic():
+        document.save(update_fields=fields)
+        audit.record(
+            actor,
+            Action.WITHDRAW if fields == ["status"] else Action.UPDATE,
+            document.patient_id,
+            obj=document,
+            reason=f"{mode} : {', '.join(fields)}",
+            mode=mode,
+        )
+    return document
+
+
+def find_own_deposit(actor: Actor, master_identifier: str) -> list[Document]:
+    """The documents with this producer id that ``actor`` (or their organisation) deposited."""
+    if not master_identifier:
+        return []
+    candidates = Document.objects.select_related(
+        "author_professional", "author_organization"
+    ).filter(master_identifier=master_identifier)[:5]
+    return [doc for doc in candidates if policy.is_author(actor, doc)]

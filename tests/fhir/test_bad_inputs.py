@@ -189,7 +189,7 @@ def test_unknown_address_and_method(gp_software, personas):
         timeout=10,
     )
     assert_outcome(response, 405, "DELETE")
-    assert response.headers["Allow"] == "GET"
+    assert response.headers["Allow"] == "GET, PATCH"
 
 
 def test_unknown_document_and_binary(gp_software, personas):
