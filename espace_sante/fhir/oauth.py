@@ -26,8 +26,12 @@ def token_audiences(request) -> list[str]:
 
     path = reverse("oauth2_provider:token")
     found = [settings.SITE_URL.rstrip("/") + path]
+    # django-oauth-toolkit hands the WSGI environ over as the request's headers.
     headers = getattr(request, "headers", None) or {}
-    host = headers.get("Host") or headers.get("HTTP_HOST")
+    host = headers.get("HTTP_HOST")
+    if not host and headers.get("SERVER_NAME"):
+        port = str(headers.get("SERVER_PORT") or "")
+        host = headers["SERVER_NAME"] + (f":{port}" if port not in ("", "80", "443") else "")
     if host:
         found = [f"https://{host}{path}", f"http://{host}{path}", *found]
     return found
