@@ -17,7 +17,7 @@ from .http import FhirError
 from .mapping import FHIR_TO_STATUS, FINESS_SYSTEM, VISIBILITY_CODES
 from .patients import parse_token
 
-CONTROL = {"_count", "_sort", "_offset", "_format", "_summary", "_elements"}
+CONTROL = {"_count", "_sort", "_offset", "_format"}
 PATIENT_PARAMS = {"patient", "patient.identifier", "subject", "subject.identifier"}
 SUPPORTED = {
     "status",

@@ -342,7 +342,9 @@ def document_reference(request, resource_id, version=None):
     if version is not None and version != mapping.version_of(document):
         raise FhirError(404, "Cette version du document n'existe plus.", code="not-found")
     body = mapping.document_reference(document, record.document_title(document), base_url(request))
-    return fhir_response(body, headers=_document_headers(request, document) | {"Location": ""})
+    headers = _document_headers(request, document)
+    headers.pop("Location")  # a read answers where it is, not where something was created
+    return fhir_response(body, headers=headers)
 
 
 @endpoint
