@@ -79,6 +79,44 @@ def error_response(error: FhirError, content_type=FHIR_JSON):
     )
 
 
+def max_body_bytes() -> int:
+    """A maximum-size document in base64 (4/3), with room for a few more in a bundle."""
+    from django.conf import settings
+
+    return settings.RECORD_PROFESSIONAL_MAX_BYTES * 3
+
+
+def read_body(request) -> bytes:
+    """The request body, read from the stream up to our own limit.
+
+    Django's ``request.body`` stops at DATA_UPLOAD_MAX_MEMORY_SIZE (1 MB, meant
+    for forms); a FHIR deposit carries its file in base64, so the API reads the
+    stream itself and answers 413 beyond a limit derived from the document size.
+    """
+    limit = max_body_bytes()
+    try:
+        announced = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        announced = 0
+    if announced > limit:
+        raise _too_large(limit)
+    data = request.read(limit + 1)
+    if len(data) > limit:
+        raise _too_large(limit)
+    return data
+
+
+def _too_large(limit: int) -> FhirError:
+    return FhirError(
+        413,
+        f"La requête dépasse la taille maximale acceptée ({limit // 1_000_000} Mo, soit des "
+        "documents de "
+        f"{limit // 3 // 1_000_000} Mo au plus une fois encodés en base 64). Envoyez les "
+        "documents un par un, ou réduisez-les.",
+        code="too-long",
+    )
+
+
 def read_json(request) -> dict:
     """The request body as a JSON object, or a 400/415 OperationOutcome."""
     media = request.content_type or ""
@@ -90,7 +128,7 @@ def read_json(request) -> dict:
             code="not-supported",
         )
     try:
-        data = json.loads(request.body or b"")
+        data = json.loads(read_body(request))
     except (ValueError, UnicodeDecodeError):
         raise FhirError(
             400,

@@ -13,7 +13,7 @@ import jsonpointer
 
 from espace_sante.record import services as record
 
-from .http import FhirError
+from .http import FhirError, read_body
 from .mapping import (
     CONFIDENTIALITY_SYSTEM,
     IS_ARCHIVED_URL,
@@ -35,7 +35,7 @@ def read_patch(request) -> list:
             code="not-supported",
         )
     try:
-        operations = json.loads(request.body or b"")
+        operations = json.loads(read_body(request))
     except (ValueError, UnicodeDecodeError):
         raise FhirError(400, "Le JSON Patch n'est pas un JSON valide.", code="structure") from None
     if not isinstance(operations, list) or not operations:

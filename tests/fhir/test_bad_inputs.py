@@ -118,10 +118,19 @@ def test_bad_search_values(gp_software, personas):
     )
 
 
-def test_oversized_attachment(gp_software, personas, settings):
+def test_oversized_request(gp_software, personas, settings):
     settings.RECORD_PROFESSIONAL_MAX_BYTES = 100
     response = gp_software.post("DocumentReference", document_reference(personas.mother))
-    assert_outcome(response, 413, "taille maximale")
+    assert_outcome(response, 413, "taille maximale acceptée")
+
+
+def test_oversized_attachment(gp_software, personas, settings):
+    from ..record.conftest import make_pdf
+
+    pdf = make_pdf("Compte rendu", pages=3)
+    settings.RECORD_PROFESSIONAL_MAX_BYTES = len(pdf) - 1
+    response = gp_software.post("DocumentReference", document_reference(personas.mother, pdf))
+    assert_outcome(response, 413, "dépasse la taille maximale de")
 
 
 def test_size_mismatch(gp_software, personas):
