@@ -72,6 +72,8 @@ def _content(resource, inline_data: bytes | None) -> tuple[bytes, object]:
             422, "Un DocumentReference doit avoir exactement un contenu (content).", code="invalid"
         )
     attachment = resource.content[0].attachment
+    if attachment is None:
+        raise FhirError(400, "content.attachment est obligatoire.", code="required")
     data = attachment.data if attachment.data is not None else inline_data
     if data is None:
         raise FhirError(
