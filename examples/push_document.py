@@ -197,7 +197,18 @@ def main(argv=None) -> int:
         return 2
     installation = Installation(json.loads(config_path.read_text(encoding="utf-8")))
     data = Path(args.pdf).read_bytes() if args.pdf else sample_pdf(args.title)
-    client = installation.fhir()
+    try:
+        client = installation.fhir()
+    except requests.ConnectionError:
+        print(
+            f"Le serveur ne répond pas à {installation.config['token_url']} : lancez "
+            "« make run » dans un autre terminal.",
+            file=sys.stderr,
+        )
+        return 2
+    except requests.HTTPError as refused:
+        print(f"Jeton refusé : {refused.response.text}", file=sys.stderr)
+        return 1
     resource = client.resource(
         "DocumentReference", **document_reference(data, args.title, args.patient)
     )
