@@ -120,7 +120,11 @@ def _consume(client: SoftwareClient, jti: str, exp: int, what: str) -> None:
         )
     expires_at = datetime.fromtimestamp(exp + LEEWAY_SECONDS, tz=UTC)
     try:
-        with transaction.atomic():
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint, so a replay leaves the caller's work intact
+                UsedAssertion.objects.create(client=client, jti=jti, expires_at=expires_at)
+        else:
+            # Autocommit: one round trip, committed at once (no BEGIN/COMMIT around it).
             UsedAssertion.objects.create(client=client, jti=jti, expires_at=expires_at)
     except IntegrityError:
         raise AssertionRefused(

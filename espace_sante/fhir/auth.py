@@ -102,7 +102,13 @@ def caller(request) -> Caller:
     rpps = str(claims.get("sub") or "")
     if len(rpps) == 12 and rpps.startswith("8"):
         rpps = rpps[1:]  # idNat_PS = 8 + RPPS
-    professional = Professional.objects.filter(rpps=rpps).first()
+    # One query on the way everybody takes: the professional through their role here.
+    role = (
+        Role.objects.select_related("professional")
+        .filter(professional__rpps=rpps, organization=client.organization, end_date__isnull=True)
+        .first()
+    )
+    professional = role.professional if role else Professional.objects.filter(rpps=rpps).first()
     if professional is None:
         raise FhirError(
             403,
@@ -125,9 +131,7 @@ def caller(request) -> Caller:
             f"(FINESS « {client.organization.finess} »).",
             code="forbidden",
         )
-    if not Role.objects.filter(
-        professional=professional, organization=client.organization, end_date__isnull=True
-    ).exists():
+    if role is None:
         raise FhirError(
             403,
             "Ce professionnel n'exerce pas dans la structure de ce logiciel selon l'annuaire.",
