@@ -37,6 +37,12 @@ ACCESS_MODES = {
     "samu": "samu",
     "emergency_samu": "samu",
 }
+# SMART scopes (v2, and their v1 spellings) that let an app read the patient's audit trail.
+AUDIT_SCOPES = {
+    f"patient/{resource}.{permission}"
+    for resource in ("AuditEvent", "*")
+    for permission in ("rs", "r", "s", "read", "*", "cruds")
+}
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="espace-sante FHIR"'}
 
 
@@ -178,6 +184,14 @@ def citizen_actor(request) -> Actor:
             403,
             "Le journal des accès n'est servi qu'au patient lui-même (ou à ses applications), "
             "pas aux logiciels des professionnels.",
+            code="forbidden",
+        )
+    scopes = set((getattr(oauth_request.access_token, "scope", "") or "").split())
+    if not scopes & AUDIT_SCOPES:
+        raise FhirError(
+            403,
+            "Ce jeton ne donne pas accès au journal des accès : la portée "
+            "patient/AuditEvent.rs (ou patient/*.rs) est nécessaire.",
             code="forbidden",
         )
     user = oauth_request.user

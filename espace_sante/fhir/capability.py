@@ -123,7 +123,8 @@ def statement(base: str) -> dict:
                         "type": "AuditEvent",
                         "interaction": [{"code": "search-type"}],
                         "documentation": "Le journal des accès du patient, servi au patient "
-                        "lui-même (jeton d'un citoyen), forme IHE BALP.",
+                        "lui-même (jeton d'un citoyen portant patient/AuditEvent.rs), forme "
+                        "IHE BALP.",
                         "searchParam": [_param("patient", "reference", "Obligatoire.")],
                     },
                     {

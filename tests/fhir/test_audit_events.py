@@ -9,7 +9,7 @@ from django.utils import timezone
 from .conftest import assert_outcome, document_reference
 
 
-def citizen_token(person, token="jeton-de-marie") -> str:  # noqa: S107 - test value
+def citizen_token(person, token="jeton-de-marie", scope="openid patient/AuditEvent.rs") -> str:  # noqa: S107
     from oauth2_provider.models import get_access_token_model, get_application_model
 
     Application = get_application_model()
@@ -24,7 +24,7 @@ def citizen_token(person, token="jeton-de-marie") -> str:  # noqa: S107 - test v
         application=app,
         token=token,
         expires=timezone.now() + timedelta(minutes=10),
-        scope="openid",
+        scope=scope,
     )
     return token
 
@@ -73,3 +73,7 @@ def test_nobody_else_reads_her_log(live_server, gp_software, personas, marie_tok
     assert_outcome(software, 403, "patient lui-même")
     assert_outcome(_get(live_server, marie_token, {}), 400, "patient")
     assert_outcome(_get(live_server, "faux", {"patient": str(personas.mother.id)}), 401, "Jeton")
+    sign_in_only = citizen_token(personas.mother, token="jeton-openid", scope="openid profile")
+    assert_outcome(
+        _get(live_server, sign_in_only, {"patient": str(personas.mother.id)}), 403, "portée"
+    )

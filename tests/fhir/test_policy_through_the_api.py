@@ -129,6 +129,9 @@ def test_masked_documents_stay_hidden_from_other_professionals(
 def test_the_patient_sees_the_software_in_her_history(gp_software, personas):
     from espace_sante.access import history
 
+    from .conftest import ins_of
+
+    gp_software.get("Patient", {"identifier": ins_of(personas.mother)})
     gp_software.post("DocumentReference", document_reference(personas.mother))
     _search(gp_software, personas.mother)
     mother = actor_for_user(personas.mother.user)
@@ -139,3 +142,4 @@ def test_the_patient_sees_the_software_in_her_history(gp_software, personas):
         for s in sentences
     ), sentences
     assert any("consulté la liste de vos documents" in s for s in sentences), sentences
+    assert any("vérifié que vous avez un espace santé" in s for s in sentences), sentences
