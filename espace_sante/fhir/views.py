@@ -6,10 +6,12 @@ an OperationOutcome; an unexpected error is logged and answered 500 with a
 French outcome, never a stack trace.
 """
 
+import base64
 import logging
 from urllib.parse import urlencode
 
 from django.db import transaction
+from django.http import StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from fhir.resources.R4B.documentreference import DocumentReference
 
@@ -240,16 +242,10 @@ def search_document_references(request, who: Caller):
 
 def _document(request, who: Caller, document_id):
     # Read the document's patient first so the asserted access mode applies to it.
-    person = record_patient_of(document_id)
+    person = record.patient_of_document(document_id)
     if person is not None:
         _open_patient(who, person)
     return record.access_document(who.actor, document_id)
-
-
-def record_patient_of(document_id):
-    from espace_sante.record.services import patient_of_document
-
-    return patient_of_document(document_id)
 
 
 @endpoint
@@ -349,16 +345,12 @@ def document_reference(request, resource_id, version=None):
 
 @endpoint
 def binary(request, resource_id):
-    from django.http import StreamingHttpResponse
-
     if request.method != "GET":
         _method_not_allowed(request, "GET")
     who = caller(request)
     document = _document(request, who, resource_id)
     accept = request.headers.get("Accept", "")
     if "fhir+json" in accept or request.GET.get("_format"):
-        import base64
-
         body = {
             "resourceType": "Binary",
             "id": str(document.id),
