@@ -262,6 +262,14 @@ def document_references(request):
 
 def _patched(request, who: Caller, document):
     operations = patches.read_patch(request)
+    wanted = request.headers.get("If-Match", "").strip()
+    if wanted and wanted.removeprefix("W/").strip('"') != mapping.version_of(document):
+        raise FhirError(
+            412,
+            "Le document a changé depuis votre lecture (If-Match ne correspond plus à sa "
+            "version) : relisez-le puis recommencez.",
+            code="conflict",
+        )
     try:
         document = patches.apply(who.actor, document, operations, base_url(request))
     except NotAllowed:

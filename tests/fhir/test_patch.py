@@ -9,11 +9,11 @@ from .conftest import assert_outcome, document_reference
 ARCHIVED = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/isArchived"
 
 
-def _patch(software, query: str, operations, content_type="application/json-patch+json"):
+def _patch(software, query: str, operations, content_type="application/json-patch+json", **headers):
     return requests.patch(
         f"{software.fhir}/DocumentReference{query}",
         data=json.dumps(operations),
-        headers={**software.headers(), "Content-Type": content_type},
+        headers={**software.headers(), "Content-Type": content_type, **headers},
         timeout=10,
     )
 
@@ -130,3 +130,18 @@ def test_forbidden_paths_and_other_people_s_documents(gp_software, hospital_soft
         409,
         "test",
     )
+
+
+def test_if_match_protects_against_lost_updates(gp_software, personas):
+    master, pushed = _pushed(gp_software, personas.mother)
+    query = f"?identifier=urn:ietf:rfc:3986|{master}"
+    archive = [
+        {"op": "replace", "path": "/extension/0", "value": {"url": ARCHIVED, "valueBoolean": True}}
+    ]
+    etag = f'W/"{pushed["meta"]["versionId"]}"'
+    first = _patch(gp_software, query, archive, **{"If-Match": etag})
+    assert first.status_code == 200, first.text
+    stale = _patch(
+        gp_software, query, [{"op": "remove", "path": "/extension/0"}], **{"If-Match": etag}
+    )
+    assert_outcome(stale, 412, "a changé")
