@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "espace_sante.pharmacy",
     "espace_sante.enrollment",
     "espace_sante.operator",
+    "espace_sante.fhir",
     "widget_tweaks",
     "dsfr",
     "django_htmx",
@@ -262,7 +263,8 @@ if PSC_SERVER_URL:
 OAUTH2_PROVIDER = {
     "PKCE_REQUIRED": True,
     "OIDC_ENABLED": True,
-    "OAUTH2_VALIDATOR_CLASS": "espace_sante.identity.oidc.OIDCValidator",
+    # Adds private_key_jwt client authentication for professional software.
+    "OAUTH2_VALIDATOR_CLASS": "espace_sante.fhir.oauth.SoftwareClientValidator",
     "OIDC_RSA_PRIVATE_KEY": _oidc_signing_key(),
     "SCOPES": {"openid": "Identité", "profile": "Profil", "email": "Adresse électronique"},
     "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
@@ -279,6 +281,8 @@ OAUTH2_PROVIDER = {
     # local development); registered clients are reviewed by operators.
     "ALLOWED_REDIRECT_URI_SCHEMES": env.list("OAUTH_REDIRECT_SCHEMES", default=["https", "http"]),
 }
+# Named so that apps linking to it (fhir.SoftwareClient) get swappable migrations.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]  # see ALLOWED_REDIRECT_URI_SCHEMES
 
 # --- Sessions and browser security ---------------------------------------

@@ -23,5 +23,6 @@ urlpatterns = [
     path("parametres/", include("espace_sante.access.urls")),
     path("operateur/", include("espace_sante.operator.urls")),
     path("", include("espace_sante.enrollment.urls")),
+    path("fhir/R4/", include("espace_sante.fhir.urls")),
     path("", include("espace_sante.web.urls")),
 ]

@@ -154,7 +154,10 @@ class _Lookups:
             if row.actor_person_id and str(row.actor_person_id) != str(patient_id)
         }
         self.people = {str(p.id): p for p in Person.objects.filter(id__in=person_ids)}
-        self.apps = self._apps({row.acting_for for row in rows if row.actor_kind == "app"})
+        # Connected apps, and the software a professional acted through (FHIR API).
+        self.apps = self._apps(
+            {row.acting_for for row in rows if row.actor_kind in ("app", "professional")}
+        )
         self.titles = self._titles(actor, patient_id, rows)
         self.justifications = self._justifications(patient_id, rows)
 
@@ -290,6 +293,8 @@ def _thing(row: AuditEntry, lookups: _Lookups) -> str:
         return "votre historique d'activité"
     if row.object_type in MESSAGING_THINGS:
         return MESSAGING_THINGS[row.object_type]
+    if row.object_type == "patient":
+        return "votre identité"
     return "votre dossier"
 
 
@@ -355,6 +360,7 @@ def _phrase(row: AuditEntry, lookups: _Lookups) -> str:
         "message_close": "fermé une conversation de votre messagerie",
         "message_delete": "supprimé une conversation de votre messagerie",
         "prescription_status": "mis à jour le suivi d'une ordonnance envoyée à sa pharmacie",
+        "lookup": "vérifié que vous avez un espace santé",
     }
     return phrases.get(action, "effectué une action sur votre espace")
 
@@ -440,4 +446,42 @@ def history_page(
         pages=paginator.num_pages,
         count=paginator.count,
         page_range=list(paginator.get_elided_page_range(current.number, on_each_side=2)),
+    )
+
+
+# --- The same trail for the patient's apps (FHIR AuditEvent) ------------------
+
+
+@dataclass
+class TrailPage:
+    rows: list[AuditEntry]
+    total: int
+    professionals: dict
+    organizations: dict
+    apps: dict
+
+
+def audit_trail(actor, patient_id, *, limit: int = 20, offset: int = 0) -> TrailPage:
+    """Every entry of the titulaire's own trail, newest first, with who the actors are.
+
+    Titulaire only (like the history page); reading it is itself traced.
+    """
+    if not policy.is_titulaire(actor, patient_id) or not policy.space_is_open(patient_id):
+        audit.record(actor, "list", patient_id, object_type="history", allowed=False)
+        raise policy.NotAllowed
+    with transaction.atomic():
+        queryset = AuditEntry.objects.filter(patient_id=patient_id).order_by("-sequence")
+        total = queryset.count()
+        rows = list(queryset[offset : offset + limit])
+        audit.record(actor, "list", patient_id, object_type="history")
+    from espace_sante.identity.models import Organization, Professional
+
+    pro_ids = {row.actor_professional_id for row in rows if row.actor_professional_id}
+    org_ids = {row.actor_organization_id for row in rows if row.actor_organization_id}
+    return TrailPage(
+        rows,
+        total,
+        {str(pro.id): pro for pro in Professional.objects.filter(id__in=pro_ids)},
+        {str(org.id): org for org in Organization.objects.filter(id__in=org_ids)},
+        _Lookups._apps({row.acting_for for row in rows if row.acting_for}),
     )

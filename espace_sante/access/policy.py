@@ -286,6 +286,11 @@ def _owns(actor: Actor, document) -> bool:
     )
 
 
+def is_author(actor: Actor | None, document) -> bool:
+    """The professional (or their organisation) deposited ``document`` (deduplication, replace)."""
+    return actor is not None and actor.kind == ActorKind.PROFESSIONAL and _owns(actor, document)
+
+
 # --- Decisions --------------------------------------------------------------
 
 

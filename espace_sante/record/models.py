@@ -73,6 +73,8 @@ class Document(models.Model):
     invisible_patient = models.BooleanField(default=False)  # INVISIBLE_PATIENT
     invisible_representatives = models.BooleanField(default=False)  # INVISIBLE_REPRESENTANTS_LEGAUX
     seen_by_patient_at = models.DateTimeField(null=True, blank=True)
+    # PDSm isArchived: the producer archived it; it stays readable (FHIR metadata updates).
+    archived = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = "document"

@@ -488,3 +488,150 @@ def sha256_of(document: Document) -> str:
     for chunk in iter_content(document):
         digest.update(chunk)
     return digest.hexdigest()
+
+
+# --- Doors that search with their own criteria (the FHIR API) ---------------
+
+
+def search_documents(
+    actor: Actor | None,
+    patient_id,
+    criteria=None,
+    *,
+    newest_first: bool = True,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[list[ListedDocument], int]:
+    """One page of the documents ``actor`` may see that match ``criteria`` (a ``Q``), and the total.
+
+    The policy filter is applied in SQL first, so what the actor may not see is
+    simply absent; the search is traced as a list of the record.
+    """
+    mode = _check(actor, Action.LIST, patient_id)
+    with transaction.atomic():
+        queryset = policy.visible_documents(actor, patient_id, Document.objects.all())
+        if criteria is not None:
+            queryset = queryset.filter(criteria)
+        order = (
+            ("-document_date", "-created_at") if newest_first else ("document_date", "created_at")
+        )
+        queryset = queryset.select_related("author_professional", "author_organization").order_by(
+            *order
+        )
+        total = queryset.count()
+        rows = list(queryset[offset : offset + limit]) if limit else []
+        listed = [ListedDocument(doc, document_title(doc)) for doc in rows]
+        audit.record(actor, Action.LIST, patient_id, object_type="document", reason=mode)
+    return listed, total
+
+
+def deposited_duplicate(actor: Actor, patient: Person, master_identifier: str) -> Document | None:
+    """The document already deposited with this producer id, when it is the actor's own.
+
+    Software may send the same document twice (a retry after a lost answer):
+    the second push gets the first document back instead of a copy. Another
+    depositor's document with the same id is not revealed: ``DuplicateOfOther``.
+    """
+    if not master_identifier:
+        return None
+    found = (
+        Document.objects.select_related("author_professional", "author_organization")
+        .filter(patient=patient, master_identifier=master_identifier)
+        .first()
+    )
+    if found is None:
+        return None
+    if not policy.is_author(actor, found):
+        raise UploadRefused(
+            "Un document portant cet identifiant (masterIdentifier) a déjà été déposé par un "
+            "autre émetteur : donnez au document un identifiant unique.",
+            code="duplicate_other",
+        )
+    audit.record(
+        actor,
+        Action.CREATE,
+        patient.id,
+        obj=found,
+        reason="déjà reçu (même identifiant) : rien n'a été ajouté",
+        mode="author",
+    )
+    return found
+
+
+def patient_of_document(document_id) -> Person | None:
+    """The patient a document belongs to (no content): doors apply the asserted access first."""
+    try:
+        patient_id = (
+            Document.objects.filter(pk=document_id).values_list("patient_id", flat=True).first()
+        )
+    except (ValueError, TypeError, ValidationError):
+        return None
+    return Person.objects.filter(pk=patient_id).first() if patient_id else None
+
+
+def visible_document_ids(actor: Actor | None, patient_id, document_ids) -> set[str]:
+    """Which of ``document_ids`` ``actor`` may see (for lists that group documents), traced."""
+    try:
+        mode = _check(actor, Action.LIST, patient_id)
+    except NotAllowed:
+        return set()
+    with transaction.atomic():
+        queryset = policy.visible_documents(
+            actor, patient_id, Document.objects.filter(pk__in=list(document_ids))
+        )
+        found = {str(pk) for pk in queryset.values_list("pk", flat=True)}
+        audit.record(actor, Action.LIST, patient_id, object_type="document", reason=mode)
+    return found
+
+
+@dataclass
+class DepositChange:
+    """What the producer of a document may change afterwards (PDSm metadata update)."""
+
+    withdraw: bool = False
+    confidentiality: str | None = None
+    invisible_patient: bool | None = None
+    invisible_representatives: bool | None = None
+    archived: bool | None = None
+
+
+def update_deposit(actor: Actor, document: Document, change: DepositChange) -> Document:
+    """The author (professional or organisation) changes status, visibility labels or archiving.
+
+    Only the depositor may: the policy's REPLACE decision is exactly "their own
+    document". Masking from professionals stays the patient's choice and is not
+    part of this change.
+    """
+    mode = _check(actor, Action.REPLACE, document.patient_id, document)
+    fields = []
+    for name in ("confidentiality", "invisible_patient", "invisible_representatives", "archived"):
+        value = getattr(change, name)
+        if value is not None and getattr(document, name) != value:
+            setattr(document, name, value)
+            fields.append(name)
+    if change.withdraw and document.status != Document.Status.WITHDRAWN:
+        document.status = Document.Status.WITHDRAWN
+        fields.append("status")
+    if not fields:
+        return document
+    with transaction.atomic():
+        document.save(update_fields=fields)
+        audit.record(
+            actor,
+            Action.WITHDRAW if fields == ["status"] else Action.UPDATE,
+            document.patient_id,
+            obj=document,
+            reason=f"{mode} : {', '.join(fields)}",
+            mode=mode,
+        )
+    return document
+
+
+def find_own_deposit(actor: Actor, master_identifier: str) -> list[Document]:
+    """The documents with this producer id that ``actor`` (or their organisation) deposited."""
+    if not master_identifier:
+        return []
+    candidates = Document.objects.select_related(
+        "author_professional", "author_organization"
+    ).filter(master_identifier=master_identifier)[:5]
+    return [doc for doc in candidates if policy.is_author(actor, doc)]

@@ -1,0 +1,206 @@
+"""Who calls the FHIR API: a software installation, and the professional acting through it.
+
+Each request carries the access token the installation obtained (client
+credentials, ``private_key_jwt``) and, in ``X-Acting-Professional``, a JWT
+the software signed with the same key asserting who is acting right now:
+
+    iss      the client_id            aud   the FHIR base URL
+    sub      RPPS (11 digits, or 8 + RPPS)
+    profession  TRE_G15 code (10 médecin, 40 chirurgien-dentiste…)
+    organization  FINESS of the installation's organisation
+    access_mode   consent | care_team | emergency (bris de glace) | samu, optional
+    justification  required for an emergency (shown to the patient)
+    iat, exp (5 minutes at most), jti (single-use)
+
+The professional must exist in the directory with that profession and work in
+that organisation. The result is the ``policy.Actor`` every service takes.
+"""
+
+from dataclasses import dataclass
+
+from oauth2_provider.oauth2_backends import get_oauthlib_core
+
+from espace_sante.access.policy import Actor, ActorKind
+from espace_sante.identity.models import Professional, Role
+
+from .assertions import AssertionRefused, verify
+from .http import FhirError
+from .models import SoftwareClient
+
+ACTING_HEADER = "X-Acting-Professional"
+ACCESS_MODES = {
+    "consent": "consent",
+    "care_team": "care_team",
+    "emergency": "btg",
+    "emergency_btg": "btg",
+    "btg": "btg",
+    "samu": "samu",
+    "emergency_samu": "samu",
+}
+# SMART scopes (v2, and their v1 spellings) that let an app read the patient's audit trail.
+AUDIT_SCOPES = {
+    f"patient/{resource}.{permission}"
+    for resource in ("AuditEvent", "*")
+    for permission in ("rs", "r", "s", "read", "*", "cruds")
+}
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="espace-sante FHIR"'}
+
+
+@dataclass(frozen=True)
+class Caller:
+    client: SoftwareClient
+    professional: Professional
+    actor: Actor
+    access_mode: str  # "", "consent", "care_team", "btg", "samu"
+    justification: str
+
+
+def _unauthorized(message: str) -> FhirError:
+    return FhirError(401, message, code="login", headers=CHALLENGE)
+
+
+def base_urls(request) -> list[str]:
+    from django.conf import settings
+
+    here = request.build_absolute_uri("/fhir/R4").rstrip("/")
+    site = settings.SITE_URL.rstrip("/") + "/fhir/R4"
+    return [here, here + "/", site, site + "/"]
+
+
+def software_client(request) -> SoftwareClient:
+    """The installation whose access token the request carries."""
+    if not request.headers.get("Authorization", "").startswith("Bearer "):
+        raise _unauthorized(
+            "Jeton d'accès manquant : obtenez-en un auprès de /o/token/ (client_credentials "
+            "avec une assertion private_key_jwt) et envoyez-le dans l'en-tête "
+            "« Authorization: Bearer … »."
+        )
+    valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=[])
+    if not valid:
+        raise _unauthorized("Jeton d'accès invalide ou expiré : demandez-en un nouveau.")
+    client = (
+        SoftwareClient.objects.select_related("organization", "application")
+        .filter(application=oauth_request.client, active=True)
+        .first()
+    )
+    if client is None:
+        raise FhirError(
+            403,
+            "Ce client n'est pas enregistré comme logiciel de professionnel de santé.",
+            code="forbidden",
+        )
+    return client
+
+
+def caller(request) -> Caller:
+    """The authenticated installation and acting professional, or a 401/403 outcome."""
+    client = software_client(request)
+    token = request.headers.get(ACTING_HEADER, "").strip()
+    if not token:
+        raise _unauthorized(
+            f"Assertion du professionnel manquante : envoyez dans l'en-tête « {ACTING_HEADER} » "
+            "un JWT signé par le logiciel (sub = RPPS, profession, organization, access_mode)."
+        )
+    try:
+        claims = verify(token, client, base_urls(request), "L'assertion du professionnel")
+    except AssertionRefused as exc:
+        raise _unauthorized(str(exc)) from None
+    rpps = str(claims.get("sub") or "")
+    if len(rpps) == 12 and rpps.startswith("8"):
+        rpps = rpps[1:]  # idNat_PS = 8 + RPPS
+    # One query on the way everybody takes: the professional through their role here.
+    role = (
+        Role.objects.select_related("professional")
+        .filter(professional__rpps=rpps, organization=client.organization, end_date__isnull=True)
+        .first()
+    )
+    professional = role.professional if role else Professional.objects.filter(rpps=rpps).first()
+    if professional is None:
+        raise FhirError(
+            403,
+            f"Aucun professionnel de santé n'a le numéro RPPS « {rpps} » dans l'annuaire.",
+            code="forbidden",
+        )
+    profession = str(claims.get("profession") or "")
+    if profession != professional.profession:
+        raise FhirError(
+            403,
+            f"La profession déclarée (« {profession} ») ne correspond pas à celle de "
+            f"l'annuaire pour ce professionnel (« {professional.profession} »).",
+            code="forbidden",
+        )
+    finess = str(claims.get("organization") or "")
+    if finess != client.organization.finess:
+        raise FhirError(
+            403,
+            f"La structure déclarée (FINESS « {finess} ») n'est pas celle de ce logiciel "
+            f"(FINESS « {client.organization.finess} »).",
+            code="forbidden",
+        )
+    if role is None:
+        raise FhirError(
+            403,
+            "Ce professionnel n'exerce pas dans la structure de ce logiciel selon l'annuaire.",
+            code="forbidden",
+        )
+    raw_mode = str(claims.get("access_mode") or "")
+    if raw_mode and raw_mode not in ACCESS_MODES:
+        raise FhirError(
+            403,
+            f"Mode d'accès « {raw_mode} » inconnu : consent, care_team, emergency ou samu.",
+            code="forbidden",
+        )
+    mode = ACCESS_MODES.get(raw_mode, "")
+    justification = " ".join(str(claims.get("justification") or "").split())
+    if mode in ("btg", "samu") and len(justification) < 10:
+        raise FhirError(
+            403,
+            "Un accès d'urgence doit être justifié (justification de 10 caractères au moins, "
+            "montrée au patient).",
+            code="forbidden",
+        )
+    actor = Actor(
+        ActorKind.PROFESSIONAL,
+        professional_id=professional.id,
+        organization_id=client.organization_id,
+        profession=professional.profession,
+        acting_for=client.application.client_id,
+    )
+    return Caller(client, professional, actor, mode, justification)
+
+
+def citizen_actor(request) -> Actor:
+    """A citizen's own access token (an app acting for them): the patient-side actor.
+
+    Professional software is refused here: what it calls is the professionals' API.
+    """
+    if not request.headers.get("Authorization", "").startswith("Bearer "):
+        raise _unauthorized("Jeton d'accès manquant (Authorization: Bearer …).")
+    valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=[])
+    if not valid:
+        raise _unauthorized("Jeton d'accès invalide ou expiré : demandez-en un nouveau.")
+    if SoftwareClient.objects.filter(application=oauth_request.client).exists():
+        raise FhirError(
+            403,
+            "Le journal des accès n'est servi qu'au patient lui-même (ou à ses applications), "
+            "pas aux logiciels des professionnels.",
+            code="forbidden",
+        )
+    scopes = set((getattr(oauth_request.access_token, "scope", "") or "").split())
+    if not scopes & AUDIT_SCOPES:
+        raise FhirError(
+            403,
+            "Ce jeton ne donne pas accès au journal des accès : la portée "
+            "patient/AuditEvent.rs (ou patient/*.rs) est nécessaire.",
+            code="forbidden",
+        )
+    user = oauth_request.user
+    person = getattr(user, "person", None) if user is not None else None
+    if person is None:
+        raise FhirError(403, "Ce jeton n'agit pour aucun patient.", code="forbidden")
+    return Actor(
+        ActorKind.PATIENT,
+        user_id=user.pk,
+        person_id=person.id,
+        acting_for=oauth_request.client.client_id,
+    )

@@ -1,0 +1,149 @@
+"""The CapabilityStatement: exactly what this server does, no more."""
+
+from django.conf import settings
+
+from .search import SUPPORTED
+
+
+def _param(name: str, kind: str, doc: str) -> dict:
+    return {"name": name, "type": kind, "documentation": doc}
+
+
+DOC_PARAM_TYPES = {
+    "status": "token",
+    "type": "token",
+    "category": "token",
+    "identifier": "token",
+    "security-label": "token",
+    "format": "token",
+    "relatesto": "reference",
+    "author.identifier": "token",
+    "creation": "date",
+    "date": "date",
+    "period": "date",
+    "period-start": "date",
+    "period-end": "date",
+}
+
+
+def statement(base: str) -> dict:
+    document_params = [
+        _param("patient", "reference", "Obligatoire (ou patient.identifier)."),
+        _param("patient.identifier", "token", "INS : urn:oid:1.2.250.1.213.1.4.8|<NIR>."),
+        *[
+            _param(name, DOC_PARAM_TYPES[name], "Obligatoire." if name == "status" else "")
+            for name in sorted(SUPPORTED)
+        ],
+        _param("_count", "number", "20 par défaut, 100 au plus."),
+        _param("_sort", "string", "-date (par défaut) ou date."),
+    ]
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-11-29",
+        "kind": "instance",
+        "publisher": "espace-santé",
+        "software": {"name": "espace-santé", "version": "0.1"},
+        "implementation": {
+            "description": "Gestionnaire de partage de documents (PDSm / IHE MHD) d'espace-santé",
+            "url": base,
+        },
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "patchFormat": ["application/json-patch+json"],
+        "instantiates": [
+            "https://profiles.ihe.net/ITI/MHD/CapabilityStatement/IHE.MHD.DocumentRecipient",
+            "https://profiles.ihe.net/ITI/MHD/CapabilityStatement/IHE.MHD.DocumentResponder",
+        ],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/"
+                                    "restful-security-service",
+                                    "code": "OAuth",
+                                }
+                            ]
+                        }
+                    ],
+                    "description": (
+                        "OAuth2 client credentials auprès de "
+                        f"{settings.SITE_URL.rstrip('/')}/o/token/ avec une assertion "
+                        "private_key_jwt signée par la clé enregistrée du logiciel ; chaque "
+                        "requête porte en plus l'en-tête X-Acting-Professional (JWT signé : sub = "
+                        "RPPS, profession, organization = FINESS, access_mode, jti, exp ≤ 5 min)."
+                    ),
+                },
+                "interaction": [
+                    {
+                        "code": "transaction",
+                        "documentation": "ITI-65 : une List SubmissionSet, des DocumentReference "
+                        "et leurs Binary ; tout ou rien.",
+                    }
+                ],
+                "resource": [
+                    {
+                        "type": "DocumentReference",
+                        "interaction": [
+                            {"code": "create"},
+                            {"code": "read"},
+                            {"code": "search-type"},
+                            {
+                                "code": "patch",
+                                "documentation": "JSON Patch, conditionnel par identifier : "
+                                "status (entered-in-error), securityLabel (sauf MASQUE_PS) et "
+                                "l'extension isArchived seulement, par le producteur du document.",
+                            },
+                        ],
+                        "versioning": "versioned",
+                        "conditionalCreate": False,
+                        "conditionalUpdate": True,
+                        "searchParam": document_params,
+                    },
+                    {
+                        "type": "List",
+                        "interaction": [{"code": "search-type"}],
+                        "documentation": "Lots de soumission (SubmissionSet) reçus par ITI-65 ; "
+                        "seuls apparaissent les documents que le lecteur peut voir.",
+                        "searchParam": [
+                            _param("patient", "reference", "Obligatoire (ou patient.identifier)."),
+                            _param("patient.identifier", "token", "INS."),
+                            _param("date", "date", ""),
+                            _param("identifier", "token", "uniqueId du lot."),
+                            _param("status", "token", "current."),
+                            _param("code", "token", "submissionset."),
+                            _param("source", "token", "sourceId."),
+                        ],
+                    },
+                    {
+                        "type": "AuditEvent",
+                        "interaction": [{"code": "search-type"}],
+                        "documentation": "Le journal des accès du patient, servi au patient "
+                        "lui-même (jeton d'un citoyen portant patient/AuditEvent.rs), forme "
+                        "IHE BALP.",
+                        "searchParam": [_param("patient", "reference", "Obligatoire.")],
+                    },
+                    {
+                        "type": "Binary",
+                        "interaction": [{"code": "read"}],
+                    },
+                    {
+                        "type": "Patient",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": [
+                            _param(
+                                "identifier",
+                                "token",
+                                "INS (urn:oid:1.2.250.1.213.1.4.8, .9, .10, .11) : 0 résultat "
+                                "sans espace santé ; active=false quand il est fermé.",
+                            )
+                        ],
+                    },
+                ],
+            }
+        ],
+    }

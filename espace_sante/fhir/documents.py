@@ -1,0 +1,223 @@
+"""ITI-105 / ITI-65 document deposits: a FHIR DocumentReference turned into ``add_document``."""
+
+import base64
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from pydantic import ValidationError
+
+from espace_sante.access.policy import Action, NotAllowed
+from espace_sante.record import services as record
+from espace_sante.record.models import Document
+from espace_sante.record.reference import document_type
+from espace_sante.record.uploads import UploadRefused
+
+from . import patients
+from .auth import Caller
+from .http import FhirError
+from .mapping import CONFIDENTIALITY_SYSTEM, VISIBILITY_CODES
+
+UNSUPPORTED_ERRORS = 5
+
+
+def validation_error(resource_type: str, exc: ValidationError) -> FhirError:
+    details = "; ".join(
+        f"{'.'.join(str(p) for p in error.get('loc', ()))} : {error.get('msg', '')}"
+        for error in exc.errors()[:UNSUPPORTED_ERRORS]
+    )
+    return FhirError(400, f"Ressource {resource_type} invalide — {details}", code="structure")
+
+
+def parse(resource_class, data: dict):
+    expected = resource_class.__name__
+    if data.get("resourceType") != expected:
+        raise FhirError(
+            400,
+            f"Ressource attendue : {expected} ; reçue : {data.get('resourceType') or 'aucune'}.",
+            code="structure",
+        )
+    try:
+        return resource_class.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(expected, exc) from None
+    except (ValueError, TypeError) as exc:
+        raise FhirError(400, f"Ressource {expected} invalide : {exc}", code="structure") from None
+
+
+@dataclass
+class Deposit:
+    document: Document
+    created: bool  # False: the same document had already been deposited
+
+
+def _type_code(resource) -> str:
+    codings = resource.type.coding if resource.type and resource.type.coding else []
+    for coding in codings:
+        if coding.code and document_type(coding.code) is not None:
+            return coding.code
+    shown = ", ".join(f"{c.system or '?'}|{c.code}" for c in codings) or "aucun"
+    raise FhirError(
+        422,
+        f"Type de document inconnu ({shown}) : utilisez un code du référentiel des types de "
+        "documents (LOINC ou TRE_A05, ex. http://loinc.org|11490-0).",
+        code="code-invalid",
+    )
+
+
+def _content(resource, inline_data: bytes | None) -> tuple[bytes, object]:
+    if not resource.content or len(resource.content) != 1:
+        raise FhirError(
+            422, "Un DocumentReference doit avoir exactement un contenu (content).", code="invalid"
+        )
+    attachment = resource.content[0].attachment
+    if attachment is None:
+        raise FhirError(400, "content.attachment est obligatoire.", code="required")
+    data = attachment.data if attachment.data is not None else inline_data
+    if data is None:
+        raise FhirError(
+            422,
+            "Le contenu du document manque : mettez le fichier encodé en base 64 dans "
+            "content.attachment.data (ITI-105), ou une url vers un Binary de la transaction "
+            "(ITI-65).",
+            code="required",
+        )
+    if attachment.size is not None and int(attachment.size) != len(data):
+        raise FhirError(
+            422,
+            f"Taille annoncée ({attachment.size} octets) différente de celle du contenu reçu "
+            f"({len(data)} octets) : le fichier a peut-être été tronqué.",
+            code="invalid",
+        )
+    if attachment.hash is not None:
+        announced = attachment.hash
+        if isinstance(announced, bytes):
+            announced = base64.b64encode(announced).decode()
+        actual = base64.b64encode(hashlib.sha1(data).digest()).decode()  # noqa: S324 - MHD's hash
+        if announced != actual:
+            raise FhirError(
+                422,
+                "L'empreinte SHA-1 annoncée (attachment.hash) ne correspond pas au contenu reçu : "
+                "le fichier a été altéré ou mal encodé.",
+                code="invalid",
+            )
+    return data, attachment
+
+
+def _labels(resource) -> dict:
+    found = {"confidentiality": Document.Confidentiality.NORMAL}
+    for concept in resource.securityLabel or []:
+        for coding in concept.coding or []:
+            code = coding.code or ""
+            if coding.system == CONFIDENTIALITY_SYSTEM or code in ("N", "R", "V"):
+                if code not in ("N", "R", "V"):
+                    raise FhirError(
+                        422,
+                        f"Confidentialité « {code} » inconnue (N, R ou V).",
+                        code="code-invalid",
+                    )
+                found["confidentiality"] = code
+            elif code in VISIBILITY_CODES:
+                found[
+                    {
+                        "MASQUE_PS": "masked_from_professionals",
+                        "INVISIBLE_PATIENT": "invisible_patient",
+                        "INVISIBLE_REPRESENTANTS_LEGAUX": "invisible_representatives",
+                    }[code]
+                ] = True
+            else:
+                raise FhirError(
+                    422,
+                    f"Étiquette de sécurité « {code} » inconnue (N, R, V, MASQUE_PS, "
+                    "INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX).",
+                    code="code-invalid",
+                )
+    return found
+
+
+def _replaced(caller: Caller, resource):
+    for relation in resource.relatesTo or []:
+        if relation.code != "replaces":
+            raise FhirError(
+                422,
+                f"Relation « {relation.code} » non prise en charge (seule « replaces »).",
+                code="not-supported",
+            )
+        reference = (relation.target.reference or "") if relation.target else ""
+        target_id = reference.rsplit("/", 1)[-1] if reference else ""
+        try:
+            return record.access_document(caller.actor, target_id, Action.REPLACE)
+        except NotAllowed:
+            raise FhirError(
+                422,
+                f"Le document à remplacer ({reference or 'sans référence'}) est introuvable, ou "
+                "n'a pas été déposé par vous ou votre structure.",
+                code="not-found",
+            ) from None
+    return None
+
+
+def deposit(caller: Caller, resource, inline_data: bytes | None = None) -> Deposit:
+    """Store the document a DocumentReference carries, through ``record.services.add_document``."""
+    if resource.status != "current":
+        raise FhirError(
+            422,
+            f"Un nouveau document doit avoir le statut « current » (reçu : « {resource.status} »).",
+            code="value",
+        )
+    patient = patients.from_reference(
+        resource.subject.reference if resource.subject else None,
+        resource.subject.identifier if resource.subject else None,
+    )
+    if patient is None:
+        raise FhirError(
+            422,
+            "Aucun espace santé ne correspond à ce patient : vérifiez son INS.",
+            code="not-found",
+        )
+    type_code = _type_code(resource)
+    data, attachment = _content(resource, inline_data)
+    labels = _labels(resource)
+    master = resource.masterIdentifier.value if resource.masterIdentifier else ""
+    if not patient.space_is_open:
+        raise FhirError(
+            403,
+            "L'espace santé de ce patient n'est pas ouvert (fermé, suspendu ou pas encore créé) : "
+            "aucun document ne peut y être déposé.",
+            code="forbidden",
+        )
+    try:
+        existing = record.deposited_duplicate(caller.actor, patient, master or "")
+    except UploadRefused as exc:
+        raise FhirError(409, exc.messages[0], code="duplicate") from None
+    if existing is not None:
+        return Deposit(existing, created=False)
+    replaces = _replaced(caller, resource)
+    when = attachment.creation or resource.date
+    if not isinstance(when, date | datetime):
+        when = None  # a partial date ("2024") says too little: the deposit date is used
+    title = resource.description or attachment.title or ""
+    meta = record.NewDocument(
+        title=title,
+        type_code=type_code,
+        source=Document.Source.PROFESSIONAL,
+        document_date=when,
+        author_professional=caller.professional,
+        author_organization=caller.client.organization,
+        master_identifier=(master or "")[:200],
+        replaces=replaces,
+        **labels,
+    )
+    try:
+        document = record.add_document(caller.actor, patient, io.BytesIO(data), meta)
+    except UploadRefused as exc:
+        status = 413 if exc.code == "too_large" else 422
+        raise FhirError(
+            status, exc.messages[0], code="too-long" if status == 413 else "invalid"
+        ) from None
+    except NotAllowed:
+        raise FhirError(
+            403, "Le dépôt de ce document dans cet espace santé est refusé.", code="forbidden"
+        ) from None
+    return Deposit(document, created=True)

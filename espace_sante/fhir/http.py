@@ -1,0 +1,145 @@
+"""The FHIR wire: JSON bodies, content negotiation, OperationOutcome errors.
+
+Every answer of ``/fhir/R4/`` is ``application/fhir+json`` (or the JSON
+flavour ``_format`` asked for); every error is an ``OperationOutcome`` whose
+``diagnostics`` says in French what went wrong and what to do.
+"""
+
+import json
+
+from django.http import HttpResponse
+
+FHIR_JSON = "application/fhir+json"
+JSON_FORMATS = {
+    "json": FHIR_JSON,
+    "application/json": "application/json",
+    "application/fhir+json": FHIR_JSON,
+    "fhir+json": FHIR_JSON,
+    "application/json+fhir": FHIR_JSON,
+}
+
+
+class FhirError(Exception):
+    """An error answered as an OperationOutcome with ``status``."""
+
+    def __init__(self, status: int, diagnostics: str, code: str = "processing", headers=None):
+        super().__init__(diagnostics)
+        self.status = status
+        self.diagnostics = diagnostics
+        self.code = code
+        self.headers = headers or {}
+
+
+def outcome(diagnostics: str, code: str = "processing", severity: str = "error") -> dict:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}],
+    }
+
+
+def negotiated_type(request) -> str:
+    """The JSON media type to answer with; 406 for anything we do not speak (XML)."""
+    wanted = request.GET.get("_format", "").strip()
+    if wanted:
+        found = JSON_FORMATS.get(wanted.lower().split(";")[0].strip())
+        if found is None:
+            raise FhirError(
+                406,
+                f"Le format « {wanted} » n'est pas proposé : ce serveur répond en JSON "
+                "(_format=json ou application/fhir+json).",
+                code="not-supported",
+            )
+        return found
+    accept = request.headers.get("Accept", "")
+    if accept and "json" not in accept and "*/*" not in accept and "xml" in accept:
+        raise FhirError(
+            406,
+            "Ce serveur répond en JSON (application/fhir+json) uniquement, pas en XML.",
+            code="not-supported",
+        )
+    return FHIR_JSON
+
+
+def fhir_response(body: dict | None, status: int = 200, content_type=FHIR_JSON, headers=None):
+    data = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+    response = HttpResponse(
+        data, status=status, content_type=f"{content_type}; charset=utf-8" if data else None
+    )
+    if not data:
+        del response["Content-Type"]
+    for name, value in (headers or {}).items():
+        response[name] = value
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def error_response(error: FhirError, content_type=FHIR_JSON):
+    return fhir_response(
+        outcome(error.diagnostics, error.code), error.status, content_type, error.headers
+    )
+
+
+def max_body_bytes() -> int:
+    """A maximum-size document in base64 (4/3), with room for a few more in a bundle."""
+    from django.conf import settings
+
+    return settings.RECORD_PROFESSIONAL_MAX_BYTES * 3
+
+
+def read_body(request) -> bytes:
+    """The request body, read from the stream up to our own limit.
+
+    Django's ``request.body`` stops at DATA_UPLOAD_MAX_MEMORY_SIZE (1 MB, meant
+    for forms); a FHIR deposit carries its file in base64, so the API reads the
+    stream itself and answers 413 beyond a limit derived from the document size.
+    """
+    limit = max_body_bytes()
+    try:
+        announced = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        announced = 0
+    if announced > limit:
+        raise _too_large(limit)
+    data = request.read(limit + 1)
+    if len(data) > limit:
+        raise _too_large(limit)
+    return data
+
+
+def _too_large(limit: int) -> FhirError:
+    return FhirError(
+        413,
+        f"La requête dépasse la taille maximale acceptée ({limit // 1_000_000} Mo, soit des "
+        "documents de "
+        f"{limit // 3 // 1_000_000} Mo au plus une fois encodés en base 64). Envoyez les "
+        "documents un par un, ou réduisez-les.",
+        code="too-long",
+    )
+
+
+def read_json(request) -> dict:
+    """The request body as a JSON object, or a 400/415 OperationOutcome."""
+    media = request.content_type or ""
+    if media and "json" not in media:
+        raise FhirError(
+            415,
+            f"Le corps de la requête doit être du JSON FHIR (application/fhir+json), "
+            f"pas « {media} ».",
+            code="not-supported",
+        )
+    try:
+        data = json.loads(read_body(request))
+    except (ValueError, UnicodeDecodeError):
+        raise FhirError(
+            400,
+            "Le corps de la requête n'est pas un JSON valide : vérifiez sa syntaxe "
+            "(guillemets, virgules, accolades).",
+            code="structure",
+        ) from None
+    if not isinstance(data, dict):
+        raise FhirError(
+            400,
+            "Le corps de la requête doit être une ressource FHIR (un objet JSON).",
+            code="structure",
+        )
+    return data

@@ -1,0 +1,27 @@
+from django.urls import path, re_path
+
+from . import views
+
+app_name = "fhir"
+
+ID = r"(?P<resource_id>[A-Za-z0-9\-\.]{1,64})"
+
+urlpatterns = [
+    path("", views.base, name="base"),
+    path("metadata", views.metadata, name="metadata"),
+    path("List", views.lists, name="lists"),
+    path("DocumentReference", views.document_references, name="document-references"),
+    path("DocumentReference/_search", views.document_references_search, name="document-search"),
+    re_path(rf"^DocumentReference/{ID}$", views.document_reference, name="document-reference"),
+    re_path(
+        rf"^DocumentReference/{ID}/_history/(?P<version>[A-Za-z0-9\-\.]{{1,64}})$",
+        views.document_reference,
+        name="document-reference-version",
+    ),
+    re_path(rf"^Binary/{ID}$", views.binary, name="binary"),
+    path("Patient", views.patient_search, name="patients"),
+    re_path(rf"^Patient/{ID}$", views.patient_read, name="patient"),
+    path("AuditEvent", views.audit_events, name="audit-events"),
+    # Anything else under the base: a 404 OperationOutcome, never an HTML page.
+    re_path(r"^(?P<rest>.*)$", views.not_found, name="not-found"),
+]
