@@ -74,7 +74,8 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Absolute URL of the service, used in emails and letters.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Follows PORT so that `PORT=8080 make run` writes links (emails, FHIR client configs) that work.
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.str('PORT', default='8000')}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
