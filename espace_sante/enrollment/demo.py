@@ -22,8 +22,12 @@ DEMO_FILE = Path(__file__).parent / "data" / "demo_beneficiaries.csv"
 
 def load_enrollment_demo(password: str) -> dict:
     """The operator account, the campaign and its imported file; nothing sent yet."""
-    if not User.objects.filter(email=DEMO_OPERATOR).exists():
-        User.objects.create_user(DEMO_OPERATOR, password, kind=User.Kind.OPERATOR)
+    from espace_sante.web.demo import ensure_demo_totp
+
+    operator = User.objects.filter(email=DEMO_OPERATOR).first()
+    if operator is None:
+        operator = User.objects.create_user(DEMO_OPERATOR, password, kind=User.Kind.OPERATOR)
+    ensure_demo_totp(operator)  # operators sign in with TOTP, like professionals
     campaign = Campaign.objects.filter(name=DEMO_CAMPAIGN).first()
     if campaign is None:
         campaign = services.create_campaign(DEMO_CAMPAIGN, "31", timezone.localdate())

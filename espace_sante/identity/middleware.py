@@ -1,4 +1,4 @@
-"""Professionals never work on a password alone."""
+"""Professionals and operators never work on a password alone."""
 
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.models import Authenticator
@@ -13,7 +13,10 @@ _OPEN_PREFIXES = ("/comptes/", "/static/", "/healthz", "/readyz")
 
 
 class ProfessionalSecondFactorMiddleware:
-    """A professional signed in with a password must have passed TOTP.
+    """A professional or an operator signed in with a password must have passed TOTP.
+
+    Operators see no health data, but they suspend and close people's spaces
+    and download letters carrying provisional codes: a password is not enough.
 
     Signing in through Pro Santé Connect (CPS card or e-CPS) is already strong
     authentication. Anyone else without TOTP is sent to set it up before
@@ -27,7 +30,7 @@ class ProfessionalSecondFactorMiddleware:
         user = request.user
         if (
             user.is_authenticated
-            and user.kind == User.Kind.PROFESSIONAL
+            and user.kind in (User.Kind.PROFESSIONAL, User.Kind.OPERATOR)
             and not request.path.startswith(_OPEN_PREFIXES)
         ):
             methods = {record.get("method") for record in get_authentication_records(request, user)}

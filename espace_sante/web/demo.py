@@ -161,7 +161,7 @@ PEOPLE = [
 ]
 
 
-def _ensure_totp(user: User) -> None:
+def ensure_demo_totp(user: User) -> None:
     from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import TOTP
 
@@ -186,7 +186,7 @@ def load_demo(with_documents: bool = True, with_profile: bool = True) -> list[De
         identity.add_role(pro, organizations[finess], function)
         if pro.user is None:
             identity.open_account(pro, data["email"], DEMO_PASSWORD)
-        _ensure_totp(pro.user)
+        ensure_demo_totp(pro.user)
         professionals[data["rpps"]] = pro
 
     people = {}

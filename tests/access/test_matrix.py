@@ -10,6 +10,7 @@ from espace_sante.identity.models import User
 from espace_sante.identity.reference import PROFESSIONS
 from espace_sante.record.models import Document
 from espace_sante.record.reference import document_types
+from tests.signin import OPERATOR_TOTP_SECRET, sign_in_with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def test_it_is_loaded_after_migrate_and_not_reloaded_over_operator_edits():
 
 def test_an_operator_edits_a_cell_in_the_admin_and_the_change_is_in_its_history(client, personas):
     operator = User.objects.create_superuser("operateur@demo.example", "x" * 16)
-    client.force_login(operator)
+    sign_in_with_totp(client, operator, "x" * 16, OPERATOR_TOTP_SECRET)
     assert client.get("/admin/access/matrixcell/?profession=40").status_code == 200
     cell = MatrixCell.objects.get(profession="40", type_code="11502-2")
     response = client.post(

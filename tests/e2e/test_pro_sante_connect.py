@@ -136,6 +136,7 @@ def test_une_identite_inconnue_de_l_annuaire_est_refusee_en_francais(
     """Le fournisseur d'identité reconnaît la personne, mais aucun professionnel de
     l'annuaire ne lui correspond : message en français, et personne n'est connecté."""
     from allauth.account.models import EmailAddress
+    from allauth.mfa.totp.internal.auth import TOTP as TotpAuthenticator
     from allauth.socialaccount.models import SocialAccount
 
     from espace_sante.identity.models import User
@@ -145,11 +146,15 @@ def test_une_identite_inconnue_de_l_annuaire_est_refusee_en_francais(
         email="inconnu.psc@demo.example", password=personas.password, kind=User.Kind.OPERATOR
     )
     EmailAddress.objects.create(user=stranger, email=stranger.email, primary=True, verified=True)
+    TotpAuthenticator.activate(stranger, personas.totp_secret)  # operators use TOTP too
 
     page.goto(base_url + LOGIN)
     page.get_by_role("button", name=PSC_BUTTON).click()
     page.wait_for_url(re.compile(re.escape(provider_url + LOGIN)))
     sign_in_with_password(page, provider_url, stranger.email, personas.password, goto=False)
+    page.wait_for_url(re.compile(re.escape(provider_url + TOTP)))
+    page.get_by_label("Code").fill(totp_now(personas.totp_secret))
+    page.get_by_role("button", name="Connexion", exact=True).click()
 
     page.wait_for_url(re.compile("^" + re.escape(base_url)))
     expect(page.get_by_text("aucun compte espace-santé ne lui correspond")).to_be_visible()

@@ -3,21 +3,32 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from espace_sante.enrollment import services
 from espace_sante.identity.models import User
 from tests.enrollment.conftest import private_letters  # noqa: F401 (autouse fixture)
 from tests.enrollment.support import csv_lines, person_row
+from tests.signin import OPERATOR_TOTP_SECRET, sign_in_with_totp
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def operator(client):
-    user = User.objects.create_user("operateur@exemple.test", "x", kind=User.Kind.OPERATOR)
-    client.force_login(user)
+    password = "Console-operateur-2026"
+    user = User.objects.create_user("operateur@exemple.test", password, kind=User.Kind.OPERATOR)
+    sign_in_with_totp(client, user, password, OPERATOR_TOTP_SECRET)
     return user
+
+
+def test_an_operator_with_a_password_alone_is_sent_to_set_up_totp(client):
+    user = User.objects.create_user("nouvel.operateur@exemple.test", "x", kind=User.Kind.OPERATOR)
+    client.force_login(user)
+    response = client.get("/operateur/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_activate_totp")
 
 
 @pytest.fixture

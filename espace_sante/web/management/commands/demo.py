@@ -19,14 +19,14 @@ class Command(BaseCommand):
 
         enrollment = load_enrollment_demo(DEMO_PASSWORD)
         out.write(
-            f"  - {enrollment['operator']:<34} opérateur : /operateur/ (campagne "
-            f"« {enrollment['campaign'].name} », personnes dans {enrollment['file']})"
+            f"  - {enrollment['operator']:<34} opérateur (2e facteur : code TOTP) — /operateur/ "
+            f"(campagne « {enrollment['campaign'].name} », personnes dans {enrollment['file']})"
         )
         if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
             folder = settings.EMAIL_FILE_PATH
             out.write(f"Les codes envoyés par courriel sont écrits dans {folder}/")
             out.write("  (le dernier : espace-sante last_mail)")
         out.write(
-            f"Code TOTP des professionnels : secret {DEMO_TOTP_SECRET} dans votre application "
-            "d'authentification, ou : espace-sante demo_totp"
+            f"Code TOTP des professionnels et de l'opérateur : secret {DEMO_TOTP_SECRET} dans "
+            "votre application d'authentification, ou : espace-sante demo_totp"
         )
