@@ -38,6 +38,9 @@ SEARCH_PARAMS = {"patient", "patient.identifier", "subject", "part-of", "_format
 
 
 def _refused(exc: messaging.MessagingRefused) -> FhirError:
+    if exc.code == "rate_limited":
+        # Too many messages this hour: the client may retry later, as the sentence says.
+        return FhirError(429, exc.messages[0], code="throttled")
     return FhirError(422, exc.messages[0], code="business-rule")
 
 

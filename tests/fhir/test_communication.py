@@ -336,3 +336,14 @@ def test_another_software_registered_for_the_hospital_starts_its_own(
     created = software.post("Communication", new_conversation(personas.elder, "Échographie"))
     assert created.status_code == 201, created.text
     assert created.json()["sender"]["display"] == personas.hospital_doctor.display_name
+
+
+def test_too_many_messages_in_an_hour(gp_software, personas, settings):
+    settings.MESSAGING_PROFESSIONAL_MAX_PER_HOUR = 1
+    first = gp_software.post("Communication", new_conversation(personas.mother))
+    assert first.status_code == 201, first.text
+    assert_outcome(
+        gp_software.post("Communication", reply_to(first.json()["id"])),
+        429,
+        "Réessayez dans",
+    )
