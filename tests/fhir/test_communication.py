@@ -347,3 +347,20 @@ def test_too_many_messages_in_an_hour(gp_software, personas, settings):
         429,
         "Réessayez dans",
     )
+
+
+def test_a_patient_app_replies_only_in_her_own_open_conversations(
+    live_server, gp_software, personas, marie_app
+):
+    from espace_sante.messaging import services as messaging
+
+    to_marie = gp_software.post("Communication", new_conversation(personas.mother)).json()
+    to_jean = gp_software.post(
+        "Communication", new_conversation(personas.elder, "Votre bilan")
+    ).json()
+    # Jean's message is not hers: as if it did not exist.
+    assert_outcome(patient_post(live_server, marie_app, reply_to(to_jean["id"])), 404)
+    dr_martin = _pro_actor(personas.gp, gp_software.finess)
+    [conversation] = messaging.conversations_with(dr_martin, personas.mother)
+    messaging.close_conversation(dr_martin, conversation, "Prenez rendez-vous au cabinet.")
+    assert_outcome(patient_post(live_server, marie_app, reply_to(to_marie["id"])), 422, "fermée")
