@@ -128,6 +128,30 @@ def statement(base: str) -> dict:
                         "searchParam": [_param("patient", "reference", "Obligatoire.")],
                     },
                     {
+                        "type": "Communication",
+                        "interaction": [
+                            {
+                                "code": "create",
+                                "documentation": "Messagerie sécurisée. Logiciel de professionnel "
+                                ": nouvelle conversation (subject = Patient, topic.text = objet, "
+                                "payload = texte et pièces jointes en base 64, extension "
+                                "reply-mode : reply, blocked ou none ; sender = Organization pour "
+                                "la messagerie de la structure) ou réponse (inResponseTo / "
+                                "partOf = Communication/{id}). Application d'un patient (jeton "
+                                "patient/Communication.c) : réponse dans une conversation "
+                                "ouverte, ou ordonnance à une pharmacie (recipient = "
+                                "Organization/{id}) seulement.",
+                            },
+                            {"code": "read", "documentation": "Pièces jointes incluses."},
+                            {"code": "search-type"},
+                        ],
+                        "searchParam": [
+                            _param("patient", "reference", "Vos conversations avec ce patient."),
+                            _param("patient.identifier", "token", "INS."),
+                            _param("part-of", "reference", "Une conversation : Communication/{id}"),
+                        ],
+                    },
+                    {
                         "type": "Binary",
                         "interaction": [{"code": "read"}],
                     },

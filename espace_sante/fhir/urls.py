@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import views
+from . import communications, views
 
 app_name = "fhir"
 
@@ -22,6 +22,8 @@ urlpatterns = [
     path("Patient", views.patient_search, name="patients"),
     re_path(rf"^Patient/{ID}$", views.patient_read, name="patient"),
     path("AuditEvent", views.audit_events, name="audit-events"),
+    path("Communication", communications.communications, name="communications"),
+    re_path(rf"^Communication/{ID}$", communications.communication, name="communication"),
     # Anything else under the base: a 404 OperationOutcome, never an HTML page.
     re_path(r"^(?P<rest>.*)$", views.not_found, name="not-found"),
 ]

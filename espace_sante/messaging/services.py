@@ -422,6 +422,19 @@ def access_conversation(actor, conversation_id, action=MessageAction.READ) -> Co
     return conversation
 
 
+def conversation_of_message(actor, message_id, action=MessageAction.READ) -> Conversation:
+    """The conversation a message belongs to, if ``actor`` may do ``action`` on it.
+
+    The FHIR door names messages (``Communication/{id}``), not conversations; a
+    refusal does not say whether the message exists.
+    """
+    try:
+        message = Message.objects.only("conversation_id").get(pk=message_id)
+    except (Message.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise NotAllowed from None
+    return access_conversation(actor, message.conversation_id, action)
+
+
 def reply(actor, conversation: Conversation, body: str, attachments: Iterable = ()) -> Message:
     """Write in an existing conversation (the patient replies, the professional follows up).
 
@@ -809,6 +822,24 @@ def may_read_in_list(actor, conversation: Conversation, decided: dict) -> bool:
             policy.decide_message(actor, MessageAction.READ, conversation.patient_id, conversation)
         )
     return decided[key]
+
+
+def conversations_with(actor, patient: Person) -> list[Conversation]:
+    """The professional's own conversations (and his organisation's mailbox) with one patient.
+
+    Oldest first, at most 100; those the policy refuses (the space closed) are
+    left out. Nothing is decrypted here: ``read_conversation`` traces each read.
+    """
+    if actor is None or actor.kind != ActorKind.PROFESSIONAL or not actor.professional_id:
+        raise NotAllowed
+    conversations = (
+        _professional_conversations(actor)
+        .filter(patient_id=patient.id)
+        .select_related("patient", "sender_professional", "organization", "closed_by")
+        .order_by("created_at")[:100]
+    )
+    decided: dict = {}
+    return [c for c in conversations if may_read_in_list(actor, c, decided)]
 
 
 def professional_inbox(actor, *, kind: str = Conversation.Kind.CARE) -> list[PatientThreads]:
