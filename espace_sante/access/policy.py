@@ -6,11 +6,13 @@ default: an actor kind, action, profession or document type this module does
 not know is refused.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.utils import timezone
 
 
@@ -179,76 +181,190 @@ class ProfessionalRelation:
     settings: object
 
 
+# --- One request, one computation ------------------------------------------
+#
+# A request asks the policy several times about the same professional and
+# patient (the access check, then the SQL filter of a list, the default
+# masking of a deposit). Inside ``request_memo()`` the relation, the settings
+# and the profession's document types are computed once. The memo lives in a
+# context variable: one per request and per thread, gone when the block ends.
+# Anything that may change a relation forgets it at once: every access verb
+# writes an audit entry (``audit.record`` calls ``forget``), and saving or
+# deleting a relation row does too (``signals.py``).
+
+_memo: ContextVar[dict | None] = ContextVar("espace_sante_policy_memo", default=None)
+
+
+@contextmanager
+def request_memo():
+    """Remember relations for the duration of the block (one request)."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def forget() -> None:
+    """Drop what the memo remembers: a relation, a setting or the matrix may have changed."""
+    memo = _memo.get()
+    if memo:
+        memo.clear()
+
+
+def _remembered(key, compute):
+    memo = _memo.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+SETTINGS_FIELDS = (
+    "emergency_samu",
+    "emergency_btg",
+    "emergency_masked",
+    "mask_new_documents",
+    "mask_everything",
+)
+
+
 def access_settings(patient_id):
     from .consent_models import AccessSettings
 
-    found = AccessSettings.objects.filter(patient_id=patient_id).first()
-    return found or AccessSettings(patient_id=patient_id)
+    def compute():
+        found = AccessSettings.objects.filter(patient_id=patient_id).first()
+        return found or AccessSettings(patient_id=patient_id)
+
+    return _remembered(("settings", str(patient_id)), compute)
+
+
+def _allowed_types(profession: str) -> frozenset[str]:
+    from .matrix import allowed_types
+
+    if not profession:
+        return frozenset()
+    return _remembered(("types", profession), lambda: allowed_types(profession))
 
 
 def professional_relation(actor: Actor, patient_id) -> ProfessionalRelation:
+    """What links ``actor`` (a professional) to the patient: one query, once per request."""
+    return _remembered(
+        ("relation", actor, str(patient_id)), lambda: _professional_relation(actor, patient_id)
+    )
+
+
+def _professional_relation(actor: Actor, patient_id) -> ProfessionalRelation:
     from espace_sante.identity.models import OPEN_SPACE_STATES, Person, Role
 
-    from .consent_models import Block, CareRelationship, Consent, EmergencyAccess, PatientRole
-    from .matrix import allowed_types
+    from .consent_models import (
+        AccessSettings,
+        Block,
+        CareRelationship,
+        Consent,
+        EmergencyAccess,
+        PatientRole,
+    )
 
     pro = actor.professional_id
     now = timezone.now()
-    settings = access_settings(patient_id)
-    blocked = Block.objects.filter(
-        patient_id=patient_id, professional_id=pro, lifted_at__isnull=True
-    ).exists()
-    patient = (
-        Person.objects.filter(pk=patient_id).values("medecin_traitant_id", "space_state").first()
-    ) or {"medecin_traitant_id": None, "space_state": ""}
-    medecin_traitant = patient["medecin_traitant_id"] is not None and str(
-        patient["medecin_traitant_id"]
+    patient = OuterRef("pk")
+    # Every relation in one query on the patient's row (each an indexed EXISTS);
+    # the reason to access is then chosen in the same order as always.
+    if actor.organization_id:
+        care_team = Exists(
+            CareRelationship.objects.filter(
+                patient=patient,
+                organization_id=actor.organization_id,
+                ended_at__isnull=True,
+                objected=False,
+            )
+        ) & Exists(
+            Role.objects.filter(
+                professional_id=pro, organization_id=actor.organization_id, end_date__isnull=True
+            )
+        )
+    else:
+        care_team = Value(False)
+    row = (
+        Person.objects.filter(pk=patient_id)
+        .annotate(
+            is_blocked=Exists(
+                Block.objects.filter(patient=patient, professional_id=pro, lifted_at__isnull=True)
+            ),
+            is_administrateur=Exists(
+                PatientRole.objects.filter(
+                    patient=patient, professional_id=pro, kind=PatientRole.Kind.ADMINISTRATEUR
+                )
+            ),
+            in_care_team=care_team,
+            has_consent=Exists(
+                Consent.objects.filter(
+                    patient=patient, professional_id=pro, revoked_at__isnull=True
+                )
+            ),
+            emergency_kind=Subquery(
+                EmergencyAccess.objects.filter(
+                    patient=patient, professional_id=pro, expires_at__gt=now
+                )
+                .order_by("-expires_at")
+                .values("kind")[:1]
+            ),
+            has_settings=Exists(AccessSettings.objects.filter(patient=patient)),
+        )
+        .values(
+            "medecin_traitant_id",
+            "space_state",
+            "is_blocked",
+            "is_administrateur",
+            "in_care_team",
+            "has_consent",
+            "emergency_kind",
+            "has_settings",
+            *(f"access_settings__{name}" for name in SETTINGS_FIELDS),
+        )
+        .first()
+    )
+    if row is None:
+        row = {"medecin_traitant_id": None, "space_state": "", "has_settings": False}
+    if row["has_settings"]:
+        settings = AccessSettings(
+            patient_id=patient_id,
+            **{name: row[f"access_settings__{name}"] for name in SETTINGS_FIELDS},
+        )
+    else:
+        settings = AccessSettings(patient_id=patient_id)
+    memo = _memo.get()
+    if memo is not None:
+        memo.setdefault(("settings", str(patient_id)), settings)
+    medecin_traitant = row["medecin_traitant_id"] is not None and str(
+        row["medecin_traitant_id"]
     ) == str(pro)
-    administrateur = PatientRole.objects.filter(
-        patient_id=patient_id, professional_id=pro, kind=PatientRole.Kind.ADMINISTRATEUR
-    ).exists()
+    administrateur = bool(row.get("is_administrateur"))
     mode = None
     emergency = False
     if medecin_traitant:
         mode = Mode.MEDECIN_TRAITANT
     elif administrateur:
         mode = Mode.ADMINISTRATEUR
-    elif actor.organization_id and (
-        CareRelationship.objects.filter(
-            patient_id=patient_id,
-            organization_id=actor.organization_id,
-            ended_at__isnull=True,
-            objected=False,
-        ).exists()
-        and Role.objects.filter(
-            professional_id=pro, organization_id=actor.organization_id, end_date__isnull=True
-        ).exists()
-    ):
+    elif row.get("in_care_team"):
         mode = Mode.CARE_TEAM
-    elif Consent.objects.filter(
-        patient_id=patient_id, professional_id=pro, revoked_at__isnull=True
-    ).exists():
+    elif row.get("has_consent"):
         mode = Mode.CONSENT
     else:
-        active = (
-            EmergencyAccess.objects.filter(
-                patient_id=patient_id, professional_id=pro, expires_at__gt=now
-            )
-            .order_by("-expires_at")
-            .first()
-        )
-        if active is not None:
-            if active.kind == EmergencyAccess.Kind.SAMU and settings.emergency_samu:
-                mode, emergency = Mode.EMERGENCY_SAMU, True
-            elif active.kind == EmergencyAccess.Kind.BTG and settings.emergency_btg:
-                mode, emergency = Mode.EMERGENCY_BTG, True
+        kind = row.get("emergency_kind")
+        if kind == EmergencyAccess.Kind.SAMU and settings.emergency_samu:
+            mode, emergency = Mode.EMERGENCY_SAMU, True
+        elif kind == EmergencyAccess.Kind.BTG and settings.emergency_btg:
+            mode, emergency = Mode.EMERGENCY_BTG, True
     return ProfessionalRelation(
-        space_open=patient["space_state"] in OPEN_SPACE_STATES,
-        blocked=blocked,
+        space_open=row["space_state"] in OPEN_SPACE_STATES,
+        blocked=bool(row.get("is_blocked")),
         mode=mode,
         privileged=medecin_traitant or administrateur,
         emergency=emergency,
-        allowed_types=allowed_types(actor.profession) if actor.profession else frozenset(),
+        allowed_types=_allowed_types(actor.profession),
         settings=settings,
     )
 
