@@ -99,6 +99,7 @@ def after_professional_access(entry: AuditEntry) -> list[AccessNotification]:
     at once cannot both decide that no email was sent this hour.
     """
     emergency = entry.mode in EMERGENCY_MODES
+    since = entry.at - THROTTLE
     if emergency:
         kind = AccessNotification.Kind.EMERGENCY
         recipients = [
@@ -106,24 +107,19 @@ def after_professional_access(entry: AuditEntry) -> list[AccessNotification]:
             AccessNotification.Recipient.MEDECIN_TRAITANT,
         ]
     else:
-        if not is_enabled(entry.patient_id, Kind.PROFESSIONAL_ACCESS):
-            return []
         kind = AccessNotification.Kind.ACCESS
         recipients = [AccessNotification.Recipient.PATIENT]
+        # The common case (a read): the preference and the throttle in one query.
+        enabled, already = _access_email_owed(entry, since)
+        if not enabled or already:
+            return []
     created = []
-    since = entry.at - THROTTLE
     for recipient in recipients:
         if recipient == AccessNotification.Recipient.MEDECIN_TRAITANT and not _medecin_traitant(
             entry.patient_id, exclude=entry.actor_professional_id
         ):
             continue
-        if AccessNotification.objects.filter(
-            patient_id=entry.patient_id,
-            professional_id=entry.actor_professional_id,
-            kind=kind,
-            recipient=recipient,
-            created_at__gte=since,
-        ).exists():
+        if emergency and _notified_since(entry, kind, recipient, since):
             continue
         notification = AccessNotification.objects.create(
             patient_id=entry.patient_id,
@@ -137,6 +133,50 @@ def after_professional_access(entry: AuditEntry) -> list[AccessNotification]:
         transaction.on_commit(partial(_enqueue, notification.id))
         created.append(notification)
     return created
+
+
+def _access_email_owed(entry: AuditEntry, since) -> tuple[bool, bool]:
+    """(the patient wants access emails, one was already made this hour), in one query."""
+    from django.db.models import Exists, OuterRef, Subquery
+
+    from espace_sante.identity.models import Person
+
+    row = (
+        Person.objects.filter(pk=entry.patient_id)
+        .annotate(
+            preference=Subquery(
+                NotificationPreference.objects.filter(
+                    patient=OuterRef("pk"), kind=Kind.PROFESSIONAL_ACCESS
+                ).values("enabled")[:1]
+            ),
+            recent=Exists(
+                AccessNotification.objects.filter(
+                    patient_id=OuterRef("pk"),
+                    professional_id=entry.actor_professional_id,
+                    kind=AccessNotification.Kind.ACCESS,
+                    recipient=AccessNotification.Recipient.PATIENT,
+                    created_at__gte=since,
+                )
+            ),
+        )
+        .values("preference", "recent")
+        .first()
+    )
+    if row is None:  # no such person: asked apart, as before
+        return is_enabled(entry.patient_id, Kind.PROFESSIONAL_ACCESS), _notified_since(
+            entry, AccessNotification.Kind.ACCESS, AccessNotification.Recipient.PATIENT, since
+        )
+    return row["preference"] is not False, bool(row["recent"])
+
+
+def _notified_since(entry: AuditEntry, kind, recipient, since) -> bool:
+    return AccessNotification.objects.filter(
+        patient_id=entry.patient_id,
+        professional_id=entry.actor_professional_id,
+        kind=kind,
+        recipient=recipient,
+        created_at__gte=since,
+    ).exists()
 
 
 def _enqueue(notification_id) -> None:
