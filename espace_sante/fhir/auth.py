@@ -78,12 +78,12 @@ def software_client(request) -> SoftwareClient:
     valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=[])
     if not valid:
         raise _unauthorized("Jeton d'accès invalide ou expiré : demandez-en un nouveau.")
-    client = (
-        SoftwareClient.objects.select_related("organization", "application")
-        .filter(application=oauth_request.client, active=True)
-        .first()
-    )
-    if client is None:
+    # Loaded with the token (fhir.oauth.SoftwareClientValidator): no query here.
+    try:
+        client = oauth_request.client.software
+    except SoftwareClient.DoesNotExist:
+        client = None
+    if client is None or not client.active:
         raise FhirError(
             403,
             "Ce client n'est pas enregistré comme logiciel de professionnel de santé.",
