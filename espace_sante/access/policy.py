@@ -177,8 +177,13 @@ class ProfessionalRelation:
     mode: Mode | None  # the reason to access, or None
     privileged: bool  # médecin traitant or administrateur: sees masked documents
     emergency: bool
-    allowed_types: frozenset[str]
+    profession: str
     settings: object
+
+    @property
+    def allowed_types(self) -> frozenset[str]:
+        """Document types the profession may read (the matrix), asked only when needed."""
+        return _allowed_types(self.profession)
 
 
 # --- One request, one computation ------------------------------------------
@@ -246,6 +251,12 @@ def _allowed_types(profession: str) -> frozenset[str]:
     if not profession:
         return frozenset()
     return _remembered(("types", profession), lambda: allowed_types(profession))
+
+
+def _allowed_types_query(profession: str):
+    from .consent_models import MatrixCell
+
+    return MatrixCell.objects.filter(profession=profession, allowed=True).values("type_code")
 
 
 def professional_relation(actor: Actor, patient_id) -> ProfessionalRelation:
@@ -364,7 +375,7 @@ def _professional_relation(actor: Actor, patient_id) -> ProfessionalRelation:
         mode=mode,
         privileged=medecin_traitant or administrateur,
         emergency=emergency,
-        allowed_types=_allowed_types(actor.profession),
+        profession=actor.profession,
         settings=settings,
     )
 
@@ -552,7 +563,10 @@ def visible_documents(actor: Actor | None, patient_id, queryset):
     relation = professional_relation(actor, patient_id)
     if not relation.space_open or relation.blocked or relation.mode is None:
         return queryset.none()
-    queryset = queryset.filter(type_code__in=relation.allowed_types)
+    if not actor.profession:
+        return queryset.none()
+    # The matrix as a subquery: the list needs no separate round trip for it.
+    queryset = queryset.filter(type_code__in=_allowed_types_query(actor.profession))
     own = Q(author_professional_id=actor.professional_id)
     queryset = queryset.filter(~Q(status="withdrawn") | own)
     if relation.privileged:
