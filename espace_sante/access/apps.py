@@ -19,6 +19,8 @@ class AccessConfig(AppConfig):
     verbose_name = "Accès et traçabilité"
 
     def ready(self):
-        from . import signals  # noqa: F401  (sign-ins traced in the audit trail)
+        from . import signals  # sign-ins traced in the audit trail
+
+        signals.connect_relation_changes()
 
         post_migrate.connect(_load_matrix, sender=self, dispatch_uid="access_load_matrix")

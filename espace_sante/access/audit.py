@@ -10,7 +10,7 @@ keeps both.
 from django.db import transaction
 from django.utils import timezone
 
-from . import chain
+from . import chain, policy
 from .middleware import current_ip, current_request_id
 from .models import AuditEntry, AuditHead
 
@@ -111,7 +111,13 @@ def record(
     justification, what changed). Called outside a transaction, the entry is
     committed on its own (refusals are traced that way).
     """
-    with transaction.atomic():
+    if str(action) not in READING_ACTIONS:
+        # Every access verb (consent, block, emergency, settings…) is audited:
+        # what the policy remembered for this request may be out of date.
+        policy.forget()
+    # No savepoint inside the caller's transaction (two round trips saved): if
+    # the entry cannot be written, the whole action fails with it, as it must.
+    with transaction.atomic(savepoint=False):
         head = _lock_head(patient_id)
         entry = AuditEntry(
             patient_id=patient_id,

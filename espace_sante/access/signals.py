@@ -15,3 +15,42 @@ def trace_citizen_sign_in(sender, request=None, user=None, **kwargs):
 
     actor = Actor(ActorKind.PATIENT, user_id=user.pk, person_id=person.id)
     audit.record(actor, "sign_in", person.id, object_type="account", mode="titulaire")
+
+
+def _forget_relations(sender, **kwargs):
+    """A relation row changed: the policy's per-request memo must not answer from before."""
+    from .policy import forget
+
+    forget()
+
+
+def connect_relation_changes():
+    from django.db.models.signals import post_delete, post_save
+
+    from espace_sante.identity.models import Person, Role
+
+    from .consent_models import (
+        AccessSettings,
+        Block,
+        CareRelationship,
+        Consent,
+        EmergencyAccess,
+        MatrixCell,
+        PatientRole,
+    )
+
+    for model in (
+        Person,
+        Role,
+        AccessSettings,
+        Block,
+        CareRelationship,
+        Consent,
+        EmergencyAccess,
+        MatrixCell,
+        PatientRole,
+    ):
+        for signal in (post_save, post_delete):
+            signal.connect(
+                _forget_relations, sender=model, dispatch_uid=f"policy_forget_{model.__name__}"
+            )

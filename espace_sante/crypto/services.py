@@ -223,18 +223,32 @@ def _primitive(patient: uuid.UUID, kind: str, *, create: bool):
     return primitive
 
 
+_ROW = "row"  # the key row itself, in a scope: both keysets come from one read
+_ROW_FIELDS = ("wrapped_aead", "wrapped_stream", "kek_key_id", "destroyed_at")
+
+
+def _key_row(patient: uuid.UUID):
+    """(wrapped_aead, wrapped_stream, kek_key_id, destroyed_at), or None; read once in a scope."""
+    held = _scope.get()
+    if held is not None and (patient, _ROW) in held:
+        return held[(patient, _ROW)]
+    row = next(iter(PatientKeys.objects.filter(pk=patient).values_list(*_ROW_FIELDS)), None)
+    if held is not None and row is not None:
+        held[(patient, _ROW)] = row
+    return row
+
+
 def _read_primitive(patient: uuid.UUID, kind: str, *, create: bool):
-    # Read on every call: that is how a shred by another process is seen at once.
-    query = PatientKeys.objects.filter(pk=patient).values_list(
-        _FIELDS[kind], "kek_key_id", "destroyed_at"
-    )
-    row = next(iter(query), None)
+    # Read on every call outside a scope: that is how a shred by another process
+    # is seen at once.
+    row = _key_row(patient)
     if row is None:
         if not create:
             raise DecryptionFailed("Aucune clé pour ce patient : rien n'a été chiffré pour lui.")
         _create_keys(patient)
-        row = next(iter(query.all()))
-    wrapped, kek_key_id, destroyed_at = row
+        row = _key_row(patient)
+    wrapped_aead, wrapped_stream, kek_key_id, destroyed_at = row
+    wrapped = wrapped_aead if kind == _AEAD else wrapped_stream
     if destroyed_at is not None:
         raise KeysDestroyed(f"Les clés de ce patient ont été détruites le {destroyed_at:%Y-%m-%d}.")
     wrapped = bytes(wrapped)  # memoryview on PostgreSQL
@@ -310,9 +324,9 @@ def ensure_keys(patient: PatientRef) -> None:
     record never gets new keys.
     """
     patient_id = _patient_uuid(patient)
-    state = list(PatientKeys.objects.filter(pk=patient_id).values_list("destroyed_at", flat=True))
-    if state:
-        if state[0] is not None:
+    row = _key_row(patient_id)  # in a request, the row the encryption then uses
+    if row is not None:
+        if row[3] is not None:
             raise KeysDestroyed("Les clés de ce patient ont été détruites.")
         return
     _create_keys(patient_id)
@@ -329,6 +343,7 @@ def renew_after_shred(patient: PatientRef) -> None:
     with transaction.atomic():
         deleted, _ = PatientKeys.objects.filter(pk=patient_id, destroyed_at__isnull=False).delete()
     _cache.forget_patient(patient_id)
+    _forget_in_scope(patient_id)
     if deleted:
         _create_keys(patient_id)
 
@@ -364,6 +379,11 @@ def shred(patient: PatientRef) -> None:
             row.destroyed_at = now
             row.save(update_fields=["wrapped_aead", "wrapped_stream", "destroyed_at"])
     _cache.forget_patient(patient_id)
+    _forget_in_scope(patient_id)
+
+
+def _forget_in_scope(patient_id: uuid.UUID) -> None:
+    """The key row and primitives read in this scope are out of date."""
     held = _scope.get()
     if held is not None:
         for key in [key for key in held if key[0] == patient_id]:

@@ -16,9 +16,11 @@ The professional must exist in the directory with that profession and work in
 that organisation. The result is the ``policy.Actor`` every service takes.
 """
 
+import threading
 from dataclasses import dataclass
 
 from oauth2_provider.oauth2_backends import get_oauthlib_core
+from oauth2_provider.settings import oauth2_settings
 
 from espace_sante.access.policy import Actor, ActorKind
 from espace_sante.identity.models import Professional, Role
@@ -59,6 +61,27 @@ def _unauthorized(message: str) -> FhirError:
     return FhirError(401, message, code="login", headers=CHALLENGE)
 
 
+_oauth_lock = threading.Lock()
+_oauth_core: tuple[object, object] | None = None
+
+
+def _oauthlib_core():
+    """django-oauth-toolkit's token checker, built once per process (and per settings).
+
+    ``get_oauthlib_core()`` builds oauthlib's server with all its endpoints (two
+    of them, in fact) on every call: most of a millisecond per request. The
+    server and our validator keep no state between requests, so one serves all
+    threads; it is rebuilt when the OAuth settings object changes (tests).
+    """
+    global _oauth_core
+    current = _oauth_core
+    if current is None or current[0] is not oauth2_settings.user_settings:
+        with _oauth_lock:
+            current = (oauth2_settings.user_settings, get_oauthlib_core())
+            _oauth_core = current
+    return current[1]
+
+
 def base_urls(request) -> list[str]:
     from django.conf import settings
 
@@ -75,15 +98,15 @@ def software_client(request) -> SoftwareClient:
             "avec une assertion private_key_jwt) et envoyez-le dans l'en-tête "
             "« Authorization: Bearer … »."
         )
-    valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=[])
+    valid, oauth_request = _oauthlib_core().verify_request(request, scopes=[])
     if not valid:
         raise _unauthorized("Jeton d'accès invalide ou expiré : demandez-en un nouveau.")
-    client = (
-        SoftwareClient.objects.select_related("organization", "application")
-        .filter(application=oauth_request.client, active=True)
-        .first()
-    )
-    if client is None:
+    # Loaded with the token (fhir.oauth.SoftwareClientValidator): no query here.
+    try:
+        client = oauth_request.client.software
+    except SoftwareClient.DoesNotExist:
+        client = None
+    if client is None or not client.active:
         raise FhirError(
             403,
             "Ce client n'est pas enregistré comme logiciel de professionnel de santé.",
@@ -176,7 +199,7 @@ def citizen_actor(request) -> Actor:
     """
     if not request.headers.get("Authorization", "").startswith("Bearer "):
         raise _unauthorized("Jeton d'accès manquant (Authorization: Bearer …).")
-    valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=[])
+    valid, oauth_request = _oauthlib_core().verify_request(request, scopes=[])
     if not valid:
         raise _unauthorized("Jeton d'accès invalide ou expiré : demandez-en un nouveau.")
     if SoftwareClient.objects.filter(application=oauth_request.client).exists():

@@ -17,7 +17,7 @@ from fhir.resources.R4B.documentreference import DocumentReference
 
 from espace_sante.access import audit, history
 from espace_sante.access import services as access
-from espace_sante.access.policy import Action, NotAllowed, decide
+from espace_sante.access.policy import Action, NotAllowed, decide, request_memo
 from espace_sante.identity.models import EXISTING_SPACE_STATES
 from espace_sante.record import services as record
 
@@ -42,7 +42,9 @@ def endpoint(view):
         content_type = "application/fhir+json"
         try:
             content_type = negotiated_type(request)
-            response = view(request, *args, **kwargs)
+            # The policy computes each professional–patient relation once per request.
+            with request_memo():
+                response = view(request, *args, **kwargs)
             if response.get("Content-Type", "").startswith("application/fhir+json"):
                 response["Content-Type"] = f"{content_type}; charset=utf-8"
             return response
