@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from stdnum.fr import nir as stdnum_nir
 
 from espace_sante.enrollment import services, validators
+from espace_sante.identity.models import Person
 
 from .support import csv_lines, person_row
 
@@ -124,3 +125,19 @@ def test_the_detailed_checks_still_explain_a_wrong_key():
     assert errors[0][0] == "nir" and "clé" in errors[0][1]
     with pytest.raises(ValidationError):
         validate_email("a..b@exemple.fr")
+
+
+@pytest.mark.django_db
+def test_names_with_backslashes_or_the_word_none_are_stored_as_written(campaign):
+    # The bulk insert writes COPY text: such values must be escaped, not read as \N or codes.
+    rows = [
+        person_row(1, nom_naissance="O\\Neil", prenoms="None"),
+        person_row(2, adresse="3 rue \\N", commune="None"),
+        person_row(3),
+    ]
+    report = services.import_beneficiaries(campaign, csv_lines(rows))
+    assert report.imported == 3
+    first = Person.objects.get(birth_name="O\\NEIL")
+    assert first.first_names == "None"
+    second = Person.objects.get(city="NONE")
+    assert second.address_line == "3 rue \\N"
