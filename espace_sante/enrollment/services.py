@@ -983,6 +983,9 @@ def create_due_spaces(
     ``after_each`` is called after each creation (progress display).
     """
     created = 0
+    # People whose creation failed in this run: the next run retries them; this
+    # one must not pick them again (it would loop, telling them each time).
+    failed: list = []
     while True:
         at = now or timezone.now()
         with transaction.atomic():
@@ -992,6 +995,7 @@ def create_due_spaces(
                     space_state=S.INVITED,
                     beneficiaries__auto_create_after__lte=at,
                 )
+                .exclude(pk__in=failed)
                 .distinct()
                 .order_by("pk")[:batch_size]
                 if connection.vendor != "postgresql"
@@ -1002,6 +1006,7 @@ def create_due_spaces(
                         "person_id"
                     ),
                 )
+                .exclude(pk__in=failed)
                 .order_by("pk")[:batch_size]
             )
             if not people:
@@ -1015,6 +1020,7 @@ def create_due_spaces(
                     # lifecycle.md: when creation fails technically the person is told
                     # at once; they stay "invited" and the next run tries again.
                     logger.exception("automatic creation failed")
+                    failed.append(person.pk)
                     _tell(person, "creation_failed")
                     continue
                 _tell(person, "created")
@@ -1028,10 +1034,10 @@ def _tell(person: Person, what: str) -> None:
     """Enqueue a notice to the person (in the caller's transaction: rolled back with it)."""
     from .tasks import send_notice
 
-    if person.email:
+    if person.email or (person.mobile_phone and what in NOTICE_SMS):
         send_notice.enqueue(str(person.pk), what)
     else:
-        logger.debug("no email for a %s notice", what)
+        logger.debug("no email or mobile for a %s notice", what)
 
 
 NOTICE_SUBJECTS = {
@@ -1041,6 +1047,28 @@ NOTICE_SUBJECTS = {
     "deleted": "Votre espace santé a été supprimé",
     "suspended": "L'accès à votre espace santé est suspendu",
 }
+
+
+# Without an email, the notices of lifecycle.md that must reach the person go
+# by SMS to the mobile on file (no health content, like the emails).
+NOTICE_SMS = {
+    "created": (
+        "espace-santé : votre espace santé a été créé. Activez-le sur {site_url}/activer/ "
+        "ou opposez-vous à sa création sur {site_url}/opposition/."
+    ),
+    "creation_failed": (
+        "espace-santé : la création automatique de votre espace santé n'a pas abouti "
+        "(incident technique). Nous réessaierons, sans démarche de votre part."
+    ),
+}
+
+
+def send_notice_sms(person: Person, what: str) -> None:
+    """Text a notice to the person's mobile; raises when the gateway refuses it."""
+    from espace_sante.identity.sms import get_sms_sender
+
+    text = NOTICE_SMS[what].format(site_url=settings.SITE_URL)
+    get_sms_sender().send(person.mobile_phone, text)
 
 
 def send_notice(person: Person, what: str, email: str | None = None) -> None:
