@@ -386,13 +386,16 @@ def _import_chunk(campaign, report, pending, refused) -> None:
             )
             continue
         by_nir[nir] = (number, line)
+    campaign_id = str(campaign.pk)  # as text once, like ``now`` below
     existing = _existing_people(list(by_nir))
     present = set(
         Beneficiary.objects.filter(
             campaign=campaign, person_id__in=list(existing.values())
         ).values_list("person_id", flat=True)
     )
-    now = timezone.now()
+    # Written in every row: as text once, not converted again for each row by COPY
+    # (Django reads the same ISO text back on other databases).
+    now = timezone.now().isoformat()
     people, beneficiaries, transitions = [], [], []
     new_ids = iter(ordered_ids(2 * (len(by_nir) - len(existing))))
     for nir, (number, line) in by_nir.items():
@@ -406,7 +409,7 @@ def _import_chunk(campaign, report, pending, refused) -> None:
             report.not_eligible += 1
             beneficiaries.append(
                 _beneficiary_row(
-                    campaign,
+                    campaign_id,
                     existing[nir],
                     line,
                     channel,
@@ -429,7 +432,7 @@ def _import_chunk(campaign, report, pending, refused) -> None:
         )
         beneficiaries.append(
             _beneficiary_row(
-                campaign,
+                campaign_id,
                 person_id,
                 line,
                 channel,
@@ -463,10 +466,10 @@ def _import_chunk(campaign, report, pending, refused) -> None:
     report.save()
 
 
-def _beneficiary_row(campaign, person_id, line, channel, number, now, delivery, id_) -> dict:
+def _beneficiary_row(campaign_id, person_id, line, channel, number, now, delivery, id_) -> dict:
     return {
         "id": id_,
-        "campaign_id": campaign.pk,
+        "campaign_id": campaign_id,
         "person_id": person_id,
         "card_serial": line.card_serial,
         "channel": channel,
