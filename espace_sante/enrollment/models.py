@@ -53,13 +53,20 @@ class Beneficiary(models.Model):
         NOT_ELIGIBLE = "not_eligible", "Espace déjà existant"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="beneficiaries")
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="beneficiaries")
+    # No index of their own: unique_beneficiary (campaign, person) and the
+    # indexes below already serve these look-ups, and each index is written
+    # once per imported line.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="beneficiaries", db_index=False
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="beneficiaries", db_index=False
+    )
     card_serial = models.CharField("numéro de série de la carte Vitale", max_length=12)
     channel = models.CharField(max_length=8, choices=Channel.choices)
     delivery = models.CharField(
-        max_length=16, choices=Delivery.choices, default=Delivery.PENDING, db_index=True
-    )
+        max_length=16, choices=Delivery.choices, default=Delivery.PENDING
+    )  # looked up with the campaign: see the (campaign, delivery) index
     email_attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=200, blank=True)
@@ -132,7 +139,10 @@ class SpaceTransition(models.Model):
         DELETED = "deleted", "Suppression définitive"
 
     id = models.BigAutoField(primary_key=True)
-    patient = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="space_transitions")
+    # Indexed by (patient, at) below, which serves look-ups by patient alone.
+    patient = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="space_transitions", db_index=False
+    )
     event = models.CharField(max_length=16, choices=Event.choices)
     from_state = models.CharField(max_length=16, choices=SpaceState.choices, blank=True)
     to_state = models.CharField(max_length=16, choices=SpaceState.choices)

@@ -53,14 +53,22 @@ def create_due_spaces() -> int:
 
 @task()
 def send_notice(person_id: str, what: str) -> bool:
-    """Email one notice (created, creation failed, closed) to the person's address on file."""
+    """Email one notice (created, creation failed, closed) to the person's address on file.
+
+    Without an email, the notices that have an SMS text go to the mobile on file.
+    """
     from espace_sante.identity.models import Person
 
     person = Person.objects.filter(pk=person_id).first()
-    if person is None or not person.email:
+    if person is None:
         return False
-    services.send_notice(person, what)
-    return True
+    if person.email:
+        services.send_notice(person, what)
+        return True
+    if person.mobile_phone and what in services.NOTICE_SMS:
+        services.send_notice_sms(person, what)
+        return True
+    return False
 
 
 @task()

@@ -96,3 +96,50 @@ def test_the_worker_creates_due_spaces_and_tells_the_person(campaign, smtp_serve
     assert Person.objects.get().space_state == SpaceState.CREATED
     notice = smtp_server.wait_for("personne1@exemple.test")
     assert "a été créé" in smtp_server.body(notice)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_someone_without_email_is_told_by_sms_that_the_space_was_created(campaign, caplog):
+    from espace_sante.enrollment.tasks import create_due_spaces
+
+    from .conftest import run_worker
+
+    row = person_row(1, email=False, telephone="06 12 34 56 78")
+    services.import_beneficiaries(campaign, csv_lines([row, person_row(2, email=False)]))
+    past = timezone.now() - timedelta(days=43)
+    Beneficiary.objects.update(
+        delivery="letter_printed", informed_at=past, auto_create_after=past + timedelta(days=42)
+    )
+    create_due_spaces.enqueue()
+    with caplog.at_level("INFO", logger="espace_sante.sms"):
+        run_worker()
+    assert Person.objects.filter(space_state=SpaceState.CREATED).count() == 2
+    sms = [r.getMessage() for r in caplog.records if r.name == "espace_sante.sms"]
+    # One SMS, to the person with a mobile; nothing health-related in it.
+    assert len(sms) == 1
+    assert "a été créé" in sms[0] and "/activer/" in sms[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_creation_is_texted_at_once_to_someone_without_email(
+    campaign, caplog, monkeypatch
+):
+    from .conftest import run_worker
+
+    row = person_row(1, email=False, telephone="07 12 34 56 78")
+    services.import_beneficiaries(campaign, csv_lines([row]))
+    past = timezone.now() - timedelta(days=43)
+    Beneficiary.objects.update(
+        delivery="letter_printed", informed_at=past, auto_create_after=past + timedelta(days=42)
+    )
+
+    def broken_keys(person):
+        raise Crash("key store unavailable")
+
+    monkeypatch.setattr(services, "_ensure_space_keys", broken_keys)
+    assert services.create_due_spaces(batch_size=10) == 0
+    with caplog.at_level("INFO", logger="espace_sante.sms"):
+        run_worker()
+    assert Person.objects.get().space_state == SpaceState.INVITED
+    sms = [r.getMessage() for r in caplog.records if r.name == "espace_sante.sms"]
+    assert len(sms) == 1 and "n'a pas abouti" in sms[0]
