@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from espace_sante.access.policy import forget as forget_policy_memo
 from espace_sante.identity import validators as identity_validators
 from espace_sante.identity.models import Person, SpaceState, User
 
@@ -120,6 +121,9 @@ def transition(person: Person, event: str, *, actor: User | None = None, note: s
     )
     Person.objects.filter(pk=person.pk).update(space_state=target)
     person.space_state = target
+    # An UPDATE sends no signal: the policy must not answer from the old state later
+    # in the same request.
+    forget_policy_memo()
     return target
 
 
