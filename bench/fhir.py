@@ -1,9 +1,10 @@
 """Benchmark of the FHIR API as professional software sees it. Prints figures; asserts nothing.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/espace_sante_bench \
-        .venv/bin/python bench/fhir.py [--workers 4] [--threads 2] [--concurrency 8]
+        .venv/bin/python bench/fhir.py [--workers 4] [--threads 1] [--worker-class sync|gthread]
+        [--concurrency 8]
 
-Runs the service as in production (gunicorn, gthread workers, PostgreSQL,
+Runs the service as in production (gunicorn sync workers, as ``espace-sante serve``, PostgreSQL,
 DEBUG off) on a throwaway instance (temporary ESPACE_SANTE_VAR_DIR); the
 database named in DATABASE_URL is dropped and recreated: never point this at
 real data. Then, over HTTP with ``concurrency`` client threads:
@@ -157,7 +158,7 @@ def setup_data():
     return client.application.client_id, key, gp, practice, patients
 
 
-def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
+def start_server(port: int, workers: int, threads: int, worker_class: str) -> subprocess.Popen:
     env = dict(os.environ, SITE_URL=f"http://127.0.0.1:{port}", DEBUG="false")
     process = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
         [
@@ -170,7 +171,7 @@ def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
             "--threads",
             str(threads),
             "--worker-class",
-            "gthread",
+            worker_class,
             "--log-level",
             "warning",
         ],
@@ -252,7 +253,10 @@ def run(label, requests_, concurrency, call):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    # Sync workers, as `espace-sante serve` runs them: on 2 cores, 4 sync workers served
+    # W1 twice as fast as 4 gthread workers × 2 threads (the threads fight for the GIL).
+    parser.add_argument("--worker-class", default="sync", choices=["gthread", "sync"])
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--pushes", type=int, default=600)
     parser.add_argument("--searches", type=int, default=1000)
@@ -273,7 +277,7 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     fhir = f"{base}/fhir/R4"
-    server = start_server(port, args.workers, args.threads)
+    server = start_server(port, args.workers, args.threads, args.worker_class)
     try:
         now = int(time.time())
         token = requests.post(
@@ -328,7 +332,8 @@ def main() -> None:
             }
 
         print(
-            f"Serveur : gunicorn, {args.workers} workers × {args.threads} threads ; "
+            f"Serveur : gunicorn {args.worker_class}, {args.workers} workers × {args.threads} "
+            "threads ; "
             f"clients : {args.concurrency} en parallèle\n"
         )
         pdf = pdf_of_size(20 * 1024)
