@@ -7,11 +7,12 @@ truthfully (the data is not kept) is refused with 400 rather than ignored.
 
 from datetime import datetime, time, timedelta
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from espace_sante.identity.reference import RPPS_SYSTEM
+from espace_sante.record.models import DocumentEvent
 
 from .http import FhirError
 from .mapping import FHIR_TO_STATUS, FINESS_SYSTEM, VISIBILITY_CODES
@@ -33,8 +34,11 @@ SUPPORTED = {
     "period",
     "period-start",
     "period-end",
+    "setting",
+    "facility",
+    "event",
 }
-NOT_KEPT = {"setting", "facility", "event"}
+NOT_KEPT: set[str] = set()
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
 MAX_COUNT = 100
 DEFAULT_COUNT = 20
@@ -138,6 +142,25 @@ def _one(name: str, raw: str) -> Q:
                 q |= Q(master_identifier=code)
             elif name == "relatesto":
                 q |= Q(replaces_id=_uuid_or_none(code.rsplit("/", 1)[-1]))
+        return q
+    if name in ("setting", "facility"):
+        field = "practice_setting" if name == "setting" else "facility_type"
+        q = Q(pk__in=[])
+        for value in _ors(raw):
+            system, code = parse_token(value)
+            match = Q(**{f"{field}_code": code})
+            if system:
+                match &= Q(**{f"{field}_system": system})
+            q |= match
+        return q
+    if name == "event":
+        q = Q(pk__in=[])
+        for value in _ors(raw):
+            system, code = parse_token(value)
+            events = DocumentEvent.objects.filter(document=OuterRef("pk"), code=code)
+            if system:
+                events = events.filter(system=system)
+            q |= Q(Exists(events))
         return q
     if name == "author.identifier":
         q = Q(pk__in=[])
