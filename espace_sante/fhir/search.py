@@ -38,7 +38,6 @@ SUPPORTED = {
     "facility",
     "event",
 }
-NOT_KEPT: set[str] = set()
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
 MAX_COUNT = 100
 DEFAULT_COUNT = 20
@@ -198,19 +197,11 @@ def _uuid_or_none(value: str):
 def document_criteria(request) -> Q:
     """The ``Q`` of every DocumentReference search parameter, AND-ed; 400 on what we cannot do."""
     names = {name.split(":", 1)[0] for name in request.GET}
-    unknown = names - SUPPORTED - PATIENT_PARAMS - CONTROL - NOT_KEPT
+    unknown = names - SUPPORTED - PATIENT_PARAMS - CONTROL
     if unknown:
         raise FhirError(
             400,
             f"Paramètre(s) de recherche non pris en charge : {', '.join(sorted(unknown))}.",
-            code="not-supported",
-        )
-    not_kept = names & NOT_KEPT
-    if not_kept:
-        raise FhirError(
-            400,
-            f"Recherche par {', '.join(sorted(not_kept))} impossible : ce serveur ne conserve "
-            "pas ces métadonnées (practiceSetting, facilityType, event).",
             code="not-supported",
         )
     if not _values(request, "status"):
