@@ -7,12 +7,12 @@ truthfully (the data is not kept) is refused with 400 rather than ignored.
 
 from datetime import datetime, time, timedelta
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from espace_sante.identity.reference import RPPS_SYSTEM
-from espace_sante.record.models import DocumentEvent
+from espace_sante.record import services as record
 
 from .http import FhirError
 from .mapping import FHIR_TO_STATUS, FINESS_SYSTEM, VISIBILITY_CODES
@@ -156,10 +156,7 @@ def _one(name: str, raw: str) -> Q:
         q = Q(pk__in=[])
         for value in _ors(raw):
             system, code = parse_token(value)
-            events = DocumentEvent.objects.filter(document=OuterRef("pk"), code=code)
-            if system:
-                events = events.filter(system=system)
-            q |= Q(Exists(events))
+            q |= record.has_event(system, code)
         return q
     if name == "author.identifier":
         q = Q(pk__in=[])

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import storages
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from espace_sante.access import audit, policy
@@ -538,6 +538,19 @@ def search_documents(
         listed = [ListedDocument(doc, document_title(doc)) for doc in rows]
         audit.record(actor, Action.LIST, patient_id, object_type="document", reason=mode)
     return listed, total
+
+
+def has_event(system: str, code: str) -> Q:
+    """A ``search_documents`` criterion: the document carries this context.event code.
+
+    Only a ``Q``: the query runs inside ``search_documents``, behind the policy.
+    """
+    events = DocumentEvent.objects.filter(
+        patient=OuterRef("patient"), document=OuterRef("pk"), code=code
+    )
+    if system:
+        events = events.filter(system=system)
+    return Q(Exists(events))
 
 
 def deposited_duplicate(actor: Actor, patient: Person, master_identifier: str) -> Document | None:
