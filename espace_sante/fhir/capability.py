@@ -23,6 +23,9 @@ DOC_PARAM_TYPES = {
     "period": "date",
     "period-start": "date",
     "period-end": "date",
+    "setting": "token",
+    "facility": "token",
+    "event": "token",
 }
 
 

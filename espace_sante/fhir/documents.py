@@ -136,6 +136,30 @@ def _labels(resource) -> dict:
     return found
 
 
+def _first_coding(concept) -> tuple[str, str]:
+    for coding in (concept.coding or []) if concept else []:
+        if coding.code:
+            return coding.system or "", coding.code
+    return "", ""
+
+
+def _context(resource) -> dict:
+    """The context codes kept on the document: facilityType, practiceSetting, every event."""
+    context = resource.context
+    if context is None:
+        return {}
+    return {
+        "facility_type": _first_coding(context.facilityType),
+        "practice_setting": _first_coding(context.practiceSetting),
+        "events": tuple(
+            (coding.system or "", coding.code)
+            for concept in context.event or []
+            for coding in concept.coding or []
+            if coding.code
+        ),
+    }
+
+
 def _replaced(caller: Caller, resource):
     for relation in resource.relatesTo or []:
         if relation.code != "replaces":
@@ -208,6 +232,7 @@ def deposit(caller: Caller, resource, inline_data: bytes | None = None) -> Depos
         master_identifier=(master or "")[:200],
         replaces=replaces,
         **labels,
+        **_context(resource),
     )
     try:
         document = record.add_document(caller.actor, patient, io.BytesIO(data), meta)

@@ -176,14 +176,34 @@ def document_reference(document, title: str, base: str) -> dict:
                 "target": {"reference": f"DocumentReference/{document.replaces_id}"},
             }
         ]
+    context = {}
     if document.service_start or document.service_end:
         period = {}
         if document.service_start:
             period["start"] = instant(document.service_start)
         if document.service_end:
             period["end"] = instant(document.service_end)
-        resource["context"] = {"period": period}
+        context["period"] = period
+    if document.facility_type_code:
+        context["facilityType"] = _concept(
+            document.facility_type_system, document.facility_type_code
+        )
+    if document.practice_setting_code:
+        context["practiceSetting"] = _concept(
+            document.practice_setting_system, document.practice_setting_code
+        )
+    # "system|code": a system is a URI, which has no "|".
+    events = [_concept(*event.split("|", 1)) for event in document.event_codes or []]
+    if events:
+        context["event"] = events
+    if context:
+        resource["context"] = context
     return resource
+
+
+def _concept(system: str, code: str) -> dict:
+    """A CodeableConcept of one coding; FHIR forbids an empty system, so none is written."""
+    return {"coding": [{"system": system, "code": code} if system else {"code": code}]}
 
 
 def searchset(entries: list[dict], total: int, links: list[tuple[str, str]], base: str) -> dict:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from espace_sante.identity.reference import RPPS_SYSTEM
+from espace_sante.record import services as record
 
 from .http import FhirError
 from .mapping import FHIR_TO_STATUS, FINESS_SYSTEM, VISIBILITY_CODES
@@ -33,8 +34,10 @@ SUPPORTED = {
     "period",
     "period-start",
     "period-end",
+    "setting",
+    "facility",
+    "event",
 }
-NOT_KEPT = {"setting", "facility", "event"}
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
 MAX_COUNT = 100
 DEFAULT_COUNT = 20
@@ -139,6 +142,22 @@ def _one(name: str, raw: str) -> Q:
             elif name == "relatesto":
                 q |= Q(replaces_id=_uuid_or_none(code.rsplit("/", 1)[-1]))
         return q
+    if name in ("setting", "facility"):
+        field = "practice_setting" if name == "setting" else "facility_type"
+        q = Q(pk__in=[])
+        for value in _ors(raw):
+            system, code = parse_token(value)
+            match = Q(**{f"{field}_code": code})
+            if system:
+                match &= Q(**{f"{field}_system": system})
+            q |= match
+        return q
+    if name == "event":
+        q = Q(pk__in=[])
+        for value in _ors(raw):
+            system, code = parse_token(value)
+            q |= record.has_event(system, code)
+        return q
     if name == "author.identifier":
         q = Q(pk__in=[])
         for value in _ors(raw):
@@ -175,19 +194,11 @@ def _uuid_or_none(value: str):
 def document_criteria(request) -> Q:
     """The ``Q`` of every DocumentReference search parameter, AND-ed; 400 on what we cannot do."""
     names = {name.split(":", 1)[0] for name in request.GET}
-    unknown = names - SUPPORTED - PATIENT_PARAMS - CONTROL - NOT_KEPT
+    unknown = names - SUPPORTED - PATIENT_PARAMS - CONTROL
     if unknown:
         raise FhirError(
             400,
             f"Paramètre(s) de recherche non pris en charge : {', '.join(sorted(unknown))}.",
-            code="not-supported",
-        )
-    not_kept = names & NOT_KEPT
-    if not_kept:
-        raise FhirError(
-            400,
-            f"Recherche par {', '.join(sorted(not_kept))} impossible : ce serveur ne conserve "
-            "pas ces métadonnées (practiceSetting, facilityType, event).",
             code="not-supported",
         )
     if not _values(request, "status"):

@@ -75,6 +75,14 @@ class Document(models.Model):
     seen_by_patient_at = models.DateTimeField(null=True, blank=True)
     # PDSm isArchived: the producer archived it; it stays readable (FHIR metadata updates).
     archived = models.BooleanField(default=False)
+    # FHIR context of a professional document (codes, no free text: kept in clear to be
+    # searchable, like type_code). The events, as "system|code", are shown from event_codes
+    # (no query when rendering a page) and searched through their DocumentEvent rows.
+    facility_type_system = models.CharField(max_length=200, blank=True)
+    facility_type_code = models.CharField(max_length=64, blank=True)
+    practice_setting_system = models.CharField(max_length=200, blank=True)
+    practice_setting_code = models.CharField(max_length=64, blank=True)
+    event_codes = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = "document"
@@ -107,6 +115,22 @@ class Document(models.Model):
         if self.invisible_representatives:
             labels.append("INVISIBLE_REPRESENTANTS_LEGAUX")
         return labels
+
+
+class DocumentEvent(models.Model):
+    """One ``context.event`` code of a document (e.g. an act): a row each, so it can be searched."""
+
+    patient = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="events")
+    system = models.CharField(max_length=200, blank=True)
+    code = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = "événement d'un document"
+        indexes = [models.Index(fields=["patient", "code"], name="docevent_patient_code")]
+
+    def __str__(self) -> str:
+        return f"{self.system}|{self.code}"
 
 
 from .profile_models import *  # noqa: E402,F401,F403

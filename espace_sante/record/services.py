@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import storages
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from espace_sante.access import audit, policy
@@ -27,7 +27,7 @@ from espace_sante.access.policy import Action, Actor, NotAllowed
 from espace_sante.crypto import services as crypto
 from espace_sante.identity.models import Organization, Person, Professional
 
-from .models import Document
+from .models import Document, DocumentEvent
 from .reference import CATEGORIES, PATIENT_CATEGORY_TYPES, document_type
 from .uploads import InspectedFile, UploadRefused, inspect_upload
 
@@ -120,6 +120,10 @@ class NewDocument:
     invisible_patient: bool = False
     invisible_representatives: bool = False
     confidentiality: str = Document.Confidentiality.NORMAL
+    # FHIR context codes of a professional deposit: (system, code) pairs, empty when unknown.
+    facility_type: tuple[str, str] = ("", "")
+    practice_setting: tuple[str, str] = ("", "")
+    events: tuple[tuple[str, str], ...] = ()
 
 
 def max_bytes_for(source: str) -> int:
@@ -166,6 +170,7 @@ def add_document(actor: Actor, patient: Person, upload, meta: NewDocument) -> Do
         blob_name = _store_encrypted_blob(patient.id, document_id, inspected.path)
     finally:
         inspected.cleanup()
+    events = list(dict.fromkeys((system[:200], code[:64]) for system, code in meta.events if code))
     try:
         with transaction.atomic():
             document = Document.objects.create(
@@ -194,11 +199,21 @@ def add_document(actor: Actor, patient: Person, upload, meta: NewDocument) -> Do
                 or policy.access_settings(patient.id).mask_new_documents,
                 invisible_patient=meta.invisible_patient,
                 invisible_representatives=meta.invisible_representatives,
+                facility_type_system=meta.facility_type[0][:200],
+                facility_type_code=meta.facility_type[1][:64],
+                practice_setting_system=meta.practice_setting[0][:200],
+                practice_setting_code=meta.practice_setting[1][:64],
+                event_codes=[f"{system}|{code}" for system, code in events],
                 # What the patient deposits themselves is not "new" to them.
                 seen_by_patient_at=timezone.now()
                 if meta.source == Document.Source.PATIENT
                 else None,
             )
+            if events:
+                DocumentEvent.objects.bulk_create(
+                    DocumentEvent(patient=patient, document=document, system=system, code=code)
+                    for system, code in events
+                )
             if meta.replaces is not None:
                 Document.objects.filter(pk=meta.replaces.pk).update(
                     status=Document.Status.SUPERSEDED
@@ -523,6 +538,19 @@ def search_documents(
         listed = [ListedDocument(doc, document_title(doc)) for doc in rows]
         audit.record(actor, Action.LIST, patient_id, object_type="document", reason=mode)
     return listed, total
+
+
+def has_event(system: str, code: str) -> Q:
+    """A ``search_documents`` criterion: the document carries this context.event code.
+
+    Only a ``Q``: the query runs inside ``search_documents``, behind the policy.
+    """
+    events = DocumentEvent.objects.filter(
+        patient=OuterRef("patient"), document=OuterRef("pk"), code=code
+    )
+    if system:
+        events = events.filter(system=system)
+    return Q(Exists(events))
 
 
 def deposited_duplicate(actor: Actor, patient: Person, master_identifier: str) -> Document | None:

@@ -88,12 +88,7 @@ def test_search_without_patient(gp_software, personas):
     assert_outcome(response, 400, "patient est obligatoire")
 
 
-def test_search_on_metadata_we_do_not_keep(gp_software, personas):
-    response = gp_software.get(
-        "DocumentReference",
-        {"patient": str(personas.mother.id), "status": "current", "setting": "MEDGEN"},
-    )
-    assert_outcome(response, 400, "ne conserve pas")
+def test_search_on_an_unknown_parameter(gp_software, personas):
     unknown = gp_software.get(
         "DocumentReference",
         {"patient": str(personas.mother.id), "status": "current", "couleur": "bleu"},
