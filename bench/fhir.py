@@ -83,6 +83,28 @@ def pdf_of_size(size: int) -> bytes:
     return buffer.getvalue()
 
 
+def push_body(patient_id, pdf: bytes, data: str, digest: str) -> dict:
+    """The W1 request: a consultation report (``data`` base64, ``digest`` SHA-1 base64)."""
+    return {
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "masterIdentifier": {"value": f"urn:uuid:{uuid.uuid4()}"},
+        "type": {"coding": [{"system": "http://loinc.org", "code": "11488-4"}]},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "description": "Compte rendu de consultation",
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "application/pdf",
+                    "data": data,
+                    "size": len(pdf),
+                    "hash": digest,
+                }
+            }
+        ],
+    }
+
+
 def setup_data():
     """Demo directory, 100 patients followed by Dr Martin, 20,000 documents, one client."""
     import django
@@ -342,26 +364,7 @@ def main() -> None:
         import json
 
         bodies = [
-            json.dumps(
-                {
-                    "resourceType": "DocumentReference",
-                    "status": "current",
-                    "masterIdentifier": {"value": f"urn:uuid:{uuid.uuid4()}"},
-                    "type": {"coding": [{"system": "http://loinc.org", "code": "11488-4"}]},
-                    "subject": {"reference": f"Patient/{patients[i % PATIENTS].id}"},
-                    "description": "Compte rendu de consultation",
-                    "content": [
-                        {
-                            "attachment": {
-                                "contentType": "application/pdf",
-                                "data": data,
-                                "size": len(pdf),
-                                "hash": digest,
-                            }
-                        }
-                    ],
-                }
-            )
+            json.dumps(push_body(patients[i % PATIENTS].id, pdf, data, digest))
             for i in range(args.pushes)
         ]
         work = list(zip(bodies, assertions(args.pushes), strict=True))

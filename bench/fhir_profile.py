@@ -100,24 +100,7 @@ def main() -> None:
     digest = base64.b64encode(hashlib.sha1(pdf).digest()).decode()  # noqa: S324 - MHD
 
     def push(i: int):
-        body = {
-            "resourceType": "DocumentReference",
-            "status": "current",
-            "masterIdentifier": {"value": f"urn:uuid:{uuid.uuid4()}"},
-            "type": {"coding": [{"system": "http://loinc.org", "code": "11488-4"}]},
-            "subject": {"reference": f"Patient/{patients[i % len(patients)].id}"},
-            "description": "Compte rendu de consultation",
-            "content": [
-                {
-                    "attachment": {
-                        "contentType": "application/pdf",
-                        "data": data,
-                        "size": len(pdf),
-                        "hash": digest,
-                    }
-                }
-            ],
-        }
+        body = bench.push_body(patients[i % len(patients)].id, pdf, data, digest)
         return web.post(
             "/fhir/R4/DocumentReference",
             json.dumps(body),

@@ -795,6 +795,19 @@ def campaign_has_started(campaign: Campaign) -> bool:
     return campaign.start_date <= timezone.localdate()
 
 
+def _pending_locked(campaign: Campaign, channel: str):
+    """The campaign's invitations still to send by ``channel``, locked for this batch.
+
+    SKIP LOCKED: a second worker takes the next rows instead of waiting, so two
+    workers never send the same invitation.
+    """
+    return (
+        Beneficiary.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(campaign=campaign, channel=channel, delivery=Beneficiary.Delivery.PENDING)
+        .select_related("person", "campaign")
+    )
+
+
 def send_invitation_emails(campaign: Campaign, *, batch_size: int = 200, now=None) -> dict:
     """Email every pending beneficiary who has an address; returns what happened.
 
@@ -809,14 +822,8 @@ def send_invitation_emails(campaign: Campaign, *, batch_size: int = 200, now=Non
         now = now or timezone.now()
         with transaction.atomic():
             rows = list(
-                Beneficiary.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(
-                    campaign=campaign,
-                    channel=Beneficiary.Channel.EMAIL,
-                    delivery=Beneficiary.Delivery.PENDING,
-                )
+                _pending_locked(campaign, Beneficiary.Channel.EMAIL)
                 .exclude(next_attempt_at__gt=now)
-                .select_related("person", "campaign")
                 .order_by("created_at", "id")[:batch_size]
             )
             if not rows:
@@ -928,14 +935,9 @@ def build_letter_batches(campaign: Campaign, *, per_pdf: int | None = None, now=
         now_batch = now or timezone.now()
         with transaction.atomic():
             rows = list(
-                Beneficiary.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(
-                    campaign=campaign,
-                    channel=Beneficiary.Channel.LETTER,
-                    delivery=Beneficiary.Delivery.PENDING,
-                )
-                .select_related("person", "campaign")
-                .order_by("person__postal_code", "created_at", "id")[:per_pdf]
+                _pending_locked(campaign, Beneficiary.Channel.LETTER).order_by(
+                    "person__postal_code", "created_at", "id"
+                )[:per_pdf]
             )
             if not rows:
                 break
