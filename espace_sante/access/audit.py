@@ -10,7 +10,7 @@ keeps both.
 from django.db import transaction
 from django.utils import timezone
 
-from . import chain, policy
+from . import chain, events, policy
 from .middleware import current_ip, current_request_id
 from .models import AuditEntry, AuditHead
 
@@ -36,10 +36,6 @@ KNOWN_MODES = frozenset(
     }
 )
 MODE_ALIASES = {"btg": "emergency_btg", "samu": "emergency_samu"}
-
-# Actions whose allowed use by a professional tells the patient (notifications).
-READING_ACTIONS = frozenset({"read", "list"})
-EMERGENCY_ACTION = "emergency"  # a professional opens an emergency access
 
 
 def _known_modes() -> frozenset[str]:
@@ -110,8 +106,11 @@ def record(
     them. ``reason`` is free text (the policy's mode, an emergency
     justification, what changed). Called outside a transaction, the entry is
     committed on its own (refusals are traced that way).
+    ``action`` is a registered event (``access.events``): an unknown code is
+    refused with ``UnknownEvent`` before anything is written.
     """
-    if str(action) not in READING_ACTIONS:
+    event = events.get(action)
+    if not event.reads:
         # Every access verb (consent, block, emergency, settings…) is audited:
         # what the policy remembered for this request may be out of date.
         policy.forget()
@@ -132,7 +131,7 @@ def record(
                 acting_for if acting_for is not None else getattr(actor, "acting_for", ""),
                 "acting_for",
             ),
-            action=_clip(action, "action"),
+            action=event.code,
             object_type=_clip(
                 object_type or (type(obj).__name__.lower() if obj is not None else ""),
                 "object_type",
@@ -152,9 +151,8 @@ def record(
         entry.save(force_insert=True)
         head.sequence, head.entry_hash = entry.sequence, entry.entry_hash
         head.save(update_fields=["sequence", "entry_hash"])
-        if entry.actor_kind == "professional" and allowed:
-            if str(entry.action) in READING_ACTIONS or entry.action == EMERGENCY_ACTION:
-                from . import notifications
+        if event.notifies and allowed and entry.actor_kind == policy.ActorKind.PROFESSIONAL:
+            from . import notifications
 
-                notifications.after_professional_access(entry)
+            notifications.after_professional_access(entry)
     return entry

@@ -1,6 +1,6 @@
 from django import forms
 
-from .history import KINDS, PERIODS
+from .history import PERIODS, kind_choices
 from .models import NotificationPreference
 from .reports import COMMENT_MAX
 
@@ -13,7 +13,7 @@ class HistoryFilterForm(forms.Form):
     )
     kind = forms.ChoiceField(
         label="Type d'action",
-        choices=[(code, label) for code, (label, _) in KINDS.items()],
+        choices=kind_choices,
         required=False,
     )
 

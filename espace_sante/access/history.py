@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import audit, policy
+from . import audit, events, policy
 from .dates import french_datetime
 from .models import AccessReport, AuditEntry
 
@@ -38,36 +38,24 @@ PERIODS = {
     "12m": ("12 derniers mois", 366),
 }
 
-CHANGES = ("create", "update", "delete", "mask", "replace", "withdraw")
-SETTINGS_ACTIONS = (
-    "settings",
-    "notification_settings",
-    "block",
-    "unblock",
-    "consent",
-    "revoke_consent",
-    "role",
-    "remove_role",
-    "care_team",
-    "care_team_objection",
-    "caregiver_invite",
-    "caregiver_answer",
-    "caregiver_revoke",
-    "list_access",
-)
-KINDS = {
-    "": ("Toutes les actions", Q()),
-    "consultations": ("Consultations", Q(action__in=("read", "list"))),
-    "modifications": ("Ajouts, modifications et suppressions", Q(action__in=CHANGES)),
-    "urgences": (
-        "Accès d'urgence",
-        Q(action="emergency") | Q(mode__in=("emergency_btg", "emergency_samu")),
-    ),
-    "parametres": ("Paramètres, consentements et rôles", Q(action__in=SETTINGS_ACTIONS)),
-    "connexions": ("Connexions", Q(action="sign_in")),
-    "refus": ("Accès refusés", Q(outcome=AuditEntry.Outcome.DENIED)),
-    "signalements": ("Signalements", Q(action="report")),
-}
+
+def kinds() -> dict[str, tuple[str, Q]]:
+    """The history filters: one per event category of the registry, and two more."""
+    found = {"": ("Toutes les actions", Q())}
+    for category, label in events.CATEGORIES.items():
+        query = Q(action__in=events.codes(category=category))
+        if category == events.EMERGENCIES:
+            # Reads under an emergency access count as emergencies too.
+            query |= Q(mode__in=("emergency_btg", "emergency_samu"))
+        found[category] = (label, query)
+        if category == events.SIGN_INS:
+            found["refus"] = ("Accès refusés", Q(outcome=AuditEntry.Outcome.DENIED))
+    return found
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    return [(code, label) for code, (label, _) in kinds().items()]
+
 
 # Why an access was allowed, as the patient reads it.
 MODE_LABELS = {
@@ -103,7 +91,8 @@ def entries(patient_id, tab: str = TAB_OTHERS, period: str = "", kind: str = "")
     days = PERIODS.get(period, PERIODS[""])[1]
     if days:
         queryset = queryset.filter(at__gte=timezone.now() - timedelta(days=days))
-    queryset = queryset.filter(KINDS.get(kind, KINDS[""])[1])
+    filters = kinds()
+    queryset = queryset.filter(filters.get(kind, filters[""])[1])
     return queryset.order_by("-sequence")
 
 
@@ -258,8 +247,6 @@ def _who(row: AuditEntry, lookups: _Lookups) -> str:
         return "espace-santé (traitement automatique)"
     if kind in ("operator", "support"):
         return "L'assistance d'espace-santé"
-    if kind in ("enrollment", "enrolment"):
-        return "Le service d'ouverture des espaces santé"
     return "Une personne non identifiée"
 
 
@@ -317,52 +304,22 @@ def _phrase(row: AuditEntry, lookups: _Lookups) -> str:
             if action in ("read", "list")
             else ("tenté une action sur " + thing)
         )
-    pro = _named_professional(row, lookups)
+    try:
+        event = events.get(action)
+    except events.UnknownEvent:  # an entry older than the registry
+        return "effectué une action sur votre espace"
     role_kind = (row.reason or "").split(":", 1)[0]
-    roles = {
-        "administrateur": "administrateur de votre dossier",
-        "sage_femme_referente": "sage-femme référente",
-        "pharmacien_correspondant": "pharmacien correspondant",
-    }
-    phrases = {
-        "read": f"consulté {thing}",
-        "list": f"consulté {thing}",
-        "create": f"ajouté {thing}",
-        "update": f"modifié {thing}",
-        "delete": f"supprimé {thing}",
-        "replace": f"remplacé {thing}",
-        "withdraw": f"retiré {thing}",
-        "mask": f"masqué {thing} aux professionnels"
-        if row.reason != "démasqué"
-        else f"rendu {thing} de nouveau visible aux professionnels",
-        "settings": "modifié vos paramètres de confidentialité",
-        "notification_settings": "modifié vos préférences de notification",
-        "block": f"bloqué l'accès de {pro} à votre dossier",
-        "unblock": f"débloqué l'accès de {pro} à votre dossier",
-        "consent": "enregistré votre consentement à l'accès à votre dossier",
-        "revoke_consent": f"retiré votre consentement à {pro}",
-        "role": f"désigné {pro} comme {roles.get(role_kind, 'professionnel référent')}",
-        "remove_role": f"retiré à {pro} son rôle de {roles.get(role_kind, 'référent')}",
-        "care_team": "indiqué que sa structure vous prend en charge (équipe de soins)",
-        "care_team_objection": "refusé l'accès d'une équipe de soins à votre dossier",
-        "emergency": "ouvert un accès d'urgence à votre dossier",
-        "caregiver_invite": "invité un aidant",
-        "caregiver_answer": "répondu à une invitation d'aidant",
-        "caregiver_revoke": "retiré un aidant",
-        "list_access": "consulté la liste des professionnels qui ont accès à votre dossier",
-        "report": "signalé un accès que vous ne reconnaissiez pas",
-        # Secure messaging (espace_sante.messaging, pharmacy).
-        "message_start": "commencé une conversation dans votre messagerie",
-        "message_send": "envoyé un message dans votre messagerie",
-        "message_read": f"lu {thing}",
-        "message_list": "consulté la liste de vos conversations",
-        "attachment_download": "téléchargé une pièce jointe de votre messagerie",
-        "message_close": "fermé une conversation de votre messagerie",
-        "message_delete": "supprimé une conversation de votre messagerie",
-        "prescription_status": "mis à jour le suivi d'une ordonnance envoyée à sa pharmacie",
-        "lookup": "vérifié que vous avez un espace santé",
-    }
-    return phrases.get(action, "effectué une action sur votre espace")
+    role = ROLES.get(role_kind, "professionnel référent" if action == "role" else "référent")
+    return event.phrase_for(row.reason).format(
+        thing=thing, pro=_named_professional(row, lookups), role=role
+    )
+
+
+ROLES = {
+    "administrateur": "administrateur de votre dossier",
+    "sage_femme_referente": "sage-femme référente",
+    "pharmacien_correspondant": "pharmacien correspondant",
+}
 
 
 # What messaging entries are about (titles stay out of the history).
@@ -373,14 +330,14 @@ MESSAGING_THINGS = {
     "prescription": "une ordonnance envoyée à une pharmacie",
 }
 
-# Actions on health data, whose reason to access is worth saying.
-DATA_ACTIONS = frozenset({"read", "list", "create", "update", "delete", "replace", "withdraw"})
-
 
 def _why(row: AuditEntry, lookups: _Lookups) -> str:
     if row.outcome == AuditEntry.Outcome.DENIED:
         return DENIED_LABEL
-    if row.action not in DATA_ACTIONS and row.action != "emergency":
+    try:
+        if not events.get(row.action).data:
+            return ""
+    except events.UnknownEvent:
         return ""
     if row.mode == "emergency_btg":
         justification = lookups.justification(row)

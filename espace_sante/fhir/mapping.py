@@ -2,6 +2,7 @@
 
 import hashlib
 
+from espace_sante.access import events
 from espace_sante.identity.models import OPEN_SPACE_STATES, Person
 from espace_sante.identity.reference import RPPS_SYSTEM
 from espace_sante.record.reference import document_type
@@ -225,17 +226,6 @@ def searchset(entries: list[dict], total: int, links: list[tuple[str, str]], bas
 
 # --- AuditEvent, shaped like IHE BALP ------------------------------------------
 
-BALP_ACTIONS = {
-    "read": ("R", "read"),
-    "list": ("R", "search-type"),
-    "lookup": ("E", "search-type"),
-    "create": ("C", "create"),
-    "update": ("U", "update"),
-    "mask": ("U", "update"),
-    "replace": ("C", "create"),
-    "withdraw": ("U", "update"),
-    "delete": ("D", "delete"),
-}
 PURPOSES = {
     "emergency_btg": ("ETREAT", "Accès d'urgence (bris de glace)"),
     "emergency_samu": ("ETREAT", "Accès d'urgence (régulation du SAMU)"),
@@ -247,7 +237,10 @@ PURPOSES = {
 
 
 def audit_event(entry, professionals: dict, organizations: dict, apps: dict) -> dict:
-    action, interaction = BALP_ACTIONS.get(entry.action, ("E", ""))
+    try:
+        action, interaction = events.get(entry.action).balp
+    except events.UnknownEvent:  # an entry older than the registry
+        action, interaction = events.BALP_EXECUTE
     agents = []
     pro = professionals.get(str(entry.actor_professional_id))
     if pro is not None:

@@ -1,0 +1,142 @@
+"""The one guard every read or write of health data goes through.
+
+``guard(actor, action, patient_id, obj)`` asks the policy, writes the audit
+entry from the policy's ``Decision`` (its mode: consent, care team,
+emergency…), traces a refusal and raises ``NotAllowed``. Services call it;
+doors (web pages, the portal, the FHIR API) call services, never the policy
+or the audit trail themselves.
+
+When the object only exists after the action (a new document, a new
+message), the service asks first with ``trace=False`` and writes the entry
+once the object is made, in the same transaction: ``access.trace(created)``.
+
+Call the guard before opening the action's transaction when you can: a
+refusal is then committed on its own, and rolling back the action cannot
+roll back the proof that it was refused.
+"""
+
+from dataclasses import dataclass
+
+from . import audit, events, policy
+from .models import AuditEntry
+from .policy import Action, Actor, Decision, MessageAction, NotAllowed
+
+
+@dataclass(frozen=True)
+class Access:
+    """An allowed access: who, what, whose record, and why the policy allowed it."""
+
+    actor: Actor | None
+    event: events.Event
+    patient_id: object
+    decision: Decision
+    object_type: str = ""
+
+    @property
+    def mode(self) -> str:
+        return str(self.decision.mode or "")
+
+    def trace(
+        self, obj=None, *, event=None, object_type: str | None = None, reason: str = ""
+    ) -> AuditEntry:
+        """Append this access to the patient's trail, in the caller's transaction."""
+        return audit.record(
+            self.actor,
+            events.get(event) if event is not None else self.event,
+            self.patient_id,
+            obj=obj,
+            object_type=self.object_type if object_type is None else object_type,
+            mode=self.mode,
+            reason=reason,
+        )
+
+
+def _object_type(obj, section: str | None, object_type: str) -> str:
+    if object_type:
+        return object_type
+    if section:
+        return section
+    return type(obj).__name__.lower() if obj is not None else ""
+
+
+def decide(
+    actor: Actor | None,
+    action,
+    patient_id,
+    obj=None,
+    *,
+    section: str | None = None,
+    conversation=None,
+    to_pharmacy: bool = False,
+) -> Decision:
+    """The policy's decision, untraced: for guard() and for what a page may offer."""
+    if isinstance(action, MessageAction):
+        return policy.decide_message(
+            actor, action, patient_id, conversation, to_pharmacy=to_pharmacy
+        )
+    # A section names a part of the profile; otherwise the object is a document.
+    document = obj if section is None else None
+    return policy.decide(actor, Action(action), patient_id, document, section)
+
+
+def refuse(
+    actor: Actor | None, action, patient_id, obj=None, *, object_type: str = "", reason: str = ""
+) -> NotAllowed:
+    """Trace a refusal the service decided itself (before the policy was even asked)."""
+    audit.record(
+        actor,
+        events.get(action),
+        patient_id,
+        obj=obj,
+        object_type=object_type,
+        allowed=False,
+        reason=reason,
+    )
+    return NotAllowed()
+
+
+def guard(
+    actor: Actor | None,
+    action,
+    patient_id,
+    obj=None,
+    *,
+    section: str | None = None,
+    conversation=None,
+    to_pharmacy: bool = False,
+    object_type: str = "",
+    reason: str = "",
+    trace: bool = True,
+) -> Access:
+    """Decide, trace and return the access; trace the refusal and raise ``NotAllowed``.
+
+    ``action`` is a ``policy.Action`` (documents, profile sections when
+    ``section`` is given) or a ``policy.MessageAction`` (a conversation, given
+    as ``conversation``; ``obj`` is then the message or attachment traced).
+    With ``trace=False`` nothing is written when allowed: the caller traces
+    the access with ``Access.trace`` once the object exists.
+    """
+    event = events.get(action)
+    kind = _object_type(obj if obj is not None else conversation, section, object_type)
+    decision = decide(
+        actor,
+        action,
+        patient_id,
+        obj,
+        section=section,
+        conversation=conversation,
+        to_pharmacy=to_pharmacy,
+    )
+    if not decision:
+        raise refuse(
+            actor,
+            event,
+            patient_id,
+            obj if obj is not None else conversation,
+            object_type=kind,
+            reason=reason,
+        )
+    access = Access(actor, event, patient_id, decision, kind)
+    if trace:
+        access.trace(obj if obj is not None else conversation, reason=reason)
+    return access
