@@ -1,7 +1,7 @@
 """The medical profile: add, change, delete and read its sections; measures; the summary.
 
-Every function takes the acting ``Actor`` and the patient (a ``Person``), asks
-``access.policy`` first, and appends to the audit trail in the same
+Every function takes the acting ``Actor`` and the patient (a ``Person``), goes
+through ``access.guard`` first, and appends to the audit trail in the same
 transaction as the change or the read (object type ``profile:<section>``). A
 refusal is traced too, committed on its own, then raised as ``NotAllowed``
 (pages answer 404). Input is validated by the forms of ``profile_forms``
@@ -21,7 +21,7 @@ from django.db.models import Count, Max, Q
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 
-from espace_sante.access import audit, policy
+from espace_sante.access.guard import Access, guard
 from espace_sante.access.policy import Action, Actor, ActorKind, NotAllowed
 from espace_sante.crypto import services as crypto
 from espace_sante.identity.models import Person
@@ -131,15 +131,14 @@ def section(key: str) -> Section:
 # --- Policy and audit --------------------------------------------------------
 
 
-def _check(actor: Actor | None, action: Action, patient_id, object_type: str) -> None:
-    """Ask the policy; a refusal is traced (committed on its own) and raised.
+def _check(actor: Actor | None, action: Action, patient_id, object_type: str) -> Access:
+    """The guard on one section; a refusal is traced (committed on its own) and raised.
 
     Called before any transaction of ours is open, so that rolling back the
-    action can never roll back the trace of its refusal.
+    action can never roll back the trace of its refusal. The allowed access
+    is traced by the caller, with the entry it touched, in its transaction.
     """
-    if not policy.can(actor, action, patient_id, section=object_type):
-        audit.record(actor, action, patient_id, object_type=object_type, allowed=False)
-        raise NotAllowed
+    return guard(actor, action, patient_id, section=object_type, trace=False)
 
 
 def check_section(actor: Actor | None, patient: Person, action: Action, key: str) -> None:
@@ -180,10 +179,10 @@ def _find(sec: Section, patient: Person, entry_id) -> ProfileEntry:
 def list_section(actor: Actor | None, patient: Person, key: str) -> list[ProfileEntry]:
     """The entries of one section of ``patient``'s profile, in the section's order."""
     sec = section(key)
-    _check(actor, Action.LIST, patient.id, sec.object_type)
+    access = _check(actor, Action.LIST, patient.id, sec.object_type)
     with transaction.atomic():
         rows = list(_scoped(sec.model, patient).order_by(*sec.order_by))
-        audit.record(actor, Action.LIST, patient.id, object_type=sec.object_type)
+        access.trace()
     return rows
 
 
@@ -195,10 +194,10 @@ def get_entry(
     Only a read is traced here: the change that follows traces itself.
     """
     sec = section(key)
-    _check(actor, action, patient.id, sec.object_type)
+    access = _check(actor, action, patient.id, sec.object_type)
     row = _find(sec, patient, entry_id)
     if action == Action.READ:
-        audit.record(actor, Action.READ, patient.id, obj=row, object_type=sec.object_type)
+        access.trace(row)
     return row
 
 
@@ -207,7 +206,7 @@ def add_entry(actor: Actor | None, patient: Person, key: str, data: Mapping) -> 
     sec = section(key)
     if sec.singleton:
         raise ValueError(f"La rubrique {key} s'enregistre avec save_singleton().")
-    _check(actor, Action.CREATE, patient.id, sec.object_type)
+    access = _check(actor, Action.CREATE, patient.id, sec.object_type)
     cleaned = _validate(sec.form, data, patient)
     crypto.ensure_keys(patient)
     row = sec.model(patient=patient)
@@ -218,7 +217,7 @@ def add_entry(actor: Actor | None, patient: Person, key: str, data: Mapping) -> 
         row.author_professional_id = actor.professional_id if is_pro else None
     with transaction.atomic():
         row.save()
-        audit.record(actor, Action.CREATE, patient.id, obj=row, object_type=sec.object_type)
+        access.trace(row)
     return row
 
 
@@ -227,23 +226,23 @@ def update_entry(
 ) -> ProfileEntry:
     """Replace the content of one entry by ``data`` (validated like a new one)."""
     sec = section(key)
-    _check(actor, Action.UPDATE, patient.id, sec.object_type)
+    access = _check(actor, Action.UPDATE, patient.id, sec.object_type)
     cleaned = _validate(sec.form, data, patient)
     with transaction.atomic():
         row = _find(sec, patient, entry_id)
         _assign(row, sec.form, cleaned)
         row.save()
-        audit.record(actor, Action.UPDATE, patient.id, obj=row, object_type=sec.object_type)
+        access.trace(row)
     return row
 
 
 def delete_entry(actor: Actor | None, patient: Person, key: str, entry_id) -> None:
     """Delete one entry for good (a profile entry has no history to keep)."""
     sec = section(key)
-    _check(actor, Action.DELETE, patient.id, sec.object_type)
+    access = _check(actor, Action.DELETE, patient.id, sec.object_type)
     with transaction.atomic():
         row = _find(sec, patient, entry_id)
-        audit.record(actor, Action.DELETE, patient.id, obj=row, object_type=sec.object_type)
+        access.trace(row)
         row.delete()
 
 
@@ -258,10 +257,10 @@ def entry_initial(row: ProfileEntry, key: str) -> dict:
 def get_singleton(actor: Actor | None, patient: Person, key: str) -> ProfileEntry | None:
     """The one row of a singleton section, or None if the patient has not filled it."""
     sec = section(key)
-    _check(actor, Action.READ, patient.id, sec.object_type)
+    access = _check(actor, Action.READ, patient.id, sec.object_type)
     with transaction.atomic():
         row = _scoped(sec.model, patient).first()
-        audit.record(actor, Action.READ, patient.id, obj=row, object_type=sec.object_type)
+        access.trace(row)
     return row
 
 
@@ -270,7 +269,7 @@ def save_singleton(actor: Actor | None, patient: Person, key: str, data: Mapping
     sec = section(key)
     exists = _scoped(sec.model, patient).exists()
     action = Action.UPDATE if exists else Action.CREATE
-    _check(actor, action, patient.id, sec.object_type)
+    access = _check(actor, action, patient.id, sec.object_type)
     cleaned = _validate(sec.form, data, patient)
     crypto.ensure_keys(patient)
     for attempt in range(2):
@@ -282,7 +281,7 @@ def save_singleton(actor: Actor | None, patient: Person, key: str, data: Mapping
                 row = row or sec.model(patient=patient)
                 _assign(row, sec.form, cleaned)
                 row.save()
-                audit.record(actor, action, patient.id, obj=row, object_type=sec.object_type)
+                access.trace(row, event=action)
             return row
         except IntegrityError:
             # The other request inserted first (nothing to lock before it
@@ -295,11 +294,11 @@ def save_singleton(actor: Actor | None, patient: Person, key: str, data: Mapping
 def clear_singleton(actor: Actor | None, patient: Person, key: str) -> None:
     """Erase the one row of a singleton section (nothing happens if there is none)."""
     sec = section(key)
-    _check(actor, Action.DELETE, patient.id, sec.object_type)
+    access = _check(actor, Action.DELETE, patient.id, sec.object_type)
     with transaction.atomic():
         row = _scoped(sec.model, patient).first()
         if row is not None:
-            audit.record(actor, Action.DELETE, patient.id, obj=row, object_type=sec.object_type)
+            access.trace(row)
             row.delete()
 
 
@@ -394,7 +393,7 @@ def add_measure(
     with a sentence giving the range.
     """
     measure = measure_type(code)
-    _check(actor, Action.CREATE, patient.id, MEASURES_TYPE)
+    access = _check(actor, Action.CREATE, patient.id, MEASURES_TYPE)
     cleaned = _validate(forms.MeasureForm, data, patient, measure)
     crypto.ensure_keys(patient)
     row = Measure(patient=patient, code=measure.code, measured_at=cleaned["measured_at"])
@@ -404,41 +403,41 @@ def add_measure(
     row.unit = cleaned["unit"]
     with transaction.atomic():
         row.save()
-        audit.record(actor, Action.CREATE, patient.id, obj=row, object_type=MEASURES_TYPE)
+        access.trace(row)
     return row
 
 
 def delete_measure(actor: Actor | None, patient: Person, measure_id) -> None:
     """Delete one measure of the patient."""
-    _check(actor, Action.DELETE, patient.id, MEASURES_TYPE)
+    access = _check(actor, Action.DELETE, patient.id, MEASURES_TYPE)
     with transaction.atomic():
         try:
             row = _scoped(Measure, patient).get(pk=measure_id)
         except (Measure.DoesNotExist, ValidationError, ValueError):
             raise NotAllowed from None
-        audit.record(actor, Action.DELETE, patient.id, obj=row, object_type=MEASURES_TYPE)
+        access.trace(row)
         row.delete()
 
 
 def get_measure(actor: Actor | None, patient: Person, measure_id) -> MeasurePoint:
     """One measure of the patient, decrypted (to confirm its deletion)."""
-    _check(actor, Action.READ, patient.id, MEASURES_TYPE)
+    access = _check(actor, Action.READ, patient.id, MEASURES_TYPE)
     with transaction.atomic():
         try:
             row = _scoped(Measure, patient).get(pk=measure_id)
         except (Measure.DoesNotExist, ValidationError, ValueError):
             raise NotAllowed from None
-        audit.record(actor, Action.READ, patient.id, obj=row, object_type=MEASURES_TYPE)
+        access.trace(row)
     return _point(row, measure_type(row.code))
 
 
 def measure_series(actor: Actor | None, patient: Person, code: str) -> list[MeasurePoint]:
     """Every measure of type ``code`` of the patient, newest first, decrypted."""
     measure = measure_type(code)
-    _check(actor, Action.LIST, patient.id, MEASURES_TYPE)
+    access = _check(actor, Action.LIST, patient.id, MEASURES_TYPE)
     with transaction.atomic():
         rows = list(_scoped(Measure, patient).filter(code=code).order_by("-measured_at"))
-        audit.record(actor, Action.LIST, patient.id, object_type=MEASURES_TYPE)
+        access.trace()
     return [_point(row, measure) for row in rows]
 
 
@@ -460,10 +459,10 @@ class Target:
 def get_measure_target(actor: Actor | None, patient: Person, code: str) -> Target | None:
     """The patient's goal for measures of type ``code``, if they set one."""
     measure = measure_type(code)
-    _check(actor, Action.READ, patient.id, MEASURES_TYPE)
+    access = _check(actor, Action.READ, patient.id, MEASURES_TYPE)
     with transaction.atomic():
         row = _scoped(MeasureTarget, patient).filter(code=code).first()
-        audit.record(actor, Action.READ, patient.id, obj=row, object_type=MEASURES_TYPE)
+        access.trace(row)
     if row is None:
         return None
     return Target(
@@ -476,7 +475,7 @@ def set_measure_target(
 ) -> MeasureTarget:
     """Set (or replace) the patient's goal for measures of type ``code``."""
     measure = measure_type(code)
-    _check(actor, Action.UPDATE, patient.id, MEASURES_TYPE)
+    access = _check(actor, Action.UPDATE, patient.id, MEASURES_TYPE)
     cleaned = _validate(forms.MeasureTargetForm, data, patient, measure)
     crypto.ensure_keys(patient)
     with transaction.atomic():
@@ -485,18 +484,18 @@ def set_measure_target(
         row.value = cleaned["value"]
         row.second_value = cleaned.get("second_value")
         row.save()
-        audit.record(actor, Action.UPDATE, patient.id, obj=row, object_type=MEASURES_TYPE)
+        access.trace(row)
     return row
 
 
 def clear_measure_target(actor: Actor | None, patient: Person, code: str) -> None:
     """Remove the patient's goal for measures of type ``code``."""
     measure_type(code)
-    _check(actor, Action.DELETE, patient.id, MEASURES_TYPE)
+    access = _check(actor, Action.DELETE, patient.id, MEASURES_TYPE)
     with transaction.atomic():
         row = _scoped(MeasureTarget, patient).filter(code=code).first()
         if row is not None:
-            audit.record(actor, Action.DELETE, patient.id, obj=row, object_type=MEASURES_TYPE)
+            access.trace(row)
             row.delete()
 
 
@@ -541,7 +540,7 @@ def profile_summary(actor: Actor | None, patient: Person) -> ProfileSummary:
     """
     from . import services as documents
 
-    _check(actor, Action.LIST, patient.id, SUMMARY_TYPE)
+    access = _check(actor, Action.LIST, patient.id, SUMMARY_TYPE)
     summary = ProfileSummary(patient=patient)
     with transaction.atomic():
         for sec in _SECTIONS:
@@ -551,7 +550,7 @@ def profile_summary(actor: Actor | None, patient: Person) -> ProfileSummary:
             else:
                 summary.entries[sec.key] = list(rows.order_by(*sec.order_by))
         summary.measures = _latest(patient)
-        audit.record(actor, Action.LIST, patient.id, object_type=SUMMARY_TYPE)
+        access.trace()
     summary.directives = documents.list_documents(actor, patient.id, category="DIR_ANT")
     return summary
 
@@ -585,10 +584,10 @@ def _latest(patient: Person) -> list[LatestMeasure]:
 
 def latest_measures(actor: Actor | None, patient: Person) -> list[LatestMeasure]:
     """Every measure type with the patient's latest value of it (None when never measured)."""
-    _check(actor, Action.LIST, patient.id, MEASURES_TYPE)
+    access = _check(actor, Action.LIST, patient.id, MEASURES_TYPE)
     with transaction.atomic():
         latest = _latest(patient)
-        audit.record(actor, Action.LIST, patient.id, object_type=MEASURES_TYPE)
+        access.trace()
     return latest
 
 

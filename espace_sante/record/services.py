@@ -1,6 +1,6 @@
 """Documents of the medical record: add, read, list, change, mask, delete.
 
-Every function takes the acting ``Actor`` and asks ``access.policy``; every
+Every function takes the acting ``Actor`` and goes through ``access.guard``: every
 access, allowed or refused, is appended to the audit trail in the same
 transaction as the action.
 """
@@ -22,7 +22,9 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from espace_sante.access import audit, policy
+from espace_sante.access import events as audit_events
+from espace_sante.access import policy
+from espace_sante.access.guard import guard
 from espace_sante.access.policy import Action, Actor, NotAllowed
 from espace_sante.crypto import services as crypto
 from espace_sante.identity.models import Organization, Person, Professional
@@ -48,19 +50,6 @@ def document_title(document: Document) -> str:
     return crypto.decrypt_text(
         document.patient_id, document.id, bytes(document.title_encrypted), purpose=TITLE
     )
-
-
-def _check(actor, action, patient_id, document=None) -> str:
-    """Ask the policy; a refusal is traced (committed on its own) and raised.
-
-    Returns the reason of the access (consent, care team, emergency…), which
-    the audit entry of the action carries.
-    """
-    decision = policy.decide(actor, action, patient_id, document)
-    if not decision:
-        audit.record(actor, action, patient_id, obj=document, object_type="document", allowed=False)
-        raise NotAllowed
-    return str(decision.mode or "")
 
 
 def _store_encrypted_blob(patient_id, document_id, plaintext_path: str) -> str:
@@ -146,9 +135,9 @@ def add_document(actor: Actor, patient: Person, upload, meta: NewDocument) -> Do
     crash between the two leaves only an unreferenced blob, which
     ``sweep_orphan_blobs`` deletes later: never a row without its bytes.
     """
-    mode = _check(actor, Action.CREATE, patient.id)
+    creating = guard(actor, Action.CREATE, patient.id, object_type="document", trace=False)
     if meta.replaces is not None:
-        _check(actor, Action.REPLACE, patient.id, meta.replaces)
+        guard(actor, Action.REPLACE, patient.id, meta.replaces, trace=False)
     doc_type = document_type(meta.type_code)
     if doc_type is None:
         raise UploadRefused("Type de document inconnu.", code="unknown_type")
@@ -218,17 +207,22 @@ def add_document(actor: Actor, patient: Person, upload, meta: NewDocument) -> Do
                 Document.objects.filter(pk=meta.replaces.pk).update(
                     status=Document.Status.SUPERSEDED
                 )
-            audit.record(actor, Action.CREATE, patient.id, obj=document, reason=mode)
+            creating.trace(document)
     except BaseException:
         blob_storage().delete(blob_name)
         raise
     return document
 
 
-def access_document(actor: Actor | None, document_id, action: Action = Action.READ) -> Document:
+def access_document(
+    actor: Actor | None, document_id, action: Action = Action.READ, *, trace: bool = True
+) -> Document:
     """The document if ``actor`` may do ``action`` on it; otherwise ``NotAllowed``.
 
     The refusal does not say whether the document exists (views answer 404).
+    ``trace=False``: the policy still decides (and a refusal is traced), but
+    the allowed read is already in the trail — the bytes a document page
+    embeds belong to the opening the page traced (one opening, one entry).
     """
     try:
         document = Document.objects.select_related(
@@ -236,11 +230,14 @@ def access_document(actor: Actor | None, document_id, action: Action = Action.RE
         ).get(pk=document_id)
     except (Document.DoesNotExist, ValueError, TypeError, ValidationError):
         raise NotAllowed from None
-    mode = _check(actor, action, document.patient_id, document)
     if action != Action.READ:
+        # The change that follows asks the guard again and traces itself.
+        guard(actor, action, document.patient_id, document, trace=False)
         return document
+    opening = guard(actor, Action.READ, document.patient_id, document, trace=False)
     with transaction.atomic():
-        audit.record(actor, Action.READ, document.patient_id, obj=document, reason=mode)
+        if trace:
+            opening.trace(document)
         if policy.is_titulaire(actor, document.patient_id) and document.seen_by_patient_at is None:
             document.seen_by_patient_at = timezone.now()
             Document.objects.filter(pk=document.pk).update(
@@ -328,7 +325,7 @@ def list_documents(
     offset: int = 0,
 ) -> list[ListedDocument]:
     """The documents ``actor`` may see in one patient's record, newest first."""
-    mode = _check(actor, Action.LIST, patient_id)
+    listing = guard(actor, Action.LIST, patient_id, object_type="document", trace=False)
     with transaction.atomic():
         queryset = _visible(
             actor,
@@ -339,7 +336,7 @@ def list_documents(
             include_inactive=include_inactive,
         )
         listed, _ = _titled(queryset, search, limit, offset)
-        audit.record(actor, Action.LIST, patient_id, object_type="document", reason=mode)
+        listing.trace()
     return listed
 
 
@@ -365,7 +362,7 @@ def document_page(
     per_page: int = 20,
 ) -> DocumentPage:
     """What the Documents screen shows: counts in SQL, titles decrypted for one page only."""
-    mode = _check(actor, Action.LIST, patient_id)
+    listing = guard(actor, Action.LIST, patient_id, object_type="document", trace=False)
     with transaction.atomic():
         everything = _visible(actor, patient_id)
         per_category = dict(
@@ -373,7 +370,7 @@ def document_page(
         )
         filtered = _visible(actor, patient_id, category=category, since=since)
         items, matching = _titled(filtered, search, per_page, (max(page, 1) - 1) * per_page)
-        audit.record(actor, Action.LIST, patient_id, object_type="document", reason=mode)
+        listing.trace()
     return DocumentPage(
         items=items,
         matching=matching,
@@ -403,7 +400,7 @@ def update_document(
     document_date: date | None = None,
 ) -> Document:
     """Rename, recategorise or redate a document the patient deposited."""
-    _check(actor, Action.UPDATE, document.patient_id, document)
+    updating = guard(actor, Action.UPDATE, document.patient_id, document, trace=False)
     with transaction.atomic():
         fields = []
         if title is not None:
@@ -430,42 +427,36 @@ def update_document(
             fields.append("document_date")
         if fields:
             document.save(update_fields=fields)
-            audit.record(actor, Action.UPDATE, document.patient_id, obj=document)
+            updating.trace(document)
     return document
 
 
 def set_masked(actor: Actor, document: Document, masked: bool) -> Document:
     """Hide a document from professionals (MASQUE_PS), or show it again."""
-    _check(actor, Action.MASK, document.patient_id, document)
+    masking = guard(actor, Action.MASK, document.patient_id, document, trace=False)
     with transaction.atomic():
         document.masked_from_professionals = masked
         document.save(update_fields=["masked_from_professionals"])
-        audit.record(
-            actor,
-            Action.MASK,
-            document.patient_id,
-            obj=document,
-            reason="masqué" if masked else "démasqué",
-        )
+        masking.trace(document, reason="masqué" if masked else "démasqué")
     return document
 
 
 def withdraw_document(actor: Actor, document: Document) -> Document:
     """A professional withdraws a document they deposited (it stays for its author)."""
-    mode = _check(actor, Action.WITHDRAW, document.patient_id, document)
+    withdrawing = guard(actor, Action.WITHDRAW, document.patient_id, document, trace=False)
     with transaction.atomic():
         document.status = Document.Status.WITHDRAWN
         document.save(update_fields=["status"])
-        audit.record(actor, Action.WITHDRAW, document.patient_id, obj=document, reason=mode)
+        withdrawing.trace(document)
     return document
 
 
 def delete_document(actor: Actor, document: Document) -> None:
     """Delete a document the patient deposited: the row now, the blob after commit."""
-    _check(actor, Action.DELETE, document.patient_id, document)
+    deleting = guard(actor, Action.DELETE, document.patient_id, document, trace=False)
     with transaction.atomic():
         blob_name = document.blob_name
-        audit.record(actor, Action.DELETE, document.patient_id, obj=document)
+        deleting.trace(document)
         document.delete()
         # If this deletion fails, the orphan sweep removes the blob later.
         transaction.on_commit(lambda: blob_storage().delete(blob_name))
@@ -522,7 +513,7 @@ def search_documents(
     The policy filter is applied in SQL first, so what the actor may not see is
     simply absent; the search is traced as a list of the record.
     """
-    mode = _check(actor, Action.LIST, patient_id)
+    listing = guard(actor, Action.LIST, patient_id, object_type="document", trace=False)
     with transaction.atomic():
         queryset = policy.visible_documents(actor, patient_id, Document.objects.all())
         if criteria is not None:
@@ -536,7 +527,7 @@ def search_documents(
         total = queryset.count()
         rows = list(queryset[offset : offset + limit]) if limit else []
         listed = [ListedDocument(doc, document_title(doc)) for doc in rows]
-        audit.record(actor, Action.LIST, patient_id, object_type="document", reason=mode)
+        listing.trace()
     return listed, total
 
 
@@ -575,13 +566,12 @@ def deposited_duplicate(actor: Actor, patient: Person, master_identifier: str) -
             "autre émetteur : donnez au document un identifiant unique.",
             code="duplicate_other",
         )
-    audit.record(
-        actor,
-        Action.CREATE,
-        patient.id,
-        obj=found,
+    # Their own document: the REPLACE decision is exactly "the author" (Mode.AUTHOR).
+    own = guard(actor, Action.REPLACE, patient.id, found, trace=False)
+    own.trace(
+        found,
+        event=audit_events.CREATE,
         reason="déjà reçu (même identifiant) : rien n'a été ajouté",
-        mode="author",
     )
     return found
 
@@ -600,7 +590,7 @@ def patient_of_document(document_id) -> Person | None:
 def visible_document_ids(actor: Actor | None, patient_id, document_ids) -> set[str]:
     """Which of ``document_ids`` ``actor`` may see (for lists that group documents), traced."""
     try:
-        mode = _check(actor, Action.LIST, patient_id)
+        listing = guard(actor, Action.LIST, patient_id, object_type="document", trace=False)
     except NotAllowed:
         return set()
     with transaction.atomic():
@@ -608,7 +598,7 @@ def visible_document_ids(actor: Actor | None, patient_id, document_ids) -> set[s
             actor, patient_id, Document.objects.filter(pk__in=list(document_ids))
         )
         found = {str(pk) for pk in queryset.values_list("pk", flat=True)}
-        audit.record(actor, Action.LIST, patient_id, object_type="document", reason=mode)
+        listing.trace()
     return found
 
 
@@ -630,7 +620,7 @@ def update_deposit(actor: Actor, document: Document, change: DepositChange) -> D
     document". Masking from professionals stays the patient's choice and is not
     part of this change.
     """
-    mode = _check(actor, Action.REPLACE, document.patient_id, document)
+    changing = guard(actor, Action.REPLACE, document.patient_id, document, trace=False)
     fields = []
     for name in ("confidentiality", "invisible_patient", "invisible_representatives", "archived"):
         value = getattr(change, name)
@@ -644,13 +634,10 @@ def update_deposit(actor: Actor, document: Document, change: DepositChange) -> D
         return document
     with transaction.atomic():
         document.save(update_fields=fields)
-        audit.record(
-            actor,
-            Action.WITHDRAW if fields == ["status"] else Action.UPDATE,
-            document.patient_id,
-            obj=document,
-            reason=f"{mode} : {', '.join(fields)}",
-            mode=mode,
+        changing.trace(
+            document,
+            event=Action.WITHDRAW if fields == ["status"] else Action.UPDATE,
+            reason=f"{changing.mode} : {', '.join(fields)}",
         )
     return document
 
