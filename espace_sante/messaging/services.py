@@ -1,6 +1,6 @@
 """Secure messaging: start, read, reply, close, delete, attachments (services.md).
 
-Every function takes the acting ``Actor`` and asks ``access.policy.decide_message``;
+Every function takes the acting ``Actor`` and goes through ``access.guard``;
 every decision, allowed or refused, is appended to the audit trail in the
 transaction of the action. The web pages and, later, the FHIR ``Communication``
 door call these same functions.
@@ -27,8 +27,10 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from espace_sante.access import audit, policy
-from espace_sante.access.policy import ActorKind, MessageAction, NotAllowed
+from espace_sante.access import events as audit_events
+from espace_sante.access import policy
+from espace_sante.access.guard import Access, decide, guard, refuse
+from espace_sante.access.policy import ActorKind, Decision, MessageAction, NotAllowed
 from espace_sante.crypto import services as crypto
 from espace_sante.identity.models import Organization, Person, Professional
 from espace_sante.record import services as record
@@ -59,22 +61,21 @@ class MessagingRefused(ValidationError):
 # --- Policy and audit ------------------------------------------------------------
 
 
-def _check(actor, action, patient_id, conversation=None, *, obj=None, to_pharmacy=False) -> str:
-    """Ask the policy; a refusal is traced (committed on its own) and raised."""
-    decision = policy.decide_message(
-        actor, action, patient_id, conversation, to_pharmacy=to_pharmacy
+def _check(actor, action, patient_id, conversation=None, *, obj=None, to_pharmacy=False) -> Access:
+    """The guard on the patient's messaging; a refusal is traced (on its own) and raised.
+
+    The allowed access is traced by the caller once its object exists.
+    """
+    return guard(
+        actor,
+        action,
+        patient_id,
+        obj,
+        conversation=conversation,
+        to_pharmacy=to_pharmacy,
+        object_type="" if (obj or conversation) else "conversation",
+        trace=False,
     )
-    if not decision:
-        audit.record(
-            actor,
-            action,
-            patient_id,
-            obj=obj or conversation,
-            object_type="" if (obj or conversation) else "conversation",
-            allowed=False,
-        )
-        raise NotAllowed
-    return str(decision.mode or "")
 
 
 def _is_patient_side(actor) -> bool:
@@ -322,9 +323,7 @@ def start_conversation(
     and so is a professional the patient blocked.
     """
     if _is_patient_side(actor):
-        audit.record(
-            actor, MessageAction.START, patient.id, object_type="conversation", allowed=False
-        )
+        refuse(actor, MessageAction.START, patient.id, object_type="conversation")
         raise MessagingRefused(PATIENT_CANNOT_START, code="patient_cannot_start")
     reply_mode = Conversation.ReplyMode(reply_mode)
     if actor is not None and actor.kind == ActorKind.PROFESSIONAL and not actor.organization_id:
@@ -334,7 +333,7 @@ def start_conversation(
             code="organization",
         )
     try:
-        mode = _check(actor, MessageAction.START, patient.id)
+        starting = _check(actor, MessageAction.START, patient.id)
     except NotAllowed:
         raise MessagingRefused(
             "Ce patient ne peut pas recevoir votre message : son espace santé n'est pas "
@@ -360,8 +359,8 @@ def start_conversation(
             last_message_at=now,
         )
         message = _new_message(actor, conversation, body, files, now)
-        audit.record(actor, MessageAction.START, patient.id, obj=conversation, reason=mode)
-        audit.record(actor, MessageAction.SEND, patient.id, obj=message, reason=mode)
+        starting.trace(conversation)
+        starting.trace(message, event=MessageAction.SEND)
         return conversation
 
     return _write(actor, patient, attachments, create)
@@ -375,7 +374,7 @@ def start_prescription_conversation(
         raise MessagingRefused(
             "Vous ne pouvez écrire en premier qu'à une pharmacie.", code="not_a_pharmacy"
         )
-    mode = _check(actor, MessageAction.START, patient.id, to_pharmacy=True)
+    starting = _check(actor, MessageAction.START, patient.id, to_pharmacy=True)
     subject, body = _clean_subject(subject), _clean_body(body)
     attachments = [a for a in attachments if a]
     if not attachments:
@@ -400,8 +399,8 @@ def start_prescription_conversation(
             last_message_at=now,
         )
         message = _new_message(actor, conversation, body, files, now)
-        audit.record(actor, MessageAction.START, patient.id, obj=conversation, reason=mode)
-        audit.record(actor, MessageAction.SEND, patient.id, obj=message, reason=mode)
+        starting.trace(conversation)
+        starting.trace(message, event=MessageAction.SEND)
         return conversation
 
     return _write(actor, patient, attachments, create)
@@ -441,14 +440,10 @@ def reply(actor, conversation: Conversation, body: str, attachments: Iterable = 
     A closed conversation, one whose replies are blocked, or one with a
     professional the patient blocked refuses with a message that says so.
     """
-    decision = policy.decide_message(
-        actor, MessageAction.SEND, conversation.patient_id, conversation
-    )
-    if not decision:
-        audit.record(
-            actor, MessageAction.SEND, conversation.patient_id, obj=conversation, allowed=False
-        )
-        raise MessagingRefused(_why_no_reply(actor, conversation), code="reply_refused")
+    try:
+        sending = _check(actor, MessageAction.SEND, conversation.patient_id, conversation)
+    except NotAllowed:
+        raise MessagingRefused(_why_no_reply(actor, conversation), code="reply_refused") from None
     body = _clean_body(body)
     _check_rate(actor)
     patient = conversation.patient
@@ -457,15 +452,13 @@ def reply(actor, conversation: Conversation, body: str, attachments: Iterable = 
         now = timezone.now()
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
         # Decided again on the locked row: closed or deleted since the page was shown.
-        if not policy.decide_message(actor, MessageAction.SEND, locked.patient_id, locked):
+        if not decide(actor, MessageAction.SEND, locked.patient_id, conversation=locked):
             raise MessagingRefused(_why_no_reply(actor, locked), code="reply_refused")
         message = _new_message(actor, locked, body, files, now)
         Conversation.objects.filter(pk=locked.pk).update(
             last_message_at=now, retention_warned_at=None
         )
-        audit.record(
-            actor, MessageAction.SEND, locked.patient_id, obj=message, reason=str(decision.mode)
-        )
+        sending.trace(message)
         return message
 
     return _write(actor, patient, attachments, create)
@@ -500,7 +493,7 @@ def close_conversation(actor, conversation: Conversation, reason: str) -> Conver
         raise MessagingRefused(
             "Indiquez au patient pourquoi vous fermez la conversation.", code="reason"
         )
-    mode = _check(actor, MessageAction.CLOSE, conversation.patient_id, conversation)
+    closing = _check(actor, MessageAction.CLOSE, conversation.patient_id, conversation)
     with transaction.atomic():
         conversation.closed_at = timezone.now()
         conversation.closed_by_id = actor.professional_id
@@ -508,9 +501,7 @@ def close_conversation(actor, conversation: Conversation, reason: str) -> Conver
             conversation.patient_id, conversation.id, reason[:500], purpose=CLOSE_REASON
         )
         conversation.save(update_fields=["closed_at", "closed_by", "close_reason_encrypted"])
-        audit.record(
-            actor, MessageAction.CLOSE, conversation.patient_id, obj=conversation, reason=mode
-        )
+        closing.trace(conversation)
     return conversation
 
 
@@ -520,15 +511,13 @@ def delete_for_patient(actor, conversation: Conversation) -> None:
     The professionals' copy stays (their own correspondence) until the
     retention period removes everything.
     """
-    mode = _check(actor, MessageAction.DELETE, conversation.patient_id, conversation)
+    deleting = _check(actor, MessageAction.DELETE, conversation.patient_id, conversation)
     with transaction.atomic():
         conversation.patient_deleted_at = timezone.now()
         Conversation.objects.filter(pk=conversation.pk).update(
             patient_deleted_at=conversation.patient_deleted_at
         )
-        audit.record(
-            actor, MessageAction.DELETE, conversation.patient_id, obj=conversation, reason=mode
-        )
+        deleting.trace(conversation)
 
 
 # --- Reading ------------------------------------------------------------------------
@@ -607,7 +596,7 @@ def read_conversation(actor, conversation: Conversation) -> ConversationPage:
 
     The read is traced; the other side's messages get their read acknowledgement.
     """
-    mode = _check(actor, MessageAction.READ, conversation.patient_id, conversation)
+    reading = _check(actor, MessageAction.READ, conversation.patient_id, conversation)
     patient_side = _is_patient_side(actor)
     with transaction.atomic():
         messages = list(
@@ -669,11 +658,9 @@ def read_conversation(actor, conversation: Conversation) -> ConversationPage:
             unread.filter(
                 read_by_professional_at__isnull=True, author_kind=Message.AuthorKind.PATIENT
             ).update(read_by_professional_at=now)
-        audit.record(
-            actor, MessageAction.READ, conversation.patient_id, obj=conversation, reason=mode
-        )
+        reading.trace(conversation)
     may_reply = bool(
-        policy.decide_message(actor, MessageAction.SEND, conversation.patient_id, conversation)
+        decide(actor, MessageAction.SEND, conversation.patient_id, conversation=conversation)
     )
     return ConversationPage(
         conversation=conversation,
@@ -684,7 +671,7 @@ def read_conversation(actor, conversation: Conversation) -> ConversationPage:
         no_reply_reason="" if may_reply else _why_no_reply(actor, conversation),
         may_close=not patient_side
         and bool(
-            policy.decide_message(actor, MessageAction.CLOSE, conversation.patient_id, conversation)
+            decide(actor, MessageAction.CLOSE, conversation.patient_id, conversation=conversation)
         ),
         patient_side=patient_side,
         prescription_order=getattr(conversation, "prescription_order", None)
@@ -707,7 +694,7 @@ class InboxItem:
 
 def inbox(actor, patient: Person) -> list[InboxItem]:
     """The patient's conversations, newest activity first, with unread counts."""
-    mode = _check(actor, MessageAction.LIST, patient.id)
+    listing = _check(actor, MessageAction.LIST, patient.id)
     with transaction.atomic():
         conversations = (
             Conversation.objects.filter(patient_id=patient.id, patient_deleted_at__isnull=True)
@@ -734,7 +721,7 @@ def inbox(actor, patient: Person) -> list[InboxItem]:
             )
             for conversation in conversations
         ]
-        audit.record(actor, MessageAction.LIST, patient.id, object_type="conversation", reason=mode)
+        listing.trace()
     return items
 
 
@@ -805,7 +792,7 @@ class PatientThreads:
         return sum(item.unread for item in self.items)
 
 
-def may_read_in_list(actor, conversation: Conversation, decided: dict) -> bool:
+def may_read_in_list(actor, conversation: Conversation, decided: dict) -> Decision:
     """The policy's answer for a list: asked once per patient and kind of sender.
 
     The list's query already keeps the professional's own conversations and
@@ -818,8 +805,8 @@ def may_read_in_list(actor, conversation: Conversation, decided: dict) -> bool:
         conversation.organization_id,
     )
     if key not in decided:
-        decided[key] = bool(
-            policy.decide_message(actor, MessageAction.READ, conversation.patient_id, conversation)
+        decided[key] = decide(
+            actor, MessageAction.READ, conversation.patient_id, conversation=conversation
         )
     return decided[key]
 
@@ -869,18 +856,20 @@ def professional_inbox(actor, *, kind: str = Conversation.Kind.CARE) -> list[Pat
     decided: dict = {}
     with transaction.atomic(), crypto.key_scope():
         for conversation in conversations:
-            if not may_read_in_list(actor, conversation, decided):
+            decision = may_read_in_list(actor, conversation, decided)
+            if not decision:
                 continue  # the space closed: nothing of it is shown
             group = groups.get(conversation.patient_id)
             if group is None:
                 group = groups[conversation.patient_id] = PatientThreads(conversation.patient)
-                audit.record(
+                # Traced from the decision that let this patient's threads into the list.
+                Access(
                     actor,
-                    MessageAction.LIST,
+                    audit_events.get(MessageAction.LIST),
                     conversation.patient_id,
-                    object_type="conversation",
-                    reason=str(policy.Mode.AUTHOR),
-                )
+                    decision,
+                    "conversation",
+                ).trace()
             group.items.append(
                 InboxItem(
                     conversation,
@@ -913,13 +902,11 @@ def access_attachment(actor, attachment_id) -> tuple[Attachment, str]:
     except (Attachment.DoesNotExist, ValueError, TypeError, ValidationError):
         raise NotAllowed from None
     conversation = attachment.message.conversation
-    mode = _check(
+    downloading = _check(
         actor, MessageAction.DOWNLOAD, attachment.patient_id, conversation, obj=attachment
     )
     with transaction.atomic():
-        audit.record(
-            actor, MessageAction.DOWNLOAD, attachment.patient_id, obj=attachment, reason=mode
-        )
+        downloading.trace(attachment)
     filename = crypto.decrypt_text(
         attachment.patient_id, attachment.id, bytes(attachment.filename_encrypted), purpose=FILENAME
     )
@@ -935,9 +922,9 @@ def describe_attachment(actor, attachment_id) -> tuple[Attachment, str]:
     except (Attachment.DoesNotExist, ValueError, TypeError, ValidationError):
         raise NotAllowed from None
     conversation = attachment.message.conversation
-    mode = _check(actor, MessageAction.READ, attachment.patient_id, conversation, obj=attachment)
+    reading = _check(actor, MessageAction.READ, attachment.patient_id, conversation, obj=attachment)
     with transaction.atomic():
-        audit.record(actor, MessageAction.READ, attachment.patient_id, obj=attachment, reason=mode)
+        reading.trace(attachment)
     filename = crypto.decrypt_text(
         attachment.patient_id, attachment.id, bytes(attachment.filename_encrypted), purpose=FILENAME
     )
@@ -1215,11 +1202,11 @@ def apply_retention(now: datetime | None = None) -> int:
                     patient_id=conversation.patient_id, message__conversation=conversation
                 ).values_list("blob_name", flat=True)
             )
-            audit.record(
+            guard(
                 policy.SYSTEM,
                 MessageAction.DELETE,
                 conversation.patient_id,
-                obj=conversation,
+                conversation=conversation,
                 reason="durée de conservation écoulée",
             )
             conversation.delete()

@@ -18,13 +18,15 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from espace_sante.access import audit, policy
+from espace_sante.access import events, policy
+from espace_sante.access.guard import Access, guard
 from espace_sante.access.policy import ActorKind, MessageAction, NotAllowed
 from espace_sante.identity.models import Organization, Person
 from espace_sante.messaging import services as messaging
 from espace_sante.messaging.services import MessagingRefused
 from espace_sante.record import services as record
 
+from .events import PRESCRIPTION_STATUS
 from .models import PrescriptionOrder
 
 Status = PrescriptionOrder.Status
@@ -175,6 +177,9 @@ def set_status(actor, order: PrescriptionOrder, status: str) -> PrescriptionOrde
             code="status",
         )
     conversation = messaging.access_conversation(actor, order.conversation_id, MessageAction.SEND)
+    updating = guard(
+        actor, MessageAction.SEND, order.patient_id, conversation=conversation, trace=False
+    )
     with transaction.atomic():
         locked = PrescriptionOrder.objects.select_for_update().get(pk=order.pk)
         if ORDER.index(status) <= ORDER.index(Status(locked.status)):
@@ -187,13 +192,8 @@ def set_status(actor, order: PrescriptionOrder, status: str) -> PrescriptionOrde
         locked.status_changed_at = timezone.now()
         locked.status_changed_by_id = actor.professional_id
         locked.save(update_fields=["status", "status_changed_at", "status_changed_by"])
-        audit.record(
-            actor,
-            "prescription_status",
-            locked.patient_id,
-            obj=locked,
-            object_type="prescription",
-            reason=str(status),
+        updating.trace(
+            locked, event=PRESCRIPTION_STATUS, object_type="prescription", reason=str(status)
         )
     return locked
 
@@ -222,17 +222,19 @@ def pharmacy_inbox(actor, status: str = "") -> list[OrderItem]:
     decided: dict = {}
     with transaction.atomic():
         for order in orders.order_by("-created_at")[:200]:
-            if not messaging.may_read_in_list(actor, order.conversation, decided):
+            decision = messaging.may_read_in_list(actor, order.conversation, decided)
+            if not decision:
                 continue
             if order.patient_id not in listed:
                 listed.add(order.patient_id)
-                audit.record(
+                # Traced from the decision that let this patient's order into the list.
+                Access(
                     actor,
-                    MessageAction.LIST,
+                    events.get(MessageAction.LIST),
                     order.patient_id,
-                    object_type="prescription",
-                    reason=str(policy.Mode.AUTHOR),
-                )
+                    decision,
+                    "prescription",
+                ).trace()
             items.append(OrderItem(order, order.patient, messaging.unread_in(order.conversation)))
     return items
 
