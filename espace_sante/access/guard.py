@@ -21,6 +21,8 @@ from . import audit, events, policy
 from .models import AuditEntry
 from .policy import Action, Actor, Decision, MessageAction, NotAllowed
 
+_DATA_ACTIONS = frozenset(str(action) for action in Action)
+
 
 @dataclass(frozen=True)
 class Access:
@@ -74,6 +76,10 @@ def decide(
         return policy.decide_message(
             actor, action, patient_id, conversation, to_pharmacy=to_pharmacy
         )
+    if str(action) not in _DATA_ACTIONS:
+        # Managing the space's access: blocks, roles, settings, consents.
+        events.get(action)
+        return policy.decide_settings(actor, patient_id)
     # A section names a part of the profile; otherwise the object is a document.
     document = obj if section is None else None
     return policy.decide(actor, Action(action), patient_id, document, section)
@@ -111,8 +117,10 @@ def guard(
     """Decide, trace and return the access; trace the refusal and raise ``NotAllowed``.
 
     ``action`` is a ``policy.Action`` (documents, profile sections when
-    ``section`` is given) or a ``policy.MessageAction`` (a conversation, given
-    as ``conversation``; ``obj`` is then the message or attachment traced).
+    ``section`` is given), a ``policy.MessageAction`` (a conversation, given
+    as ``conversation``; ``obj`` is then the message or attachment traced), or
+    another registered event that manages the space's access (``"block"``,
+    ``"settings"``…), which only the patient's side may do.
     With ``trace=False`` nothing is written when allowed: the caller traces
     the access with ``Access.trace`` once the object exists.
     """

@@ -568,6 +568,16 @@ def _decide_app(actor, action, patient_id, document, section) -> Decision:
     return Decision(True, Mode.APP) if decision else DENY
 
 
+def decide_settings(actor: Actor | None, patient_id) -> Decision:
+    """Who manages a space's access (settings, blocks, roles, consents, aidants).
+
+    The patient's side only: the titulaire, a legal representative of a minor,
+    an aidant. Professionals, apps, operators and support never do.
+    """
+    mode = patient_side_mode(actor, patient_id)
+    return Decision(True, mode) if mode is not None else DENY
+
+
 def can(
     actor: Actor | None, action: Action, patient_id, document=None, section: str | None = None
 ) -> bool:

@@ -25,13 +25,13 @@ from .consent_models import (
     EmergencyAccess,
     PatientRole,
 )
+from .guard import Access, guard
 from .policy import (
     Actor,
     ActorKind,
     Mode,
     NotAllowed,
     is_titulaire,
-    patient_side_mode,
     professional_relation,
 )
 
@@ -50,17 +50,14 @@ class AccessChangeRefused(ValidationError):
     """A change the rules do not allow; the message says why."""
 
 
-def require_patient_side(actor: Actor | None, patient: Person, what: str) -> Mode:
+def require_patient_side(actor: Actor | None, patient: Person, what: str) -> Access:
     """The titulaire (or a representative, or an aidant) manages the space's access.
 
     A refusal is traced and raised as ``NotAllowed``; pages that only show a
-    form call this first.
+    form call this first. The change that follows traces itself with the
+    returned access (``what`` is its audit event).
     """
-    mode = patient_side_mode(actor, patient.id)
-    if mode is None:
-        audit.record(actor, what, patient.id, object_type="access", allowed=False)
-        raise NotAllowed
-    return mode
+    return guard(actor, what, patient.id, object_type="access", trace=False)
 
 
 def _require_professional(actor: Actor | None) -> None:
@@ -75,7 +72,7 @@ def settings_for(patient: Person) -> AccessSettings:
 @transaction.atomic
 def update_settings(actor: Actor, patient: Person, **changes: bool) -> AccessSettings:
     """Change emergency settings, default masking, or "mask everything"."""
-    require_patient_side(actor, patient, "settings")
+    managing = require_patient_side(actor, patient, "settings")
     unknown = set(changes) - set(SETTINGS_FIELDS)
     if unknown:
         raise ValueError(f"Réglages inconnus : {sorted(unknown)}")
@@ -91,10 +88,7 @@ def update_settings(actor: Actor, patient: Person, **changes: bool) -> AccessSet
             changed.append(name)
     if changed:
         current.save()
-        audit.record(
-            actor,
-            "settings",
-            patient.id,
+        managing.trace(
             object_type="access_settings",
             reason=", ".join(
                 f"{name}={'oui' if getattr(current, name) else 'non'}" for name in changed
@@ -106,7 +100,7 @@ def update_settings(actor: Actor, patient: Person, **changes: bool) -> AccessSet
 @transaction.atomic
 def block_professional(actor: Actor, patient: Person, professional: Professional) -> Block:
     """Block a professional: they read nothing more, and their consent ends."""
-    require_patient_side(actor, patient, "block")
+    managing = require_patient_side(actor, patient, "block")
     if patient.medecin_traitant_id == professional.id:
         raise AccessChangeRefused(
             "Votre médecin traitant ne peut pas être bloqué. Pour en changer, déclarez un "
@@ -124,19 +118,19 @@ def block_professional(actor: Actor, patient: Person, professional: Professional
     ).update(revoked_at=now, revoked_reason="blocage")
     PatientRole.objects.filter(patient=patient, professional=professional).delete()
     block = Block.objects.create(patient=patient, professional=professional, created_at=now)
-    audit.record(actor, "block", patient.id, obj=block, reason=str(professional.id))
+    managing.trace(block, object_type="block", reason=str(professional.id))
     return block
 
 
 @transaction.atomic
 def unblock_professional(actor: Actor, patient: Person, professional: Professional) -> bool:
     """Lift a block; the professional must ask for consent again. False if none."""
-    require_patient_side(actor, patient, "unblock")
+    managing = require_patient_side(actor, patient, "unblock")
     lifted = Block.objects.filter(
         patient=patient, professional=professional, lifted_at__isnull=True
     ).update(lifted_at=timezone.now())
     if lifted:
-        audit.record(actor, "unblock", patient.id, object_type="block", reason=str(professional.id))
+        managing.trace(object_type="block", reason=str(professional.id))
     return bool(lifted)
 
 
@@ -162,27 +156,25 @@ def record_consent(actor: Actor, patient: Person) -> Consent:
             professional_id=actor.professional_id,
             organization_id=actor.organization_id,
         )
-        audit.record(actor, "consent", patient.id, obj=consent, reason=str(Mode.CONSENT))
+        audit.record(actor, "consent", patient.id, obj=consent, mode=Mode.CONSENT)
     return consent
 
 
 @transaction.atomic
 def revoke_consent(actor: Actor, patient: Person, professional: Professional) -> bool:
-    require_patient_side(actor, patient, "revoke_consent")
+    managing = require_patient_side(actor, patient, "revoke_consent")
     revoked = Consent.objects.filter(
         patient=patient, professional=professional, revoked_at__isnull=True
     ).update(revoked_at=timezone.now(), revoked_reason="retrait par le patient")
     if revoked:
-        audit.record(
-            actor, "revoke_consent", patient.id, object_type="consent", reason=str(professional.id)
-        )
+        managing.trace(object_type="consent", reason=str(professional.id))
     return bool(revoked)
 
 
 @transaction.atomic
 def set_role(actor: Actor, patient: Person, professional: Professional, kind: str) -> PatientRole:
     """Name a professional administrateur, sage-femme référente or pharmacien correspondant."""
-    require_patient_side(actor, patient, "role")
+    managing = require_patient_side(actor, patient, "role")
     kind = PatientRole.Kind(kind)
     if kind == PatientRole.Kind.SAGE_FEMME and professional.profession != "50":
         raise AccessChangeRefused("Seule une sage-femme peut être sage-femme référente.")
@@ -198,20 +190,18 @@ def set_role(actor: Actor, patient: Person, professional: Professional, kind: st
         patient=patient, professional=professional, kind=kind
     )
     if created:
-        audit.record(actor, "role", patient.id, obj=role, reason=f"{kind}:{professional.id}")
+        managing.trace(role, object_type="role", reason=f"{kind}:{professional.id}")
     return role
 
 
 @transaction.atomic
 def remove_role(actor: Actor, patient: Person, professional: Professional, kind: str) -> bool:
-    require_patient_side(actor, patient, "role")
+    managing = require_patient_side(actor, patient, "remove_role")
     deleted, _ = PatientRole.objects.filter(
         patient=patient, professional=professional, kind=kind
     ).delete()
     if deleted:
-        audit.record(
-            actor, "remove_role", patient.id, object_type="role", reason=f"{kind}:{professional.id}"
-        )
+        managing.trace(object_type="role", reason=f"{kind}:{professional.id}")
     return bool(deleted)
 
 
@@ -234,24 +224,18 @@ def declare_care_team(actor: Actor, patient: Person) -> CareRelationship:
         patient=patient, organization_id=actor.organization_id, ended_at=None
     )
     if created:
-        audit.record(actor, "care_team", patient.id, obj=relation, reason=str(Mode.CARE_TEAM))
+        audit.record(actor, "care_team", patient.id, obj=relation, mode=Mode.CARE_TEAM)
     return relation
 
 
 @transaction.atomic
 def object_to_care_team(actor: Actor, patient: Person, organization: Organization) -> None:
-    require_patient_side(actor, patient, "care_team_objection")
+    managing = require_patient_side(actor, patient, "care_team_objection")
     changed = CareRelationship.objects.filter(
         patient=patient, organization=organization, ended_at__isnull=True
     ).update(objected=True)
     if changed:
-        audit.record(
-            actor,
-            "care_team_objection",
-            patient.id,
-            object_type="care_team",
-            reason=str(organization.id),
-        )
+        managing.trace(object_type="care_team", reason=str(organization.id))
 
 
 @transaction.atomic
@@ -296,7 +280,9 @@ def start_emergency_access(
         expires_at=now + timedelta(hours=settings.EMERGENCY_ACCESS_HOURS),
     )
     mode = Mode.EMERGENCY_SAMU if kind == EmergencyAccess.Kind.SAMU else Mode.EMERGENCY_BTG
-    audit.record(actor, "emergency", patient.id, obj=access, reason=f"{mode} : {justification}")
+    audit.record(
+        actor, "emergency", patient.id, obj=access, reason=f"{mode} : {justification}", mode=mode
+    )
     return access
 
 
@@ -344,15 +330,6 @@ def answer_caregiver_invitation(actor: Actor, link: Caregiver, accept: bool) -> 
     link.save(update_fields=["status"])
     audit.record(actor, "caregiver_answer", link.patient_id, obj=link, reason=link.status)
     return link
-
-
-@transaction.atomic
-def revoke_caregiver(actor: Actor, link: Caregiver) -> None:
-    if not is_titulaire(actor, link.patient_id):
-        raise NotAllowed
-    link.status = Caregiver.Status.REVOKED
-    link.save(update_fields=["status"])
-    audit.record(actor, "caregiver_revoke", link.patient_id, obj=link)
 
 
 @dataclass
@@ -416,11 +393,10 @@ def professionals_with_access(actor: Actor, patient: Person) -> list[Professiona
     return sorted(found.values(), key=lambda item: (item.blocked, item.professional.last_name))
 
 
-def care_teams_for(actor: Actor, patient: Person) -> list[CareRelationship]:
-    """The organisations declared caring for the patient (care teams), current ones first."""
-    require_patient_side(actor, patient, "list_access")
-    return list(
-        CareRelationship.objects.filter(patient=patient, ended_at__isnull=True)
-        .select_related("organization")
-        .order_by("objected", "-started_at")
-    )
+@transaction.atomic
+def trace_lookup(actor: Actor | None, patient: Person) -> None:
+    """Software checked that this person has a space: traced, not decided, not notified.
+
+    Nothing of the record is read: the answer is the identity the software sent.
+    """
+    audit.record(actor, "lookup", patient.id, object_type="patient")

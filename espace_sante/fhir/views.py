@@ -10,14 +10,14 @@ import base64
 import logging
 from urllib.parse import urlencode
 
-from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from fhir.resources.R4B.documentreference import DocumentReference
 
-from espace_sante.access import audit, history
+from espace_sante.access import history
 from espace_sante.access import services as access
-from espace_sante.access.policy import Action, NotAllowed, decide, request_memo
+from espace_sante.access.guard import guard
+from espace_sante.access.policy import Action, NotAllowed, request_memo
 from espace_sante.identity.models import EXISTING_SPACE_STATES
 from espace_sante.record import services as record
 
@@ -402,9 +402,8 @@ def patient_search(request):
     person = patients.ins_lookup(*patients.parse_token(value))
     entries = []
     if person is not None and person.space_state in EXISTING_SPACE_STATES:
-        with transaction.atomic():
-            # Knowing that a space exists is traced, not notified (nothing is read).
-            audit.record(who.actor, "lookup", person.id, object_type="patient", obj=None)
+        # Knowing that a space exists is traced, not notified (nothing is read).
+        access.trace_lookup(who.actor, person)
         entries.append(mapping.patient_resource(person))
     return fhir_response(mapping.searchset(entries, len(entries), [], base_url(request)))
 
@@ -419,18 +418,8 @@ def patient_read(request, resource_id):
         raise NotAllowed
     if person.space_is_open:
         apply_access_mode(who, person)
-    decision = decide(who.actor, Action.READ, person.id)
-    with transaction.atomic():
-        audit.record(
-            who.actor,
-            Action.READ,
-            person.id,
-            object_type="patient",
-            allowed=bool(decision),
-            reason=str(decision.mode or ""),
-        )
-    if not decision:
-        raise NotAllowed
+    # Outside any transaction of ours: a refusal is traced for good before the 404.
+    guard(who.actor, Action.READ, person.id, object_type="patient")
     return fhir_response(mapping.patient_resource(person), headers={"ETag": 'W/"1"'})
 
 

@@ -7,9 +7,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from espace_sante.access.http import acting_professional
 from espace_sante.access.policy import NotAllowed
 from espace_sante.identity.models import Person
-from espace_sante.portal.views import _actor as portal_actor
 
 from . import services
 from .forms import CloseForm, ComposeForm, ReplyForm
@@ -19,7 +19,7 @@ from .views import _errors, _no_store, stream_attachment
 
 def _actor_with_organization(request):
     """The professional acting for a chosen organisation, or None (then choose one)."""
-    actor = portal_actor(request)
+    actor = acting_professional(request)
     if actor is None or actor.organization_id is None:
         messages.info(request, "Choisissez d'abord la structure pour laquelle vous exercez.")
         return None
@@ -94,7 +94,7 @@ def compose(request, patient_id):
 @login_required
 @never_cache
 def conversation(request, conversation_id):
-    actor = portal_actor(request)
+    actor = acting_professional(request)
     found = _conversation(actor, conversation_id)
     page = services.read_conversation(actor, found)
     from espace_sante.pharmacy.services import next_statuses
@@ -120,7 +120,7 @@ def conversation(request, conversation_id):
 @login_required
 @require_POST
 def reply(request, conversation_id):
-    actor = portal_actor(request)
+    actor = acting_professional(request)
     found = _conversation(actor, conversation_id)
     form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
@@ -140,7 +140,7 @@ def reply(request, conversation_id):
 @login_required
 @require_POST
 def close(request, conversation_id):
-    actor = portal_actor(request)
+    actor = acting_professional(request)
     found = _conversation(actor, conversation_id)
     form = CloseForm(request.POST)
     if form.is_valid():
@@ -160,7 +160,7 @@ def close(request, conversation_id):
 @login_required
 def attachment(request, attachment_id):
     try:
-        found, filename = services.access_attachment(portal_actor(request), attachment_id)
+        found, filename = services.access_attachment(acting_professional(request), attachment_id)
     except NotAllowed:
         raise Http404 from None
     return stream_attachment(found, filename)

@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from espace_sante.access.http import space_shown
 from espace_sante.access.policy import NotAllowed, actor_for_user
-from espace_sante.record import views as record_views
 
 from . import services
 from .forms import ReplyForm, SaveAttachmentForm
@@ -45,7 +45,7 @@ def _errors(request, form) -> None:
 @never_cache
 def inbox(request):
     # Her own space, or ``?espace=`` of a child she represents or a person she helps.
-    person = record_views._patient(request)
+    person = space_shown(request)
     items = services.inbox(actor_for_user(request.user), person)
     return _no_store(
         render(

@@ -7,9 +7,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from espace_sante.access.http import acting_professional
 from espace_sante.access.policy import NotAllowed
 from espace_sante.messaging.services import MessagingRefused
-from espace_sante.portal.views import _actor as portal_actor
 
 from . import services
 from .models import PrescriptionOrder
@@ -18,7 +18,7 @@ from .models import PrescriptionOrder
 @login_required
 @never_cache
 def inbox(request):
-    actor = portal_actor(request)
+    actor = acting_professional(request)
     if actor is None or actor.organization_id is None:
         messages.info(request, "Choisissez d'abord la structure pour laquelle vous exercez.")
         return redirect("portal:account")
@@ -46,7 +46,7 @@ def inbox(request):
 @login_required
 @require_POST
 def set_status(request, order_id):
-    actor = portal_actor(request)
+    actor = acting_professional(request)
     try:
         order = services.access_order(actor, order_id)
         services.set_status(actor, order, request.POST.get("status", ""))

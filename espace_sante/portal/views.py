@@ -16,6 +16,13 @@ from django.views.decorators.http import require_POST
 from espace_sante.access import policy
 from espace_sante.access import services as access
 from espace_sante.access.consent_models import EmergencyAccess
+from espace_sante.access.guard import decide
+from espace_sante.access.http import (
+    SESSION_ORGANIZATION,
+    acting_professional,
+    active_roles,
+    professional_of,
+)
 from espace_sante.access.policy import Action, NotAllowed
 from espace_sante.identity import services as identity
 from espace_sante.identity.models import Organization, Person
@@ -26,7 +33,6 @@ from espace_sante.record.views import stream_document
 
 from .forms import DepositForm, EmergencyForm, FindPatientForm
 
-SESSION_ORGANIZATION = "portal_organization_id"
 MODE_LABELS = {
     policy.Mode.MEDECIN_TRAITANT: "Vous êtes son médecin traitant.",
     policy.Mode.ADMINISTRATEUR: "Le patient vous a désigné administrateur de son dossier.",
@@ -37,40 +43,11 @@ MODE_LABELS = {
 }
 
 
-def _professional(request):
-    professional = getattr(request.user, "professional", None)
-    if professional is None:
-        raise Http404
-    return professional
-
-
-def _roles(professional):
-    today = timezone.localdate()
-    return [
-        role
-        for role in professional.roles.select_related("organization").filter(end_date=None)
-        if role.is_active_on(today)
-    ]
-
-
-def _actor(request) -> policy.Actor:
-    """The professional acting for the organisation chosen in this session."""
-    professional = _professional(request)
-    roles = _roles(professional)
-    chosen = request.session.get(SESSION_ORGANIZATION)
-    if chosen is None and len(roles) == 1:
-        chosen = str(roles[0].organization_id)
-        request.session[SESSION_ORGANIZATION] = chosen
-    if chosen and not any(str(r.organization_id) == chosen for r in roles):
-        chosen = None
-    return policy.actor_for_user(request.user, organization_id=chosen)
-
-
 @login_required
 @never_cache
 def account(request):
-    professional = _professional(request)
-    roles = _roles(professional)
+    professional = professional_of(request)
+    roles = active_roles(professional)
     if request.method == "POST":
         wanted = request.POST.get("organization", "")
         if any(str(role.organization_id) == wanted for role in roles):
@@ -85,7 +62,7 @@ def account(request):
             "page_title": "Mon compte",
             "professional": professional,
             "roles": roles,
-            "chosen": _actor(request).organization_id,
+            "chosen": acting_professional(request).organization_id,
         },
     )
 
@@ -93,7 +70,7 @@ def account(request):
 @login_required
 @never_cache
 def find_patient(request):
-    actor = _actor(request)
+    actor = acting_professional(request)
     form = FindPatientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -134,9 +111,10 @@ def find_patient(request):
 @login_required
 @never_cache
 def patient(request, patient_id):
-    actor = _actor(request)
+    actor = acting_professional(request)
     person = get_object_or_404(Person, pk=patient_id)
-    decision = policy.decide(actor, Action.LIST, person.id)
+    # What the page offers; the list itself is guarded and traced by the service.
+    decision = decide(actor, Action.LIST, person.id)
     documents = []
     if decision:
         documents = record.list_documents(actor, person.id)
@@ -171,7 +149,7 @@ def _relation_change(request, patient_id, change, done: str):
     """Apply one access service to the patient; its refusal is shown, never raised."""
     person = get_object_or_404(Person, pk=patient_id)
     try:
-        change(_actor(request), person)
+        change(acting_professional(request), person)
     except access.AccessChangeRefused as refusal:
         messages.error(request, refusal.messages[0])
     else:
@@ -208,7 +186,10 @@ def emergency(request, patient_id):
         return redirect("portal:patient", patient_id=person.id)
     try:
         granted = access.start_emergency_access(
-            _actor(request), person, EmergencyAccess.Kind.BTG, form.cleaned_data["justification"]
+            acting_professional(request),
+            person,
+            EmergencyAccess.Kind.BTG,
+            form.cleaned_data["justification"],
         )
     except access.AccessChangeRefused as refusal:
         messages.error(request, refusal.messages[0])
@@ -226,7 +207,7 @@ def emergency(request, patient_id):
 @require_POST
 def deposit(request, patient_id):
     person = get_object_or_404(Person, pk=patient_id)
-    actor = _actor(request)
+    actor = acting_professional(request)
     replaces = None
     if request.POST.get("replaces"):
         try:
@@ -250,7 +231,7 @@ def deposit(request, patient_id):
                     type_code=data["type_code"],
                     source=Document.Source.PROFESSIONAL,
                     document_date=data["document_date"],
-                    author_professional=_professional(request),
+                    author_professional=professional_of(request),
                     author_organization=Organization.objects.filter(
                         pk=actor.organization_id
                     ).first(),
@@ -277,7 +258,7 @@ def deposit(request, patient_id):
 @login_required
 @require_POST
 def withdraw(request, document_id):
-    actor = _actor(request)
+    actor = acting_professional(request)
     try:
         document = record.access_document(actor, document_id, Action.WITHDRAW)
         record.withdraw_document(actor, document)
@@ -290,7 +271,7 @@ def withdraw(request, document_id):
 @login_required
 def document_content(request, document_id):
     try:
-        document = record.access_document(_actor(request), document_id)
+        document = record.access_document(acting_professional(request), document_id)
     except NotAllowed:
         raise Http404 from None
     return stream_document(document, record.document_title(document), "inline")

@@ -7,19 +7,16 @@ exists), after the refusal is traced by the service. Every response carries
 ``Cache-Control: no-store``: health data stays out of shared and browser caches.
 """
 
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from espace_sante.access.policy import Action, NotAllowed, actor_for_user
-from espace_sante.identity.models import Person
+from espace_sante.access.http import patient_page
+from espace_sante.access.policy import Action
 
 from . import profile_services as services
 from . import services as documents
@@ -31,26 +28,6 @@ from .uploads import UploadRefused
 
 # Sections reached from the entourage page, not from the index.
 SUBSECTIONS = {"volontes": "contacts"}
-
-
-def profile_page(view):
-    """Signed-in only, never cached, patient from the URL, a refusal answered by 404."""
-
-    @login_required
-    @never_cache
-    @wraps(view)
-    def wrapper(request, patient_id, *args, **kwargs):
-        patient = Person.objects.filter(pk=patient_id).first()
-        if patient is None:
-            raise Http404
-        try:
-            response = view(request, actor_for_user(request.user), patient, *args, **kwargs)
-        except NotAllowed:
-            raise Http404 from None
-        response["Cache-Control"] = "no-store"
-        return response
-
-    return wrapper
 
 
 def _section(slug: str) -> services.Section:
@@ -100,7 +77,7 @@ def _card_lines(summary: services.ProfileSummary, sec: services.Section) -> list
     return [row.title for row in rows]
 
 
-@profile_page
+@patient_page
 def index(request, actor, patient):
     summary = services.profile_summary(actor, patient)
     cards = []
@@ -155,7 +132,7 @@ def index(request, actor, patient):
 # --- Sections --------------------------------------------------------------------
 
 
-@profile_page
+@patient_page
 def section_page(request, actor, patient, slug):
     sec = _section(slug)
     if slug in SUBSECTIONS:
@@ -198,7 +175,7 @@ def _form_page(request, patient, sec, form, *, title, action_url):
     )
 
 
-@profile_page
+@patient_page
 def entry_add(request, actor, patient, slug):
     sec = _section(slug)
     if sec.singleton:
@@ -224,7 +201,7 @@ def entry_add(request, actor, patient, slug):
     )
 
 
-@profile_page
+@patient_page
 def entry_edit(request, actor, patient, slug, entry_id):
     sec = _section(slug)
     if sec.singleton:
@@ -249,7 +226,7 @@ def entry_edit(request, actor, patient, slug, entry_id):
     )
 
 
-@profile_page
+@patient_page
 def entry_delete(request, actor, patient, slug, entry_id):
     sec = _section(slug)
     if sec.singleton:
@@ -272,7 +249,7 @@ def entry_delete(request, actor, patient, slug, entry_id):
     )
 
 
-@profile_page
+@patient_page
 def singleton_edit(request, actor, patient, slug):
     sec = _section(slug)
     if not sec.singleton:
@@ -298,7 +275,7 @@ def singleton_edit(request, actor, patient, slug):
     )
 
 
-@profile_page
+@patient_page
 def singleton_clear(request, actor, patient, slug):
     sec = _section(slug)
     if not sec.singleton:
@@ -334,7 +311,7 @@ def _measure(slug: str):
     return measure
 
 
-@profile_page
+@patient_page
 def measures(request, actor, patient):
     summary = services.latest_measures(actor, patient)
     return render(
@@ -349,7 +326,7 @@ def measures(request, actor, patient):
     )
 
 
-@profile_page
+@patient_page
 def measure_page(request, actor, patient, slug):
     measure = _measure(slug)
     form = None
@@ -382,7 +359,7 @@ def measure_page(request, actor, patient, slug):
     )
 
 
-@profile_page
+@patient_page
 def measure_delete(request, actor, patient, slug, measure_id):
     measure = _measure(slug)
     back = reverse("profile:measure", args=[patient.id, slug])
@@ -407,7 +384,7 @@ def measure_delete(request, actor, patient, slug, measure_id):
     )
 
 
-@profile_page
+@patient_page
 def measure_target(request, actor, patient, slug):
     measure = _measure(slug)
     back = reverse("profile:measure", args=[patient.id, slug])
@@ -445,7 +422,7 @@ def measure_target(request, actor, patient, slug):
 # --- Printable summary -------------------------------------------------------------
 
 
-@profile_page
+@patient_page
 def summary_pdf(request, actor, patient):
     content = services.summary_pdf(actor, patient)
     response = HttpResponse(content, content_type="application/pdf")
@@ -455,7 +432,7 @@ def summary_pdf(request, actor, patient):
 
 
 @require_POST
-@profile_page
+@patient_page
 def summary_save(request, actor, patient):
     try:
         document = services.save_summary_to_documents(actor, patient)

@@ -1,6 +1,5 @@
 """Documents pages. Thin: parse input, one access function, one service, render."""
 
-import uuid
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -13,8 +12,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from espace_sante.access.policy import Action, NotAllowed, actor_for_user, patient_side_mode
-from espace_sante.identity.models import Person
+from espace_sante.access.http import space_shown
+from espace_sante.access.policy import Action, NotAllowed, actor_for_user
 
 from . import services
 from .cda import narrative_sections
@@ -25,31 +24,6 @@ from .uploads import UploadRefused
 
 PERIOD_DAYS = {"3m": 92, "12m": 366, "5a": 5 * 366}
 PER_PAGE = 20
-
-
-def _patient(request):
-    """The space shown: the citizen's own, or ``?espace=<uuid>`` of a child or aidé.
-
-    The policy decides whether the signed-in citizen manages that space.
-    """
-    person = getattr(request.user, "person", None)
-    if person is None:
-        raise Http404
-    wanted = request.GET.get("espace") or request.POST.get("espace")
-    if not wanted or wanted == str(person.id):
-        return person
-    other = Person.objects.filter(pk=wanted).first() if _is_uuid(wanted) else None
-    if other is None or patient_side_mode(actor_for_user(request.user), other.id) is None:
-        raise Http404
-    return other
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _space_query(request, patient) -> str:
@@ -72,7 +46,7 @@ def _no_store(response):
 @login_required
 @never_cache
 def document_list(request):
-    patient = _patient(request)
+    patient = space_shown(request)
     actor = actor_for_user(request.user)
     form = FilterForm(request.GET or None)
     space_query = _space_query(request, patient)
@@ -188,7 +162,7 @@ def document_download(request, document_id):
 @login_required
 @never_cache
 def document_upload(request):
-    patient = _patient(request)
+    patient = space_shown(request)
     actor = actor_for_user(request.user)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():

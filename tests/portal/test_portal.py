@@ -96,7 +96,7 @@ def test_a_doctor_without_consent_sees_nothing_then_the_unmasked_ones_after_cons
     reads = AuditEntry.objects.filter(
         patient_id=personas.mother.id, actor_kind="professional", action="read", outcome="allowed"
     )
-    assert reads.get().reason == "consent"
+    assert reads.get().mode == "consent"
 
 
 def test_a_blocked_doctor_can_deposit_but_not_read(personas, marie_documents):

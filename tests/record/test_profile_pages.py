@@ -258,4 +258,4 @@ def test_the_profile_views_reach_health_data_only_through_the_services():
 
     source = inspect.getsource(profile_views)
     assert "profile_models" not in source
-    assert re.findall(r"(\w+)\.objects", source) == ["Person"]
+    assert set(re.findall(r"(\w+)\.objects", source)) <= {"Person"}

@@ -1,0 +1,112 @@
+"""Door helpers: who acts in a web request, and whose space a page shows.
+
+Every web door (citizen pages, the professional portal, messaging, pharmacy)
+builds its actor here, so the acting professional's organisation and the
+space shown are chosen the same way everywhere. Deciding stays the policy's
+(through ``access.guard``); these helpers only name who and whose.
+"""
+
+import uuid
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from espace_sante.identity.models import Person
+
+from .policy import Actor, NotAllowed, actor_for_user, patient_side_mode
+
+# The organisation a professional chose to act for, kept in their session.
+SESSION_ORGANIZATION = "portal_organization_id"
+
+
+def citizen_actor(request) -> Actor | None:
+    """The signed-in person (a citizen or a professional) as the policy sees them."""
+    return actor_for_user(request.user)
+
+
+def professional_of(request):
+    """The signed-in professional; 404 for anyone else."""
+    professional = getattr(request.user, "professional", None)
+    if professional is None:
+        raise Http404
+    return professional
+
+
+def active_roles(professional) -> list:
+    """The organisations the professional works for today."""
+    today = timezone.localdate()
+    return [
+        role
+        for role in professional.roles.select_related("organization").filter(end_date=None)
+        if role.is_active_on(today)
+    ]
+
+
+def acting_professional(request) -> Actor:
+    """The professional acting for the organisation chosen in this session.
+
+    With one organisation it is chosen for them; an organisation they no
+    longer work for is forgotten.
+    """
+    roles = active_roles(professional_of(request))
+    chosen = request.session.get(SESSION_ORGANIZATION)
+    if chosen is None and len(roles) == 1:
+        chosen = str(roles[0].organization_id)
+        request.session[SESSION_ORGANIZATION] = chosen
+    if chosen and not any(str(r.organization_id) == chosen for r in roles):
+        chosen = None
+    return actor_for_user(request.user, organization_id=chosen)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def space_shown(request) -> Person:
+    """The space a citizen's page shows: their own, or ``?espace=<uuid>`` of a child or aidé.
+
+    The policy decides whether the signed-in citizen reaches that space; a
+    space they do not reach looks like one that does not exist (404).
+    """
+    person = getattr(request.user, "person", None)
+    if person is None:
+        raise Http404
+    wanted = request.GET.get("espace") or request.POST.get("espace")
+    if not wanted or wanted == str(person.id):
+        return person
+    other = Person.objects.filter(pk=wanted).first() if _is_uuid(wanted) else None
+    if other is None or patient_side_mode(citizen_actor(request), other.id) is None:
+        raise Http404
+    return other
+
+
+def patient_page(view):
+    """Signed-in only, never cached, the patient named by the URL, a refusal answered by 404.
+
+    The view is called as ``view(request, actor, patient, ...)``.
+    """
+
+    @login_required
+    @never_cache
+    @wraps(view)
+    def wrapper(request, patient_id, *args, **kwargs):
+        patient = (
+            Person.objects.filter(pk=patient_id).first() if _is_uuid(str(patient_id)) else None
+        )
+        if patient is None:
+            raise Http404
+        try:
+            response = view(request, citizen_actor(request), patient, *args, **kwargs)
+        except NotAllowed:
+            raise Http404 from None
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return wrapper
