@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.db.models.signals import post_migrate
 
 
@@ -20,6 +21,10 @@ class AccessConfig(AppConfig):
 
     def ready(self):
         from . import signals  # sign-ins traced in the audit trail
+        from .owned import check_patient_owned
+
+        # Rule 2: every patient-owned table is scoped and indexed by patient.
+        checks.register(check_patient_owned, checks.Tags.models)
 
         signals.connect_relation_changes()
 

@@ -11,8 +11,10 @@ from django.utils import timezone
 
 from espace_sante.identity.models import Organization, Person, Professional
 
+from .owned import PatientOwned
 
-class AccessSettings(models.Model):
+
+class AccessSettings(PatientOwned):
     """A patient's access choices; defaults from access.md (ETREAT on, BTG on, MASKED off)."""
 
     patient = models.OneToOneField(
@@ -41,7 +43,7 @@ class AccessSettings(models.Model):
         return f"Réglages d'accès de {self.patient_id}"
 
 
-class Block(models.Model):
+class Block(PatientOwned):
     """A professional the patient blocked. Lifting it keeps the row (history)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -58,7 +60,7 @@ class Block(models.Model):
         return f"{self.professional_id} bloqué par {self.patient_id}"
 
 
-class Consent(models.Model):
+class Consent(PatientOwned):
     """Consent the patient gave, in person, to one professional; lasts until revoked."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -79,7 +81,7 @@ class Consent(models.Model):
         return f"Consentement de {self.patient_id} à {self.professional_id}"
 
 
-class CareRelationship(models.Model):
+class CareRelationship(PatientOwned):
     """An organisation caring for the patient (care team), the patient informed."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -98,7 +100,7 @@ class CareRelationship(models.Model):
         return f"{self.organization_id} soigne {self.patient_id}"
 
 
-class PatientRole(models.Model):
+class PatientRole(PatientOwned):
     """Roles the patient gives professionals (the médecin traitant comes from the insurer)."""
 
     class Kind(models.TextChoices):
@@ -125,7 +127,7 @@ class PatientRole(models.Model):
         return f"{self.professional_id} {self.kind} de {self.patient_id}"
 
 
-class EmergencyAccess(models.Model):
+class EmergencyAccess(PatientOwned):
     """A time-limited emergency access (bris de glace or SAMU regulation)."""
 
     class Kind(models.TextChoices):
@@ -154,7 +156,7 @@ class EmergencyAccess(models.Model):
         return f"{self.get_kind_display()} {self.professional_id} → {self.patient_id}"
 
 
-class Caregiver(models.Model):
+class Caregiver(PatientOwned):
     """An aidant chosen by an adult (the aidé); revocable at any time."""
 
     class Status(models.TextChoices):

@@ -5,8 +5,10 @@ from django.utils import timezone
 
 from espace_sante.identity.models import Person
 
+from .owned import PatientOwned
 
-class AuditEntry(models.Model):
+
+class AuditEntry(PatientOwned):
     """One access to a patient's space, allowed or refused. Append-only.
 
     Written in the same transaction as the action it traces (``audit.record``),
@@ -17,6 +19,9 @@ class AuditEntry(models.Model):
     reordering breaks the chain (``espace-sante audit verify``). On PostgreSQL
     a trigger refuses UPDATE and DELETE on the table (migration 0002_audit_chain).
     """
+
+    patient_field = "patient_id"
+    kept_after_closing = "append-only proof of every access; no health content"
 
     class Outcome(models.TextChoices):
         ALLOWED = "allowed", "Autorisé"
@@ -62,7 +67,7 @@ class AuditEntry(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_kind} {self.action} {self.outcome}"
 
 
-class AuditHead(models.Model):
+class AuditHead(PatientOwned):
     """The last link of a patient's chain: its sequence and hash.
 
     Updated in the same transaction as each new entry. It is the row writers
@@ -70,6 +75,9 @@ class AuditHead(models.Model):
     fork the chain, and it lets ``audit verify`` notice that the newest
     entries were deleted (a chain alone cannot tell a cut tail from an end).
     """
+
+    patient_field = "patient_id"
+    kept_after_closing = "the end of the patient's audit chain, kept with the chain"
 
     patient_id = models.UUIDField(primary_key=True)
     sequence = models.PositiveBigIntegerField(default=0)
@@ -83,7 +91,7 @@ class AuditHead(models.Model):
         return f"{self.patient_id} n° {self.sequence}"
 
 
-class AccessReport(models.Model):
+class AccessReport(PatientOwned):
     """« Je ne reconnais pas cet accès » : a patient's report, for operators."""
 
     class Status(models.TextChoices):
@@ -112,7 +120,7 @@ class AccessReport(models.Model):
         return f"Signalement du {self.created_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
 
 
-class NotificationPreference(models.Model):
+class NotificationPreference(PatientOwned):
     """Whether the patient wants one kind of notification. No row: on (the default)."""
 
     class Kind(models.TextChoices):
@@ -145,7 +153,7 @@ class NotificationPreference(models.Model):
         return f"{self.kind} : {'oui' if self.enabled else 'non'}"
 
 
-class AccessNotification(models.Model):
+class AccessNotification(PatientOwned):
     """An email owed to someone about an access (outbox and throttle).
 
     Created in the transaction of the access; sent by a background task after
@@ -161,6 +169,9 @@ class AccessNotification(models.Model):
     class Recipient(models.TextChoices):
         PATIENT = "patient", "Le patient"
         MEDECIN_TRAITANT = "medecin_traitant", "Le médecin traitant"
+
+    patient_field = "patient_id"
+    kept_after_closing = "an outbox of ids and dates (no health content) its task may still read"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient_id = models.UUIDField()

@@ -2,14 +2,18 @@
 
 from django.db import models
 
+from espace_sante.access.owned import PatientOwned
 
-class PatientKeys(models.Model):
+
+class PatientKeys(PatientOwned):
     """Two Tink keysets per patient, each encrypted with the KEK.
 
     ``wrapped_aead`` (AES256_GCM) encrypts short fields, ``wrapped_stream``
     (AES256_GCM_HKDF_1MB) encrypts blobs. Neither is ever stored in clear. Once
     ``destroyed_at`` is set both are empty: the patient's data is unrecoverable.
     """
+
+    kept_after_closing = "shredded (destroyed_at), not deleted: the row proves the destruction"
 
     patient = models.OneToOneField(
         "identity.Person", primary_key=True, on_delete=models.PROTECT, related_name="keys"

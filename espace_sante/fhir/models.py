@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from espace_sante.access.owned import PatientOwned
 from espace_sante.identity.models import Organization, Person, Professional
 
 
@@ -62,7 +63,7 @@ class UsedAssertion(models.Model):
         return self.jti
 
 
-class SubmissionSet(models.Model):
+class SubmissionSet(PatientOwned):
     """An ITI-65 submission set: which documents one software sent together, and when.
 
     Patient-scoped like every record table; it holds no health content (no

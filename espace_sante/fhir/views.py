@@ -187,6 +187,9 @@ def create_document_reference(request, who: Caller):
     )
 
 
+PATIENT_PARAMS = {"patient", "subject", "patient.identifier", "subject.identifier"}
+
+
 def _patient_param(request):
     for name in ("patient", "subject"):
         value = request.GET.get(name)
@@ -288,17 +291,28 @@ def _patched(request, who: Caller, document):
 
 
 def conditional_patch(request, who: Caller):
-    """``PATCH DocumentReference?identifier=system|value``: exactly one of your own documents."""
-    unknown = set(request.GET) - {"identifier", "_format"}
+    """``PATCH DocumentReference?identifier=system|value``: exactly one of your own documents.
+
+    The patient may be named too (``patient=<id>``…): the look-up then stays
+    within that patient's documents.
+    """
+    named = set(request.GET) & PATIENT_PARAMS
+    unknown = set(request.GET) - {"identifier", "_format"} - PATIENT_PARAMS
     values = request.GET.getlist("identifier")
-    if unknown or len(values) != 1:
+    if unknown or len(values) != 1 or len(named) > 1:
         raise FhirError(
             400,
-            "Un PATCH conditionnel se fait par identifier=système|valeur, et seulement par lui.",
+            "Un PATCH conditionnel se fait par identifier=système|valeur (et, si vous le "
+            "souhaitez, le patient), et seulement par eux.",
             code="required",
         )
     value = patients.parse_token(values[0])[1]
-    found = record.find_own_deposit(who.actor, value)
+    if named:
+        person = _patient_param(request)
+        # An unknown patient holds none of your documents: the same 404 as below.
+        found = record.find_own_deposit(who.actor, value, person.id) if person else []
+    else:
+        found = record.find_own_deposit(who.actor, value)
     if not found and value.startswith("urn:uuid:"):
         # Our own logical identifier (DocumentReference.identifier).
         try:

@@ -11,10 +11,11 @@ import uuid
 
 from django.db import models
 
+from espace_sante.access.owned import PatientOwned
 from espace_sante.identity.models import Organization, Person, Professional
 
 
-class Conversation(models.Model):
+class Conversation(PatientOwned):
     class Kind(models.TextChoices):
         CARE = "care", "Message d'un professionnel"
         PRESCRIPTION = "prescription", "Ordonnance envoyée à une pharmacie"
@@ -78,7 +79,7 @@ class Conversation(models.Model):
         return "Un professionnel de santé"
 
 
-class Message(models.Model):
+class Message(PatientOwned):
     class AuthorKind(models.TextChoices):
         PROFESSIONAL = "professional", "Professionnel"
         ORGANIZATION = "organization", "Structure"
@@ -123,7 +124,7 @@ class Message(models.Model):
         return self.author_kind == self.AuthorKind.PATIENT
 
 
-class Attachment(models.Model):
+class Attachment(PatientOwned):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")

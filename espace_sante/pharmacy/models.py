@@ -9,11 +9,12 @@ import uuid
 
 from django.db import models
 
+from espace_sante.access.owned import PatientOwned
 from espace_sante.identity.models import Organization, Person, Professional
 from espace_sante.messaging.models import Conversation
 
 
-class PrescriptionOrder(models.Model):
+class PrescriptionOrder(PatientOwned):
     class Status(models.TextChoices):
         RECEIVED = "received", "Reçue"
         PREPARING = "preparing", "En préparation"

@@ -10,10 +10,11 @@ import uuid
 
 from django.db import models
 
+from espace_sante.access.owned import PatientOwned
 from espace_sante.identity.models import Organization, Person, Professional
 
 
-class Document(models.Model):
+class Document(PatientOwned):
     class Source(models.TextChoices):
         PROFESSIONAL = "professional", "Logiciel d'un professionnel"
         PATIENT = "patient", "Vous-même"
@@ -117,7 +118,7 @@ class Document(models.Model):
         return labels
 
 
-class DocumentEvent(models.Model):
+class DocumentEvent(PatientOwned):
     """One ``context.event`` code of a document (e.g. an act): a row each, so it can be searched."""
 
     patient = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")

@@ -17,6 +17,7 @@ from datetime import date
 from django.db import models
 from django.utils import formats, timezone
 
+from espace_sante.access.owned import PatientOwned
 from espace_sante.crypto import services as crypto
 from espace_sante.identity.models import Person, Professional
 
@@ -103,7 +104,7 @@ class Encrypted:
         instance.__dict__.setdefault("_to_encrypt", set()).add(self.name)
 
 
-class ProfileEntry(models.Model):
+class ProfileEntry(PatientOwned):
     """What every profile row shares: opaque id, patient, timestamps, encryption on save."""
 
     _encrypted_fields: tuple[str, ...] = ()

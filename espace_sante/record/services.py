@@ -642,11 +642,19 @@ def update_deposit(actor: Actor, document: Document, change: DepositChange) -> D
     return document
 
 
-def find_own_deposit(actor: Actor, master_identifier: str) -> list[Document]:
-    """The documents with this producer id that ``actor`` (or their organisation) deposited."""
+def find_own_deposit(actor: Actor, master_identifier: str, patient_id=None) -> list[Document]:
+    """The documents with this producer id that ``actor`` (or their organisation) deposited.
+
+    Scoped to ``patient_id`` when the caller names the patient (rule 2: one
+    index look-up, doc_unique_master_identifier). Without it (a conditional
+    PATCH may name only the identifier, ADR 0008) it spans patients, five rows
+    at most: allowed in tests/test_guard.py UNSCOPED.
+    """
     if not master_identifier:
         return []
     candidates = Document.objects.select_related(
         "author_professional", "author_organization"
-    ).filter(master_identifier=master_identifier)[:5]
-    return [doc for doc in candidates if policy.is_author(actor, doc)]
+    ).filter(master_identifier=master_identifier)
+    if patient_id is not None:
+        candidates = candidates.filter(patient_id=patient_id)
+    return [doc for doc in candidates[:5] if policy.is_author(actor, doc)]

@@ -145,3 +145,25 @@ def test_if_match_protects_against_lost_updates(gp_software, personas):
         gp_software, query, [{"op": "remove", "path": "/extension/0"}], **{"If-Match": etag}
     )
     assert_outcome(stale, 412, "a changé")
+
+
+def test_conditional_patch_scoped_to_the_named_patient(gp_software, personas):
+    master, _ = _pushed(gp_software, personas.mother)
+    withdraw = [{"op": "replace", "path": "/status", "value": "entered-in-error"}]
+    elsewhere = _patch(
+        gp_software, f"?identifier=urn:ietf:rfc:3986|{master}&patient={personas.elder.id}", withdraw
+    )
+    assert_outcome(elsewhere, 404, "identifiant")
+    nobody = _patch(
+        gp_software,
+        f"?identifier=urn:ietf:rfc:3986|{master}&patient=00000000-0000-0000-0000-000000000000",
+        withdraw,
+    )
+    assert_outcome(nobody, 404, "identifiant")
+    scoped = _patch(
+        gp_software,
+        f"?identifier=urn:ietf:rfc:3986|{master}&patient={personas.mother.id}",
+        withdraw,
+    )
+    assert scoped.status_code == 200, scoped.text
+    assert scoped.json()["status"] == "entered-in-error"

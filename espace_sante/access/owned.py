@@ -1,0 +1,193 @@
+"""Patient-owned tables: one registry read by the guard test, the purge and a system check.
+
+Rule 2 of the architecture ("Patient-scoped data"): every table holding a
+patient's health or access data has a non-null patient column, every index
+and unique constraint starts with it (ready for sharding by patient, Citus'
+distribution column), and every query on it names one patient.
+
+A model declares it by inheriting ``PatientOwned`` (an abstract model with no
+field: each model keeps its own ``patient`` foreign key, so inheriting it
+changes no migration). Two class attributes say the rest:
+
+- ``patient_field``: the name of the patient column when it is not
+  ``patient`` (the audit trail keeps a bare ``patient_id`` UUID, no foreign
+  key, so that it outlives the person's rows);
+- ``kept_after_closing``: empty when the purge of a closed space deletes the
+  rows; otherwise the reason they stay.
+
+``patient_owned_models()`` lists every concrete subclass; ``check_patient_owned``
+is the system check (``access.E001``…, registered by ``AccessConfig.ready``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.apps import apps
+from django.core import checks
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+
+
+class PatientOwned(models.Model):
+    """Abstract marker of a table holding one patient's health or access data."""
+
+    patient_field: ClassVar[str] = "patient"
+    # Empty: the purge of a closed space deletes the rows. Otherwise why they stay.
+    kept_after_closing: ClassVar[str] = ""
+
+    class Meta:
+        abstract = True
+
+
+def patient_owned_models() -> list[type[PatientOwned]]:
+    """Every concrete patient-owned model, in the app registry's order."""
+    return [model for model in apps.get_models() if issubclass(model, PatientOwned)]
+
+
+# Indexes and unique columns that do not start with the patient column, on
+# purpose. Key: "app_label.ModelName:index name" (or ":field name" for a
+# single-column ``unique=True`` / one-to-one field). Each needs a reason; a new
+# entry is a design decision, not a way to silence the check.
+ALLOWED_EXCEPTIONS: dict[str, str] = {
+    # Storage keys are unique across the whole store (two rows must never share a
+    # blob). The name starts with the patient id, so (patient, blob_name) would be
+    # as strict; moving to it is a non-data-losing migration left for the sharding
+    # work (Citus wants the distribution column in every unique index).
+    "record.Document:blob_name": "nom de blob unique dans tout le stockage (clé d'objet)",
+    "messaging.Attachment:blob_name": "nom de blob unique dans tout le stockage (clé d'objet)",
+    # One order per conversation; both rows belong to the same patient (written
+    # together by pharmacy.services).
+    "pharmacy.PrescriptionOrder:conversation": "une ordonnance par conversation du même patient",
+    # Professionals' and organisations' inboxes span patients by nature.
+    "messaging.Conversation:conv_pro": "boîte de réception d'un professionnel (tous patients)",
+    "messaging.Conversation:conv_organization": "boîte d'une structure (tous patients)",
+    "pharmacy.PrescriptionOrder:rx_pharmacy_status": "file d'une pharmacie (tous patients)",
+    # Background sweep of inactive conversations (retention), across patients.
+    "messaging.Conversation:conv_retention": "balayage de conservation (tâche de fond)",
+    # Rate limits count what one author wrote, whoever the patient.
+    "messaging.Message:msg_rate_pro": "limite de débit par professionnel (tous patients)",
+    "messaging.Message:msg_rate_person": "limite de débit par personne (tous patients)",
+    # The operators' queue of new reports.
+    "access.AccessReport:report_status": "file des signalements pour les opérateurs",
+    # Key rotation re-wraps every row whose KEK differs from the current one.
+    "crypto.PatientKeys:crypto_keys_kek_key_id": "rotation de la clé de chiffrement de clés",
+}
+
+
+def _patient_column(model) -> models.Field | None:
+    try:
+        return model._meta.get_field(model.patient_field)
+    except FieldDoesNotExist:
+        return None
+
+
+def _first_field(model, name: str) -> models.Field | None:
+    name = name.lstrip("-")
+    try:
+        return model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
+def _starts_with_patient(model, patient: models.Field, names) -> bool:
+    names = list(names)
+    return bool(names) and _first_field(model, names[0]) is patient
+
+
+def problems(model, allowed: dict[str, str] | None = None) -> list[checks.CheckMessage]:
+    """What ``model`` (a PatientOwned subclass) breaks of rule 2."""
+    allowed = ALLOWED_EXCEPTIONS if allowed is None else allowed
+    label = f"{model._meta.app_label}.{model.__name__}"
+    found: list[checks.CheckMessage] = []
+    patient = _patient_column(model)
+    if patient is None or not patient.concrete:
+        return [
+            checks.Error(
+                f"{label} hérite de PatientOwned sans colonne patient « {model.patient_field} ».",
+                hint="Ajoutez un champ patient non nul, ou déclarez patient_field.",
+                obj=model,
+                id="access.E001",
+            )
+        ]
+    if patient.null:
+        found.append(
+            checks.Error(
+                f"{label}.{patient.name} peut être nul : chaque ligne appartient à un patient.",
+                obj=model,
+                id="access.E002",
+            )
+        )
+
+    def refuse(key: str, what: str) -> None:
+        if f"{label}:{key}" in allowed:
+            return
+        found.append(
+            checks.Error(
+                f"{label} : {what} ne commence pas par « {patient.name} ».",
+                hint=(
+                    "Mettez le patient en tête, ou ajoutez une exception motivée dans "
+                    "espace_sante.access.owned.ALLOWED_EXCEPTIONS."
+                ),
+                obj=model,
+                id="access.E003",
+            )
+        )
+
+    meta = model._meta
+    for index in meta.indexes:
+        if index.expressions or not _starts_with_patient(model, patient, index.fields):
+            refuse(index.name, f"l'index {index.name}")
+    for constraint in meta.constraints:
+        if isinstance(constraint, models.UniqueConstraint) and (
+            constraint.expressions or not _starts_with_patient(model, patient, constraint.fields)
+        ):
+            refuse(constraint.name, f"la contrainte d'unicité {constraint.name}")
+    for fields in meta.unique_together:
+        if not _starts_with_patient(model, patient, fields):
+            refuse(",".join(fields), f"unique_together {tuple(fields)}")
+    for fields in getattr(meta, "index_together", ()):  # gone in Django 5.1, kept for safety
+        if not _starts_with_patient(model, patient, fields):
+            refuse(",".join(fields), f"index_together {tuple(fields)}")
+    for field in meta.concrete_fields:
+        if field is patient or field.primary_key:
+            continue
+        # A foreign key's own index is allowed (joins); a plain db_index or a
+        # unique column is an index that does not start with the patient.
+        if field.unique:
+            refuse(field.name, f"le champ unique {field.name}")
+        elif field.db_index and not field.is_relation:
+            refuse(field.name, f"l'index du champ {field.name}")
+    return found
+
+
+def check_patient_owned(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """System check: every patient-owned table is scoped and indexed by patient."""
+    found: list[checks.CheckMessage] = []
+    labels = None if app_configs is None else {config.label for config in app_configs}
+    for model in patient_owned_models():
+        if labels is None or model._meta.app_label in labels:
+            found += problems(model)
+    if labels is None:
+        found += stale_exceptions()
+    return found
+
+
+def stale_exceptions(allowed: dict[str, str] | None = None) -> list[checks.CheckMessage]:
+    """Exceptions that excuse nothing any more (the index or the model is gone)."""
+    allowed = ALLOWED_EXCEPTIONS if allowed is None else allowed
+    used = set()
+    for model in patient_owned_models():
+        label = f"{model._meta.app_label}.{model.__name__}"
+        names = {index.name for index in model._meta.indexes}
+        names |= {constraint.name for constraint in model._meta.constraints}
+        names |= {field.name for field in model._meta.concrete_fields}
+        used |= {f"{label}:{name}" for name in names}
+    return [
+        checks.Warning(
+            f"L'exception « {key} » ne correspond plus à rien : retirez-la.",
+            obj=key,
+            id="access.W001",
+        )
+        for key in sorted(set(allowed) - used)
+    ]
