@@ -5,6 +5,7 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,11 +32,36 @@ def _space_query(request, patient) -> str:
     return "" if patient == getattr(request.user, "person", None) else f"espace={patient.id}&"
 
 
-def _document(request, document_id, action=Action.READ) -> Document:
+def _document(request, document_id, action=Action.READ, *, trace: bool = True) -> Document:
     try:
-        return services.access_document(actor_for_user(request.user), document_id, action)
+        return services.access_document(
+            actor_for_user(request.user), document_id, action, trace=trace
+        )
     except NotAllowed:
         raise Http404 from None
+
+
+# One opening of a document, one audit entry: the detail page traces the read,
+# and the bytes it embeds or opens in a new tab carry a signed mark of that
+# opening (this user, this document, a few minutes), so they are decided by the
+# policy again but not traced a second time.
+OPENING_SALT = "espace_sante.record.document-opening"
+OPENING_SECONDS = 15 * 60
+
+
+def _opening_mark(request, document: Document) -> str:
+    return signing.dumps([str(document.id), request.user.pk], salt=OPENING_SALT)
+
+
+def _within_opening(request, document_id) -> bool:
+    mark = request.GET.get("ouverture", "")
+    if not mark:
+        return False
+    try:
+        found = signing.loads(mark, salt=OPENING_SALT, max_age=OPENING_SECONDS)
+    except signing.BadSignature:
+        return False
+    return found == [str(document_id), request.user.pk]
 
 
 def _no_store(response):
@@ -115,6 +141,7 @@ def document_detail(request, document_id):
                 "type": document_type(document.type_code),
                 "category_label": CATEGORIES.get(document.category, document.category),
                 "sections": sections,
+                "opening": _opening_mark(request, document),
             },
         )
     )
@@ -147,7 +174,7 @@ def stream_document(document: Document, title: str, disposition: str):
 @login_required
 def document_content(request, document_id):
     """The document itself, shown by the browser (PDF viewer, image, text)."""
-    document = _document(request, document_id)
+    document = _document(request, document_id, trace=not _within_opening(request, document_id))
     if document.is_structured:
         return redirect("record:document_detail", document_id=document.id)
     return stream_document(document, services.document_title(document), "inline")

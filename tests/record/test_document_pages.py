@@ -1,5 +1,8 @@
 """The Documents pages, through the web door."""
 
+import io
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -188,3 +191,49 @@ def test_the_documents_page_costs_the_same_queries_for_2_or_12_documents(
     for _ in range(10):
         post_upload(client)
     assert queries_for_listing() == few
+
+
+def make_png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "white").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _reads(patient_id, document_id):
+    from espace_sante.access.models import AuditEntry
+
+    return AuditEntry.objects.filter(
+        patient_id=patient_id, action="read", object_id=document_id, outcome="allowed"
+    ).count()
+
+
+def test_opening_a_document_once_writes_one_read_in_her_history(signed_in, personas, blob_dir):
+    """The page and the image it shows are one opening: one line in « Historique »."""
+    post_upload(signed_in, make_png(), name="radio.png", title="Radio du genou")
+    document = Document.objects.get()
+    page = signed_in.get(f"/documents/{document.id}/").content.decode()
+    embedded = re.search(r'<img[^>]+src="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert "ouverture=" in embedded
+    shown = signed_in.get(embedded)
+    assert shown.status_code == 200 and b"".join(shown.streaming_content)
+    assert _reads(personas.mother.id, document.id) == 1
+
+    # Opened again later, without the page: a new opening, a new line.
+    signed_in.get(f"/documents/{document.id}/contenu/")
+    assert _reads(personas.mother.id, document.id) == 2
+
+
+def test_a_mark_of_another_opening_does_not_hide_a_read(signed_in, client, personas, blob_dir):
+    post_upload(signed_in, make_png(), name="radio.png", title="Radio du genou")
+    document = Document.objects.get()
+    page = signed_in.get(f"/documents/{document.id}/").content.decode()
+    mark = re.search(r"ouverture=([^\"&]+)", page).group(1)
+    forged = signed_in.get(f"/documents/{document.id}/contenu/?ouverture={mark}x")
+    assert forged.status_code == 200
+    assert _reads(personas.mother.id, document.id) == 2
+
+    # Someone else holding her mark is still refused by the policy (and traced).
+    client.force_login(personas.elder.user)
+    assert client.get(f"/documents/{document.id}/contenu/?ouverture={mark}").status_code == 404
