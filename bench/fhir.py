@@ -116,13 +116,13 @@ def setup_data():
     from stdnum.fr import nir
 
     from espace_sante.crypto import services as crypto
+    from espace_sante.demo.people import load_demo
     from espace_sante.fhir.services import register_software
     from espace_sante.identity import services as identity
     from espace_sante.identity.models import Organization, Professional
     from espace_sante.identity.reference import INS_DEMO_NIR
     from espace_sante.record import services as record
     from espace_sante.record.models import Document
-    from espace_sante.web.demo import load_demo
 
     call_command("migrate", verbosity=0)
     load_demo(with_documents=False, with_profile=False)

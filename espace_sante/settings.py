@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "espace_sante.enrollment",
     "espace_sante.operator",
     "espace_sante.fhir",
+    "espace_sante.demo",
     "widget_tweaks",
     "dsfr",
     "django_htmx",

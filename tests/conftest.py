@@ -131,8 +131,8 @@ class Personas:
 
 @pytest.fixture
 def personas(db) -> Personas:
+    from espace_sante.demo.people import DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo
     from espace_sante.identity.models import Person, Professional
-    from espace_sante.web.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo
 
     load_demo(with_documents=False, with_profile=False)  # slow to make; tests add their own
     return Personas(

@@ -174,7 +174,7 @@ UNSCOPED = {
         "kept to the caller's own deposits; scoped when the request names the patient"
     ),
     # Demo data.
-    "espace_sante.messaging.demo:_backdate": "demo loader: the messages of a conversation in hand",
+    "espace_sante.demo.messaging:_backdate": "demo loader: the messages of a conversation in hand",
 }
 
 WRITES = {"create", "bulk_create", "bulk_update", "none"}

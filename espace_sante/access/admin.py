@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils import timezone
 
+from . import documents
 from .consent_models import MatrixCell, MatrixVersion
 from .models import AccessReport, AuditEntry
 
@@ -108,10 +109,7 @@ class MatrixCellAdmin(admin.ModelAdmin):
 
     @admin.display(description="libellé du type")
     def type_label(self, cell):
-        from espace_sante.record.reference import document_type
-
-        found = document_type(cell.type_code)
-        return found.label if found else "type inconnu"
+        return documents.type_label(cell.type_code) or "type inconnu"
 
     def has_add_permission(self, request):
         return False  # every cell comes from the shipped file

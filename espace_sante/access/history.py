@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import audit, events, policy
+from . import audit, documents, events, policy
 from .dates import french_datetime
 from .models import AccessReport, AuditEntry
 
@@ -169,13 +169,7 @@ class _Lookups:
         if not policy.is_titulaire(actor, patient_id):
             return {}
         ids = {row.object_id for row in rows if row.object_type == "document" and row.object_id}
-        if not ids:
-            return {}
-        from espace_sante.record import services as record_services
-        from espace_sante.record.models import Document
-
-        visible = policy.visible_documents(actor, patient_id, Document.objects.filter(id__in=ids))
-        titles = {str(doc.id): record_services.document_title(doc) for doc in visible}
+        titles = documents.visible_titles(actor, patient_id, ids)
         if titles:
             # Titles are health content: showing them is a read, traced like the
             # Documents page's list.
@@ -256,12 +250,8 @@ def _section_label(object_type: str) -> str:
         return "vos mesures de santé"
     if key == "summary":
         return "la synthèse de votre profil médical"
-    try:
-        from espace_sante.record.profile_reference import SECTION_INFO
-
-        return f"votre profil médical ({SECTION_INFO[key].label})"
-    except (ImportError, KeyError):
-        return "votre profil médical"
+    label = documents.section_label(key)
+    return f"votre profil médical ({label})" if label else "votre profil médical"
 
 
 def _thing(row: AuditEntry, lookups: _Lookups) -> str:

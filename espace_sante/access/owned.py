@@ -21,23 +21,14 @@ is the system check (``access.E001``…, registered by ``AccessConfig.ready``).
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from django.apps import apps
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
+from espace_sante.identity.owned import PatientOwned
 
-class PatientOwned(models.Model):
-    """Abstract marker of a table holding one patient's health or access data."""
-
-    patient_field: ClassVar[str] = "patient"
-    # Empty: the purge of a closed space deletes the rows. Otherwise why they stay.
-    kept_after_closing: ClassVar[str] = ""
-
-    class Meta:
-        abstract = True
+__all__ = ["PatientOwned", "patient_owned_models", "check_patient_owned"]
 
 
 def patient_owned_models() -> list[type[PatientOwned]]:

@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from espace_sante.access.owned import PatientOwned
+from espace_sante.identity.owned import PatientOwned
 
 
 class PatientKeys(PatientOwned):

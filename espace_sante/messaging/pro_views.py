@@ -97,8 +97,6 @@ def conversation(request, conversation_id):
     actor = acting_professional(request)
     found = _conversation(actor, conversation_id)
     page = services.read_conversation(actor, found)
-    from espace_sante.pharmacy.services import next_statuses
-
     return _no_store(
         render(
             request,
@@ -109,9 +107,6 @@ def conversation(request, conversation_id):
                 "form": ReplyForm(),
                 "close_form": CloseForm(),
                 "attachment_url": "messaging_pro:attachment",
-                "next_statuses": next_statuses(page.prescription_order)
-                if page.prescription_order
-                else [],
             },
         )
     )

@@ -34,6 +34,12 @@ class PrescriptionOrder(PatientOwned):
         Professional, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
+    def next_statuses(self) -> list[tuple[str, str]]:
+        """The statuses the pharmacy may move this order to (forward only), with labels."""
+        order = list(self.Status)  # declared in the order they happen
+        current = order.index(self.Status(self.status))
+        return [(status.value, status.label) for status in order[current + 1 :]]
+
     class Meta:
         verbose_name = "ordonnance envoyée"
         verbose_name_plural = "ordonnances envoyées"

@@ -30,7 +30,7 @@ from .events import PRESCRIPTION_STATUS
 from .models import PrescriptionOrder
 
 Status = PrescriptionOrder.Status
-ORDER = [Status.RECEIVED, Status.PREPARING, Status.READY, Status.DISPENSED]
+ORDER = list(Status)  # declared in the order they happen
 # What the patient reads when the pharmacy moves the prescription on.
 STATUS_MESSAGES = {
     Status.PREPARING: "Votre ordonnance est en cours de préparation.",
@@ -237,11 +237,3 @@ def pharmacy_inbox(actor, status: str = "") -> list[OrderItem]:
                 ).trace()
             items.append(OrderItem(order, order.patient, messaging.unread_in(order.conversation)))
     return items
-
-
-def next_statuses(order: PrescriptionOrder | None) -> list[tuple[str, str]]:
-    """The statuses the pharmacy may move this order to (forward only), with labels."""
-    if order is None:
-        return []
-    current = ORDER.index(Status(order.status))
-    return [(status.value, status.label) for status in ORDER[current + 1 :]]

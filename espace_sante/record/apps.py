@@ -5,3 +5,24 @@ class RecordConfig(AppConfig):
     name = "espace_sante.record"
     label = "record"
     verbose_name = "Dossier médical"
+
+    def ready(self):
+        from espace_sante.access import documents
+
+        from . import services
+        from .profile_reference import SECTION_INFO
+        from .reference import document_type
+
+        def type_label(code: str) -> str | None:
+            found = document_type(code)
+            return found.label if found else None
+
+        def section_label(key: str) -> str | None:
+            found = SECTION_INFO.get(key)
+            return found.label if found else None
+
+        documents.register(
+            visible_titles=services.visible_titles,
+            type_label=type_label,
+            section_label=section_label,
+        )

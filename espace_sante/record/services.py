@@ -587,6 +587,17 @@ def patient_of_document(document_id) -> Person | None:
     return Person.objects.filter(pk=patient_id).first() if patient_id else None
 
 
+def visible_titles(actor: Actor | None, patient_id, document_ids) -> dict[str, str]:
+    """Titles of those of ``document_ids`` ``actor`` may still see, for the history.
+
+    The caller (the titulaire's history page) traces the read itself.
+    """
+    visible = policy.visible_documents(
+        actor, patient_id, Document.objects.filter(pk__in=list(document_ids))
+    )
+    return {str(doc.id): document_title(doc) for doc in visible}
+
+
 def visible_document_ids(actor: Actor | None, patient_id, document_ids) -> set[str]:
     """Which of ``document_ids`` ``actor`` may see (for lists that group documents), traced."""
     try:

@@ -1,6 +1,6 @@
 import pytest
 
-from espace_sante.enrollment.demo import DEMO_CAMPAIGN, load_enrollment_demo
+from espace_sante.demo.enrollment import DEMO_CAMPAIGN, load_enrollment_demo
 from espace_sante.enrollment.models import Beneficiary
 from espace_sante.identity.models import User
 

@@ -158,7 +158,7 @@ def test_content_that_is_not_what_it_claims(gp_software, personas):
 
 
 def test_cda_about_another_patient(gp_software, personas, practice):
-    from espace_sante.record.demo import _vsm_cda
+    from espace_sante.demo.documents import _vsm_cda
 
     cda = _vsm_cda(
         personas.elder, personas.gp, practice, datetime(2026, 11, 2, tzinfo=ZoneInfo("UTC"))

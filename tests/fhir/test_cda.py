@@ -43,7 +43,7 @@ def test_n1_cda_is_stored_as_its_pdf(gp_software, personas):
 
 
 def test_n3_cda_is_kept_and_its_narrative_rendered_for_the_patient(gp_software, personas, practice):
-    from espace_sante.record.demo import _vsm_cda
+    from espace_sante.demo.documents import _vsm_cda
 
     cda = _vsm_cda(
         personas.mother, personas.gp, practice, datetime(2026, 11, 2, tzinfo=ZoneInfo("UTC"))

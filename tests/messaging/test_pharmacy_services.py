@@ -116,8 +116,8 @@ def test_the_history_tells_messaging_in_plain_french(personas, marie, pharmacist
 
 
 def test_the_demo_tells_a_few_conversations_once(personas):
-    from espace_sante.messaging.demo import load_messaging_demo
-    from espace_sante.web.demo import load_demo
+    from espace_sante.demo.messaging import load_messaging_demo
+    from espace_sante.demo.people import load_demo
 
     load_demo(with_documents=False, with_profile=False)
     from espace_sante.identity.models import Organization, Professional

@@ -7,8 +7,8 @@ from django.apps import apps
 from django.utils import timezone
 
 from espace_sante.access.policy import SYSTEM
+from espace_sante.demo.profile import load_profile_demo
 from espace_sante.record import profile_services as services
-from espace_sante.record.profile_demo import load_profile_demo
 from espace_sante.record.profile_models import ProfileEntry
 
 pytestmark = pytest.mark.django_db

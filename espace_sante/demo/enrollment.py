@@ -10,10 +10,9 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from espace_sante.enrollment import services
+from espace_sante.enrollment.models import Campaign
 from espace_sante.identity.models import User
-
-from . import services
-from .models import Campaign
 
 DEMO_CAMPAIGN = "Démonstration — Haute-Garonne"
 DEMO_OPERATOR = "operateur@demo.example"
@@ -22,7 +21,7 @@ DEMO_FILE = Path(__file__).parent / "data" / "demo_beneficiaries.csv"
 
 def load_enrollment_demo(password: str) -> dict:
     """The operator account, the campaign and its imported file; nothing sent yet."""
-    from espace_sante.web.demo import ensure_demo_totp
+    from espace_sante.demo.people import ensure_demo_totp
 
     operator = User.objects.filter(email=DEMO_OPERATOR).first()
     if operator is None:

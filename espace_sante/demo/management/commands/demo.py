@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from espace_sante.web.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo
+from espace_sante.demo.people import DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
         for entry in sign_ins:
             out.write(f"  - {entry.email:<34} {entry.who} — 2e facteur : {entry.second_factor}")
         # Opt-out enrollment: a campaign of the demo département, ready to invite.
-        from espace_sante.enrollment.demo import load_enrollment_demo
+        from espace_sante.demo.enrollment import load_enrollment_demo
 
         enrollment = load_enrollment_demo(DEMO_PASSWORD)
         out.write(

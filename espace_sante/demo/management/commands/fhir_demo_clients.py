@@ -14,10 +14,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from jwcrypto import jwk
 
+from espace_sante.demo.people import ORGANIZATIONS
 from espace_sante.fhir.models import SoftwareClient
 from espace_sante.fhir.services import register_software, update_keys
 from espace_sante.identity.models import Organization, Role
-from espace_sante.web.demo import ORGANIZATIONS
 
 SOFTWARE_NAME = "Logiciel de démonstration"
 

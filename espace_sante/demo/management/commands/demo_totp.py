@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from espace_sante.web.demo import DEMO_TOTP_SECRET
+from espace_sante.demo.people import DEMO_TOTP_SECRET
 
 
 class Command(BaseCommand):

@@ -12,9 +12,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from espace_sante.access.policy import SYSTEM
-
-from . import profile_services as services
-from .profile_models import (
+from espace_sante.record import profile_services as services
+from espace_sante.record.profile_models import (
     Allergy,
     BloodGroup,
     Condition,

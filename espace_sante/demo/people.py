@@ -215,15 +215,15 @@ def load_demo(with_documents: bool = True, with_profile: bool = True) -> list[De
     identity.declare_representative(people["leo"], marie)
 
     if with_documents:
-        from espace_sante.record.demo import load_document_demo
+        from espace_sante.demo.documents import load_document_demo
 
         load_document_demo(people, professionals, organizations)
     if with_profile:
-        from espace_sante.record.profile_demo import load_profile_demo
+        from espace_sante.demo.profile import load_profile_demo
 
         load_profile_demo(people)
     if with_documents:  # the demo conversations carry documents too
-        from espace_sante.messaging.demo import load_messaging_demo
+        from espace_sante.demo.messaging import load_messaging_demo
 
         load_messaging_demo(people, professionals, organizations)
 

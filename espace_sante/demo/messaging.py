@@ -12,9 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from espace_sante.access.policy import Actor, ActorKind
-
-from . import services
-from .models import Conversation, Message
+from espace_sante.messaging import services
+from espace_sante.messaging.models import Conversation, Message
 
 
 def _acting(professional, organization) -> Actor:
@@ -45,8 +44,8 @@ def _backdate(conversation: Conversation, days_ago: float) -> None:
 
 @transaction.atomic
 def load_messaging_demo(people: dict, professionals: dict, organizations: dict) -> int:
+    from espace_sante.demo.documents import _pdf
     from espace_sante.pharmacy import services as pharmacy
-    from espace_sante.record.demo import _pdf
 
     marie = people["marie"]
     if Conversation.objects.filter(patient=marie).exists():
