@@ -1,9 +1,9 @@
 from django_tasks import task
 
-from . import notifications
+from . import emails
 
 
 @task()
 def send_access_notification(notification_id: str) -> bool:
     """Send one access email (idempotent: a notification already sent is not sent again)."""
-    return notifications.deliver(notification_id)
+    return emails.deliver(notification_id)

@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from espace_sante.access import audit, notifications
+from espace_sante.access import audit, emails, notifications
 from espace_sante.access import services as access
 from espace_sante.access.models import AccessNotification, AuditEntry, NotificationPreference
 from espace_sante.access.policy import Action, actor_for_user
@@ -136,8 +136,8 @@ def test_an_emergency_tells_the_patient_and_the_medecin_traitant_always(
 def test_sending_twice_sends_once(personas, bilan, smtp_server):
     documents.access_document(pro_actor(personas.gp), bilan.id)
     notification = AccessNotification.objects.get()
-    assert notifications.deliver(notification.id) is True
-    assert notifications.deliver(notification.id) is False
+    assert emails.deliver(notification.id) is True
+    assert emails.deliver(notification.id) is False
     run_worker()  # the queued task finds it sent
     assert len(smtp_server.to(marie_email(personas))) == 1
     notification.refresh_from_db()

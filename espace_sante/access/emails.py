@@ -1,0 +1,110 @@
+"""The access emails themselves: who receives them, what they say, and sending each once.
+
+No health content, by construction: nothing here reads a document, its type
+or an emergency justification. Run by the ``send_access_notification`` task;
+``notifications`` decides which emails are owed.
+"""
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.urls import reverse
+from django.utils import timezone
+
+from .dates import french_datetime
+from .models import AccessNotification
+
+SUBJECT_PREFIX = "espace-santé — "
+
+
+def medecin_traitant_of(patient_id, exclude=None):
+    from espace_sante.identity.models import Person
+
+    person = Person.objects.select_related("medecin_traitant__user").filter(pk=patient_id).first()
+    doctor = person.medecin_traitant if person else None
+    if doctor is None or (exclude is not None and str(doctor.id) == str(exclude)):
+        return None
+    return doctor
+
+
+def _patient_address(patient_id) -> str:
+    from espace_sante.identity.models import Person
+
+    person = Person.objects.select_related("user").filter(pk=patient_id).first()
+    if person is None:
+        return ""
+    return (person.user.email if person.user else "") or person.email
+
+
+def _doctor_address(doctor) -> str:
+    return doctor.email or (doctor.user.email if doctor.user else "")
+
+
+def _history_url() -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("access:history")
+
+
+def message_for(notification: AccessNotification) -> tuple[str, str, str]:
+    """Recipient address, subject and body. No health content, by construction:
+    nothing here reads the document, its type or the justification."""
+    when = french_datetime(notification.accessed_at)
+    footer = "\n\nCe message ne contient aucune information de santé.\n\nespace-santé\n"
+    if notification.recipient == AccessNotification.Recipient.MEDECIN_TRAITANT:
+        doctor = medecin_traitant_of(notification.patient_id)
+        if doctor is None:
+            return "", "", ""
+        return (
+            _doctor_address(doctor),
+            "Accès d'urgence au dossier d'un de vos patients",
+            f"Bonjour {doctor.display_name},\n\n"
+            f"Un accès d'urgence a été ouvert le {when} au dossier d'un patient dont vous "
+            "êtes le médecin traitant déclaré.\n\n"
+            "Pour préserver le secret médical, ce courriel ne dit pas de qui il s'agit : "
+            "connectez-vous à votre espace professionnel pour le savoir." + footer,
+        )
+    address = _patient_address(notification.patient_id)
+    history = _history_url()
+    if notification.kind == AccessNotification.Kind.EMERGENCY:
+        return (
+            address,
+            "Accès d'urgence à votre dossier",
+            "Bonjour,\n\n"
+            f"Un professionnel de santé a consulté votre dossier en urgence le {when}.\n\n"
+            f"Consultez l'historique des accès dans votre espace : {history}\n\n"
+            "Si vous ne reconnaissez pas cet accès, signalez-le depuis cet historique. "
+            "Votre médecin traitant en est aussi informé. Ce courriel vous est toujours "
+            "envoyé, quelles que soient vos préférences de notification." + footer,
+        )
+    return (
+        address,
+        "Un professionnel a consulté votre dossier",
+        "Bonjour,\n\n"
+        f"Un professionnel de santé a consulté votre dossier le {when}.\n\n"
+        f"Consultez l'historique des accès dans votre espace : {history}\n\n"
+        "Si vous ne reconnaissez pas cet accès, signalez-le depuis cet historique. "
+        "Pour ne plus recevoir ce courriel, allez dans Paramètres, puis Notifications." + footer,
+    )
+
+
+def deliver(notification_id) -> bool:
+    """Send one notification once. Safe to run twice or on two workers.
+
+    The row is claimed (``sent_at`` set where it was empty) before sending:
+    of two workers, only the one whose update changed the row sends. If the
+    mail server refuses, the claim is released and the task fails, to be run
+    again.
+    """
+    claimed = AccessNotification.objects.filter(pk=notification_id, sent_at__isnull=True).update(
+        sent_at=timezone.now()
+    )
+    if not claimed:
+        return False
+    notification = AccessNotification.objects.get(pk=notification_id)
+    address, subject, body = message_for(notification)
+    if not address:
+        return False  # nobody to tell (no email on file): kept as handled
+    try:
+        EmailMessage(SUBJECT_PREFIX + subject, body, to=[address]).send()
+    except Exception:
+        AccessNotification.objects.filter(pk=notification_id).update(sent_at=None)
+        raise
+    return True
