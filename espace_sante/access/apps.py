@@ -28,4 +28,8 @@ class AccessConfig(AppConfig):
 
         signals.connect_relation_changes()
 
+        from . import audit, notifications
+
+        audit.on_professional_access(notifications.after_professional_access)
+
         post_migrate.connect(_load_matrix, sender=self, dispatch_uid="access_load_matrix")

@@ -7,6 +7,8 @@ transaction. A rollback of the action removes the entry with it; a commit
 keeps both.
 """
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -60,6 +62,17 @@ def mode_of(actor, reason: str, explicit: str | None = None) -> str:
     if head in MODE_ALIASES:
         return MODE_ALIASES[head]
     return head if head in _known_modes() else ""
+
+
+# Told of every allowed access by a professional that notifies (in the same
+# transaction, chain head locked): the access emails (``notifications``),
+# registered by ``AccessConfig.ready`` so the trail does not import them.
+_after_professional_access: list[Callable[[AuditEntry], object]] = []
+
+
+def on_professional_access(callback: Callable[[AuditEntry], object]) -> None:
+    if callback not in _after_professional_access:
+        _after_professional_access.append(callback)
 
 
 def _lock_head(patient_id) -> AuditHead:
@@ -152,7 +165,6 @@ def record(
         head.sequence, head.entry_hash = entry.sequence, entry.entry_hash
         head.save(update_fields=["sequence", "entry_hash"])
         if event.notifies and allowed and entry.actor_kind == policy.ActorKind.PROFESSIONAL:
-            from . import notifications
-
-            notifications.after_professional_access(entry)
+            for callback in _after_professional_access:
+                callback(entry)
     return entry

@@ -10,11 +10,21 @@ The lifecycle history (enrollment) and the identity are not patient-owned
 health data and stay too.
 """
 
+import logging
+
 from django.core.files.storage import storages
+from django.db import transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 
 from espace_sante.access.owned import patient_owned_models
 from espace_sante.identity.models import Person
+
+from .lifecycle import Event, S, lock_person
+from .models import Closure, SpaceTransition
+from .notices import send_notice
+
+logger = logging.getLogger(__name__)
 
 
 def purged_models() -> list:
@@ -78,3 +88,53 @@ def purge_patient_data(person: Person) -> None:
     Person.objects.filter(pk=person.pk).update(
         email="", mobile_phone="", address_line="", postal_code="", city=""
     )
+
+
+def purge_closed_spaces(*, batch_size: int = 100, now=None) -> int:
+    """Delete the data of the closed spaces whose archive period (or deletion delay) is over.
+
+    Crypto-shreds the person's keys first (nothing of theirs decrypts any
+    more, whatever copies remain), then removes the blobs and the rows of
+    their health data. The Person and the lifecycle history stay, without
+    contact details. Idempotent; SKIP LOCKED for several workers.
+    """
+    purged = 0
+    while True:
+        at = now or timezone.now()
+        with transaction.atomic():
+            closures = list(
+                Closure.objects.select_for_update(skip_locked=True)
+                .filter(purge_after__lte=at, purged_at__isnull=True)
+                .select_related("patient")[:batch_size]
+            )
+            if not closures:
+                break
+            for closure in closures:
+                person = lock_person(closure.patient_id)
+                if person.space_state != S.CLOSED:
+                    continue
+                email = person.email
+                _shred_and_purge(person)
+                closure.purged_at = at
+                closure.save(update_fields=["purged_at"])
+                SpaceTransition.objects.create(
+                    patient=person,
+                    event=Event.DELETED,
+                    from_state=S.CLOSED,
+                    to_state=S.CLOSED,
+                    note="clés détruites, documents et données effacés",
+                )
+                if email:
+                    try:
+                        send_notice(person, "deleted", email)
+                    except Exception:  # noqa: BLE001 (the deletion stands)
+                        logger.exception("deletion notice could not be sent")
+                purged += 1
+    return purged
+
+
+def _shred_and_purge(person: Person) -> None:
+    from espace_sante.crypto.services import shred
+
+    shred(person.pk)
+    purge_patient_data(person)

@@ -10,7 +10,8 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
-from . import services
+from . import creation, imports, invitations, purge
+from .lifecycle import S
 from .models import Beneficiary, Campaign
 
 
@@ -22,10 +23,10 @@ def send_invitations(campaign_id: str) -> dict:
     creation for when the objection delay of these invitations ends.
     """
     campaign = Campaign.objects.get(pk=campaign_id)
-    done = services.send_invitation_emails(campaign)
-    batches = services.build_letter_batches(campaign)
+    done = invitations.send_invitation_emails(campaign)
+    batches = invitations.build_letter_batches(campaign)
     done["letter_batches"] = len(batches)
-    retry = services.next_email_retry(campaign)
+    retry = invitations.next_email_retry(campaign)
     if retry is not None:
         send_invitations.using(run_after=retry).enqueue(campaign_id)
     if done["sent"] or batches:
@@ -37,11 +38,9 @@ def send_invitations(campaign_id: str) -> dict:
 @task()
 def create_due_spaces() -> int:
     """Create the spaces whose delay has passed; enqueue the next run when more are due."""
-    created = services.create_due_spaces()
+    created = creation.create_due_spaces()
     later = (
-        Beneficiary.objects.filter(
-            person__space_state=services.S.INVITED, auto_create_after__isnull=False
-        )
+        Beneficiary.objects.filter(person__space_state=S.INVITED, auto_create_after__isnull=False)
         .order_by("auto_create_after")
         .values_list("auto_create_after", flat=True)
         .first()
@@ -52,29 +51,9 @@ def create_due_spaces() -> int:
 
 
 @task()
-def send_notice(person_id: str, what: str) -> bool:
-    """Email one notice (created, creation failed, closed) to the person's address on file.
-
-    Without an email, the notices that have an SMS text go to the mobile on file.
-    """
-    from espace_sante.identity.models import Person
-
-    person = Person.objects.filter(pk=person_id).first()
-    if person is None:
-        return False
-    if person.email:
-        services.send_notice(person, what)
-        return True
-    if person.mobile_phone and what in services.NOTICE_SMS:
-        services.send_notice_sms(person, what)
-        return True
-    return False
-
-
-@task()
 def purge_closed_spaces() -> int:
     """Delete the data of closed spaces whose archive period or deletion delay is over."""
-    return services.purge_closed_spaces()
+    return purge.purge_closed_spaces()
 
 
 @task()
@@ -87,6 +66,6 @@ def import_file(campaign_id: str, path: str, file_name: str) -> str:
     if not source.exists():  # already imported by an earlier run of this task
         return ""
     with source.open(encoding="utf-8-sig", newline="") as handle:
-        report = services.import_beneficiaries(campaign, handle, file_name=file_name)
+        report = imports.import_beneficiaries(campaign, handle, file_name=file_name)
     source.unlink(missing_ok=True)
     return str(report.pk)

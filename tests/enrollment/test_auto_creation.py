@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from espace_sante.enrollment import services
+from espace_sante.enrollment import creation, services
 from espace_sante.enrollment.models import Beneficiary, SpaceTransition
 from espace_sante.identity.models import Person, SpaceState
 
@@ -136,7 +136,7 @@ def test_a_failed_creation_is_texted_at_once_to_someone_without_email(
     def broken_keys(person):
         raise Crash("key store unavailable")
 
-    monkeypatch.setattr(services, "_ensure_space_keys", broken_keys)
+    monkeypatch.setattr(creation, "ensure_space_keys", broken_keys)
     assert services.create_due_spaces(batch_size=10) == 0
     with caplog.at_level("INFO", logger="espace_sante.sms"):
         run_worker()

@@ -214,9 +214,9 @@ def test_suspension_and_its_end_return_to_the_previous_state(invited):
         password="Un-mot-de-passe-2026",
     )
     with transaction.atomic():
-        services.transition(services._lock(person.pk), "suspended", note="fraude")
+        services.transition(services.lock_person(person.pk), "suspended", note="fraude")
     with transaction.atomic():
-        services.transition(services._lock(person.pk), "resumed")
+        services.transition(services.lock_person(person.pk), "resumed")
     assert events(1)[-2:] == [("suspended", "suspended"), ("resumed", "activated")]
 
 

@@ -20,5 +20,5 @@ def test_a_space_closed_during_a_request_refuses_the_rest_of_that_request(person
     with request_memo():
         assert can(gp, Action.CREATE, marie.id)
         with transaction.atomic():
-            services.transition(services._lock(marie.id), Event.CLOSED)
+            services.transition(services.lock_person(marie.id), Event.CLOSED)
         assert not can(gp, Action.CREATE, marie.id)

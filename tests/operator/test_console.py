@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from espace_sante.enrollment import services
+from espace_sante.enrollment.models import Campaign
 from espace_sante.identity.models import User
 from tests.enrollment.conftest import private_letters  # noqa: F401 (autouse fixture)
 from tests.enrollment.support import csv_lines, person_row
@@ -79,7 +80,7 @@ def test_an_operator_creates_a_campaign_with_the_default_delay(client, operator)
         {"name": "Gers", "department": "32", "start_date": "2026-12-01", "objection_days": "42"},
     )
     assert response.status_code == 302
-    assert services.Campaign.objects.get(name="Gers").objection_days == 42
+    assert Campaign.objects.get(name="Gers").objection_days == 42
     page = client.post(
         "/operateur/",
         {"name": "Gers", "department": "99", "start_date": "2026-12-01", "objection_days": "42"},
