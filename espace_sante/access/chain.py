@@ -67,7 +67,7 @@ def _canonical_value(name: str, value):
         return None
     if name == "at":
         if not isinstance(value, datetime):
-            raise TypeError("at doit être une date et heure")
+            raise TypeError("at must be a datetime")
         return value.astimezone(UTC).isoformat(timespec="microseconds")
     if name == "ip":
         return normal_ip(value)

@@ -65,7 +65,7 @@ def set_preferences(actor, patient, wanted: dict[str, bool]) -> list[str]:
         raise NotAllowedToChange
     unknown = set(wanted) - set(Kind.values)
     if unknown:
-        raise ValueError(f"Notifications inconnues : {sorted(unknown)}")
+        raise ValueError(f"Unknown notification kinds: {sorted(unknown)}")
     current = preferences(patient.id)
     changed = [kind for kind, on in wanted.items() if current[kind] != bool(on)]
     for kind in changed:
@@ -184,4 +184,4 @@ def _enqueue(notification_id) -> None:
     try:
         send_access_notification.enqueue(str(notification_id))
     except Exception:  # the access is committed; a lost queue must not fail the page
-        logger.exception("Notification d'accès non mise en file : %s", notification_id)
+        logger.exception("Access notification not enqueued: %s", notification_id)

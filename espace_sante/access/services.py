@@ -75,7 +75,7 @@ def update_settings(actor: Actor, patient: Person, **changes: bool) -> AccessSet
     managing = require_patient_side(actor, patient, "settings")
     unknown = set(changes) - set(SETTINGS_FIELDS)
     if unknown:
-        raise ValueError(f"Réglages inconnus : {sorted(unknown)}")
+        raise ValueError(f"Unknown settings: {sorted(unknown)}")
     current = AccessSettings.objects.select_for_update().get_or_create(patient=patient)[0]
     if changes.get("mask_everything", current.mask_everything):
         # "Everything masked, emergencies included": masked documents stay hidden

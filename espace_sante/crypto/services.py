@@ -98,13 +98,13 @@ def _object_key(object_id: ObjectId) -> str:
     if isinstance(object_id, int) and not isinstance(object_id, bool):
         return str(object_id)
     if not isinstance(object_id, str):
-        raise TypeError(f"Identifiant d'objet attendu (UUID ou str), reçu {type(object_id)!r}")
+        raise TypeError(f"Object id expected (UUID or str), got {type(object_id)!r}")
     try:
         # A UUID given as a string (any spelling) binds like the UUID itself.
         return str(uuid.UUID(object_id))
     except ValueError:
         pass
-    _check_component(object_id, "l'identifiant d'objet")
+    _check_component(object_id, "the object id")
     return object_id
 
 
@@ -113,15 +113,15 @@ def _check_component(value: str, what: str) -> None:
     # "|" separates the fields of the associated data; allowing it would let
     # (object "a|b", purpose "") and (object "a", purpose "b") collide.
     if "|" in value:
-        raise ValueError(f"« | » est interdit dans {what} : {value!r}")
+        raise ValueError(f"'|' is not allowed in {what}: {value!r}")
 
 
 def _associated_data(patient: uuid.UUID, object_id: ObjectId, purpose: str) -> bytes:
     """b"espace-sante|v1|<patient uuid>|<object id>|<purpose>"."""
     object_key = _object_key(object_id)
     if not object_key:
-        raise ValueError("L'identifiant d'objet est vide.")
-    _check_component(purpose, "le rôle (purpose)")
+        raise ValueError("The object id is empty.")
+    _check_component(purpose, "the purpose")
     return f"{_AD_PREFIX}|{patient}|{object_key}|{purpose}".encode()
 
 
@@ -406,7 +406,7 @@ def encrypt(
     after ``shred``.
     """
     if not isinstance(plaintext, bytes | bytearray | memoryview):
-        raise TypeError("encrypt() chiffre des octets ; pour du texte, utilisez encrypt_text().")
+        raise TypeError("encrypt() encrypts bytes; for text, use encrypt_text().")
     patient = _patient_uuid(patient_id)
     associated_data = _associated_data(patient, object_id, purpose)
     return _primitive(patient, _AEAD, create=True).encrypt(bytes(plaintext), associated_data)
@@ -422,7 +422,7 @@ def decrypt(
     another patient, object or purpose, ``KeysDestroyed`` after ``shred``.
     """
     if not isinstance(ciphertext, bytes | bytearray | memoryview):
-        raise TypeError("decrypt() attend des octets chiffrés.")
+        raise TypeError("decrypt() expects encrypted bytes.")
     patient = _patient_uuid(patient_id)
     associated_data = _associated_data(patient, object_id, purpose)
     primitive = _primitive(patient, _AEAD, create=False)
@@ -439,7 +439,7 @@ def encrypt_text(
 ) -> bytes:
     """``encrypt`` for a str (UTF-8). Encrypt "" too: see ``decrypt_text``."""
     if not isinstance(text, str):
-        raise TypeError("encrypt_text() chiffre du texte (str).")
+        raise TypeError("encrypt_text() encrypts text (str).")
     return encrypt(patient_id, object_id, text.encode("utf-8"), purpose=purpose)
 
 
@@ -539,7 +539,7 @@ class _DecryptingReader(io.RawIOBase):
 
     def read(self, size: int | None = -1) -> bytes:
         if self.closed:
-            raise ValueError("Lecture d'un flux fermé.")
+            raise ValueError("Read from a closed stream.")
         try:
             return self._inner.read(-1 if size is None else size)
         except tink.TinkError as exc:
@@ -669,7 +669,7 @@ def rotate_kek(
     called after each batch. Runs under a file lock: one rotation at a time.
     """
     if batch_size < 1:
-        raise ValueError("batch_size doit être au moins 1.")
+        raise ValueError("batch_size must be at least 1.")
     with kek_file.rotation_lock():
         kek = kek_file.current()
         live = PatientKeys.objects.filter(destroyed_at__isnull=True)

@@ -84,7 +84,7 @@ def purge_patient_data(person: Person) -> None:
         try:
             rows.delete()
         except ProtectedError as error:
-            raise RuntimeError("Des données de ce patient n'ont pas pu être supprimées.") from error
+            raise RuntimeError("Some of this patient's data could not be deleted.") from error
     Person.objects.filter(pk=person.pk).update(
         email="", mobile_phone="", address_line="", postal_code="", city=""
     )

@@ -20,9 +20,9 @@ def register_software(
     set because the model requires it and nobody is ever shown it.
     """
     if not isinstance(jwks, dict) or not jwks.get("keys"):
-        raise ValueError("Un JWKS avec au moins une clé publique est nécessaire.")
+        raise ValueError("A JWKS with at least one public key is required.")
     if any("d" in key for key in jwks["keys"]):
-        raise ValueError("Le JWKS ne doit contenir que des clés publiques (pas de « d »).")
+        raise ValueError('The JWKS must hold public keys only (no "d").')
     Application = get_application_model()
     extra = {"client_id": client_id} if client_id else {}
     application = Application.objects.create(

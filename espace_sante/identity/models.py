@@ -31,7 +31,7 @@ class UserManager(BaseUserManager):
 
     def create_user(self, email, password=None, **extra):
         if not email:
-            raise ValueError("Une adresse électronique est nécessaire.")
+            raise ValueError("An email address is required.")
         user = self.model(email=self.normalize_email(email).lower(), **extra)
         user.set_password(password)
         user.save(using=self._db)

@@ -20,7 +20,7 @@ class LogSmsSender:
     """Writes each SMS to the log (the number is masked by the log filter)."""
 
     def send(self, phone: str, text: str) -> None:
-        logger.info("SMS à %s : %s", phone, text)
+        logger.info("SMS to %s: %s", phone, text)
 
 
 def get_sms_sender() -> SmsSender:

@@ -181,7 +181,7 @@ def _store_blob(patient_id, attachment_id, plaintext_path: str) -> str:
         stored = storage.save(name, File(ciphertext, name=name))
     if stored != name:
         storage.delete(stored)
-        raise RuntimeError("Nom de blob déjà pris")
+        raise RuntimeError("Blob name already taken")
     try:
         path = storage.path(stored)
     except NotImplementedError:  # object storage: durable when save() returns
@@ -241,7 +241,7 @@ def _delete_blobs(names: list[str]) -> None:
         try:
             storage.delete(name)
         except OSError:  # sweep_orphan_attachments removes it later
-            logger.warning("Pièce jointe non supprimée : %s", name)
+            logger.warning("Attachment blob not deleted: %s", name)
 
 
 # --- Writing ------------------------------------------------------------------------
@@ -997,7 +997,7 @@ def _enqueue_notification(message_id) -> None:
     try:
         send_message_notification.enqueue(str(message_id))
     except Exception:  # the message is committed; a lost queue must not fail the page
-        logger.exception("Notification de message non mise en file : %s", message_id)
+        logger.exception("Message notification not enqueued: %s", message_id)
 
 
 def _recipients(person: Person) -> tuple[list[str], str, str]:

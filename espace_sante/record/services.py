@@ -67,7 +67,7 @@ def _store_encrypted_blob(patient_id, document_id, plaintext_path: str) -> str:
         stored = blob_storage().save(name, File(ciphertext, name=name))
     if stored != name:  # never overwrite, never rename silently
         blob_storage().delete(stored)
-        raise RuntimeError("Nom de blob déjà pris")
+        raise RuntimeError("Blob name already taken")
     _fsync_if_local(stored)
     return stored
 
