@@ -1064,7 +1064,7 @@ def deliver_notification(message_id) -> bool:
     """
     from django.core.mail import EmailMessage
 
-    from espace_sante.access.notifications import SUBJECT_PREFIX
+    from espace_sante.access.emails import SUBJECT_PREFIX
 
     claimed = Message.objects.filter(pk=message_id, notified_at__isnull=True).update(
         notified_at=timezone.now()
@@ -1135,7 +1135,7 @@ def warn_before_retention(now: datetime | None = None) -> int:
     from django.core.mail import EmailMessage
     from django.template.defaultfilters import date as format_date
 
-    from espace_sante.access.notifications import SUBJECT_PREFIX
+    from espace_sante.access.emails import SUBJECT_PREFIX
 
     now = now or timezone.now()
     _, warn_before = _retention_limits(now)
