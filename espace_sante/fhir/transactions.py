@@ -17,7 +17,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.list import List as FhirList
 
-from espace_sante.record import services as record
+from espace_sante.crypto import blobs
 
 from . import documents, mapping
 from .auth import Caller
@@ -212,8 +212,7 @@ def provide(caller: Caller, bundle: dict, base: str) -> dict:
                     document_ids=doc_ids,
                 )
     except BaseException:
-        for name in created_blobs:
-            record.blob_storage().delete(name)
+        blobs.delete(created_blobs)
         raise
     response_entries = []
     for entry in entries:

@@ -6,18 +6,13 @@ transaction as the action.
 """
 
 import hashlib
-import os
-import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files import File
-from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
@@ -26,6 +21,7 @@ from espace_sante.access import events as audit_events
 from espace_sante.access import policy
 from espace_sante.access.guard import guard
 from espace_sante.access.policy import Action, Actor, NotAllowed
+from espace_sante.crypto import blobs
 from espace_sante.crypto import services as crypto
 from espace_sante.identity.models import Organization, Person, Professional
 
@@ -36,53 +32,11 @@ from .uploads import InspectedFile, UploadRefused, inspect_upload
 TITLE = "title"
 
 
-def blob_storage():
-    return storages["blobs"]
-
-
-def _blob_name(patient_id, document_id) -> str:
-    # Grouped by patient so a patient's blobs can be listed and purged together.
-    return f"patients/{patient_id}/{document_id}.bin"
-
-
 def document_title(document: Document) -> str:
     """The decrypted title (callers have already passed the policy)."""
     return crypto.decrypt_text(
         document.patient_id, document.id, bytes(document.title_encrypted), purpose=TITLE
     )
-
-
-def _store_encrypted_blob(patient_id, document_id, plaintext_path: str) -> str:
-    """Encrypt the file into the blob store; return its name once it is durable."""
-    name = _blob_name(patient_id, document_id)
-    tmp_dir = settings.VAR_DIR / "tmp"
-    tmp_dir.mkdir(exist_ok=True)
-    with tempfile.TemporaryFile(dir=tmp_dir) as ciphertext:
-        with open(plaintext_path, "rb") as source:
-            with crypto.open_encrypting_stream(patient_id, document_id, ciphertext) as sink:
-                while chunk := source.read(64 * 1024):
-                    sink.write(chunk)
-        ciphertext.flush()
-        ciphertext.seek(0)
-        stored = blob_storage().save(name, File(ciphertext, name=name))
-    if stored != name:  # never overwrite, never rename silently
-        blob_storage().delete(stored)
-        raise RuntimeError("Nom de blob déjà pris")
-    _fsync_if_local(stored)
-    return stored
-
-
-def _fsync_if_local(name: str) -> None:
-    """On local disk, make the blob durable before the row says it exists."""
-    try:
-        path = blob_storage().path(name)
-    except NotImplementedError:  # object storage: durable when save() returns
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _aware(value: date | datetime | None) -> datetime:
@@ -156,7 +110,7 @@ def add_document(actor: Actor, patient: Person, upload, meta: NewDocument) -> Do
     crypto.ensure_keys(patient)
     document_id = uuid.uuid4()
     try:
-        blob_name = _store_encrypted_blob(patient.id, document_id, inspected.path)
+        blob_name = blobs.store(patient.id, document_id, inspected.path, kind="document")
     finally:
         inspected.cleanup()
     events = list(dict.fromkeys((system[:200], code[:64]) for system, code in meta.events if code))
@@ -209,7 +163,7 @@ def add_document(actor: Actor, patient: Person, upload, meta: NewDocument) -> Do
                 )
             creating.trace(document)
     except BaseException:
-        blob_storage().delete(blob_name)
+        blobs.delete([blob_name])
         raise
     return document
 
@@ -246,11 +200,9 @@ def access_document(
     return document
 
 
-@contextmanager
-def open_content(document: Document) -> Iterator:
-    """A readable stream of the decrypted bytes of a document already accessed."""
-    with blob_storage().open(document.blob_name, "rb") as blob:
-        yield crypto.open_decrypting_stream(document.patient_id, document.id, blob)
+def open_content(document: Document):
+    """A readable stream of the decrypted bytes of a document already accessed (``with``)."""
+    return blobs.open_decrypted(document.patient_id, document.id, document.blob_name)
 
 
 def read_content(document: Document) -> bytes:
@@ -259,11 +211,16 @@ def read_content(document: Document) -> bytes:
         return stream.read()
 
 
-def iter_content(document: Document, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
+def iter_content(document: Document) -> Iterator[bytes]:
     """Decrypted bytes in chunks, for streaming responses."""
-    with open_content(document) as stream:
-        while chunk := stream.read(chunk_size):
-            yield chunk
+    return blobs.iter_decrypted(document.patient_id, document.id, document.blob_name)
+
+
+def content_copy(document: Document, filename: str):
+    """The decrypted bytes in a temporary file (``with``), to deposit them elsewhere."""
+    return blobs.decrypted_copy(
+        document.patient_id, document.id, document.blob_name, filename=filename
+    )
 
 
 @dataclass
@@ -459,34 +416,18 @@ def delete_document(actor: Actor, document: Document) -> None:
         deleting.trace(document)
         document.delete()
         # If this deletion fails, the orphan sweep removes the blob later.
-        transaction.on_commit(lambda: blob_storage().delete(blob_name))
+        blobs.delete_after_commit([blob_name])
 
 
-def sweep_orphan_blobs(older_than_seconds: int = 3600) -> int:
-    """Delete blobs no document row points at (left by a crash mid-upload).
-
-    Only blobs older than ``older_than_seconds`` are considered, so an upload
-    in progress (blob written, row not yet committed) is never touched.
-    Safe to run twice or on two workers: deleting a missing file is a no-op.
-    """
-    storage = blob_storage()
-    removed = 0
-    limit = timezone.now().timestamp() - older_than_seconds
-    try:
-        patient_dirs, _ = storage.listdir("patients")
-    except FileNotFoundError:
-        return 0
-    for patient_dir in patient_dirs:
-        _, files = storage.listdir(f"patients/{patient_dir}")
-        names = {f"patients/{patient_dir}/{name}" for name in files}
-        known = set(
+def sweep_orphan_blobs(older_than_seconds: int = blobs.GRACE_SECONDS) -> int:
+    """Delete document blobs no row points at (left by a crash mid-upload), once old enough."""
+    return blobs.sweep_orphans(
+        "document",
+        lambda names: set(
             Document.objects.filter(blob_name__in=names).values_list("blob_name", flat=True)
-        )
-        for name in names - known:
-            if storage.get_modified_time(name).timestamp() < limit:
-                storage.delete(name)
-                removed += 1
-    return removed
+        ),
+        older_than_seconds,
+    )
 
 
 def sha256_of(document: Document) -> str:
