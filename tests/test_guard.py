@@ -80,7 +80,7 @@ DOOR_EXCEPTIONS = {
         "open patient; which sets a reader sees is decided by record.visible_document_ids"
     ),
     "espace_sante/fhir/transactions.py SubmissionSet": (
-        "written in the ITI-65 transaction, after record.add_document authorised every document "
+        "written in the ITI-65 transaction, after record.deposit authorised every document "
         "of the set for the same patient"
     ),
 }

@@ -5,9 +5,12 @@ access, allowed or refused, is appended to the audit trail in the same
 transaction as the action.
 """
 
+import dataclasses
 import hashlib
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -30,6 +33,8 @@ from .reference import CATEGORIES, PATIENT_CATEGORY_TYPES, document_type
 from .uploads import InspectedFile, UploadRefused, inspect_upload
 
 TITLE = "title"
+# The blobs written inside ``deposit_batch``, removed if the batch fails.
+_batch: ContextVar[list[str] | None] = ContextVar("record_deposit_batch", default=None)
 
 
 def document_title(document: Document) -> str:
@@ -165,6 +170,9 @@ def add_document(actor: Actor, patient: Person, upload, meta: NewDocument) -> Do
     except BaseException:
         blobs.delete([blob_name])
         raise
+    batch = _batch.get()
+    if batch is not None:
+        batch.append(blob_name)
     return document
 
 
@@ -485,13 +493,43 @@ def has_event(system: str, code: str) -> Q:
     return Q(Exists(events))
 
 
-def deposited_duplicate(actor: Actor, patient: Person, master_identifier: str) -> Document | None:
-    """The document already deposited with this producer id, when it is the actor's own.
+@dataclass
+class Deposit:
+    document: Document
+    created: bool  # False: the same document had already been deposited
+
+
+def deposit(
+    actor: Actor, patient: Person, upload, meta: NewDocument, *, replaces_id=None
+) -> Deposit:
+    """A deposit by software: a new document, or the one already received with the same id.
 
     Software may send the same document twice (a retry after a lost answer):
-    the second push gets the first document back instead of a copy. Another
-    depositor's document with the same id is not revealed: ``DuplicateOfOther``.
+    when the actor already deposited ``meta.master_identifier`` for this
+    patient, that document comes back and nothing is added. Another
+    depositor's document with the same id is not revealed (``UploadRefused``,
+    code ``duplicate_other``). ``replaces_id`` names the document this one
+    replaces: one that does not exist and one that is not the actor's own are
+    refused alike (code ``replaced_unknown``).
     """
+    existing = _earlier_deposit(actor, patient, meta.master_identifier)
+    if existing is not None:
+        return Deposit(existing, created=False)
+    if replaces_id is not None:
+        try:
+            replaced = access_document(actor, replaces_id, Action.REPLACE)
+        except NotAllowed:
+            raise UploadRefused(
+                "Le document à remplacer est introuvable, ou n'a pas été déposé par vous ou "
+                "votre structure.",
+                code="replaced_unknown",
+            ) from None
+        meta = dataclasses.replace(meta, replaces=replaced)
+    return Deposit(add_document(actor, patient, upload, meta), created=True)
+
+
+def _earlier_deposit(actor: Actor, patient: Person, master_identifier: str) -> Document | None:
+    """The document already deposited with this producer id, when it is the actor's own."""
     if not master_identifier:
         return None
     found = (
@@ -515,6 +553,31 @@ def deposited_duplicate(actor: Actor, patient: Person, master_identifier: str) -
         reason="déjà reçu (même identifiant) : rien n'a été ajouté",
     )
     return found
+
+
+@contextmanager
+def deposit_batch() -> Iterator[None]:
+    """Several deposits all or nothing: one transaction, and no blob left if it fails.
+
+    Every ``add_document`` (or ``deposit``) inside the block writes its blob
+    before its row, as always; if the block raises, the transaction rolls the
+    rows back and the blobs written in it are deleted (a crash in between
+    leaves them to the orphan sweep). The caller may write its own rows in
+    the same block.
+    """
+    outer = _batch.get()
+    written: list[str] = []
+    token = _batch.set(written)
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        blobs.delete(written)
+        raise
+    finally:
+        _batch.reset(token)
+    if outer is not None:  # an enclosing batch may still fail: it owns these blobs now
+        outer.extend(written)
 
 
 def patient_of_document(document_id) -> Person | None:
