@@ -80,7 +80,7 @@ DOOR_EXCEPTIONS = {
         "open patient; which sets a reader sees is decided by record.visible_document_ids"
     ),
     "espace_sante/fhir/transactions.py SubmissionSet": (
-        "written in the ITI-65 transaction, after record.add_document authorised every document "
+        "written in the ITI-65 transaction, after record.deposit authorised every document "
         "of the set for the same patient"
     ),
 }
@@ -143,7 +143,7 @@ UNSCOPED = {
         "orphan blob sweep: which stored names (under one patient's folder) have a row"
     ),
     # Tasks that hold only a row id.
-    "espace_sante.access.notifications:deliver": BY_TASK_ID,
+    "espace_sante.access.emails:deliver": BY_TASK_ID,
     "espace_sante.messaging.services:deliver_notification": BY_TASK_ID,
     "espace_sante.messaging.services:notification_for": (
         "the conversation of a message in hand (same patient, by its foreign key)"

@@ -1,4 +1,4 @@
-"""Door helpers: who acts in a web request, and whose space a page shows.
+"""Door helpers: who acts in a web request, whose space a page shows, decrypted bytes out.
 
 Every web door (citizen pages, the professional portal, messaging, pharmacy)
 builds its actor here, so the acting professional's organisation and the
@@ -7,10 +7,12 @@ space shown are chosen the same way everywhere. Deciding stays the policy's
 """
 
 import uuid
+from collections.abc import Iterable
 from functools import wraps
+from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
@@ -110,3 +112,41 @@ def patient_page(view):
         return response
 
     return wrapper
+
+
+# --- Decrypted health bytes out ----------------------------------------------------
+#
+# One response for the documents pages, the portal, messaging downloads and
+# FHIR ``Binary``: never cached, never sniffed, and (for browsers) sandboxed so
+# that a document cannot run scripts in our origin.
+
+# A document opened in the browser may show its own images, nothing else, and runs nothing.
+SANDBOX = "default-src 'none'; img-src 'self'; sandbox"
+
+
+def decrypted_response(
+    chunks: Iterable[bytes],
+    *,
+    content_type: str,
+    size: int,
+    disposition: str = "inline",
+    filename: str = "",
+    sandbox: bool = True,
+) -> StreamingHttpResponse:
+    """Stream ``chunks`` (the decrypted bytes) with the headers decrypted health data needs.
+
+    ``disposition``: ``inline`` (shown) or ``attachment`` (downloaded);
+    ``filename`` is sent in RFC 5987 form (UTF-8, percent-encoded) when given.
+    ``sandbox=False`` leaves out the Content-Security-Policy, for API clients
+    that are not browsers (FHIR ``Binary`` answers as it always has).
+    """
+    response = StreamingHttpResponse(chunks, content_type=content_type)
+    response["Content-Disposition"] = (
+        f"{disposition}; filename*=UTF-8''{quote(filename)}" if filename else disposition
+    )
+    response["Content-Length"] = str(size)
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    if sandbox:
+        response["Content-Security-Policy"] = SANDBOX
+    return response

@@ -12,12 +12,12 @@ health data and stay too.
 
 import logging
 
-from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
 from espace_sante.access.owned import patient_owned_models
+from espace_sante.crypto import blobs
 from espace_sante.identity.models import Person
 
 from .lifecycle import Event, S, lock_person
@@ -64,12 +64,9 @@ def _rows(model, person: Person):
 def purge_patient_data(person: Person) -> None:
     """Delete every health row and blob of ``person``; call after crypto-shredding."""
     models = purged_models()
-    blobs = storages["blobs"]
     for model in models:
         if any(f.name == "blob_name" for f in model._meta.concrete_fields):
-            for name in _rows(model, person).values_list("blob_name", flat=True):
-                if name and blobs.exists(name):
-                    blobs.delete(name)
+            blobs.delete(_rows(model, person).values_list("blob_name", flat=True))
     for model in models:
         rows = _rows(model, person)
         # Rows of one table may protect each other (a replaced document points at

@@ -1,14 +1,16 @@
-"""ITI-105 / ITI-65 document deposits: a FHIR DocumentReference turned into ``add_document``."""
+"""ITI-105 / ITI-65 document deposits: a FHIR DocumentReference turned into ``record.deposit``.
+
+Translation only: duplicates, replacement and the blobs are the record's.
+"""
 
 import base64
 import hashlib
 import io
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from pydantic import ValidationError
 
-from espace_sante.access.policy import Action, NotAllowed
+from espace_sante.access.policy import NotAllowed
 from espace_sante.record import services as record
 from espace_sante.record.models import Document
 from espace_sante.record.reference import document_type
@@ -44,12 +46,6 @@ def parse(resource_class, data: dict):
         raise validation_error(expected, exc) from None
     except (ValueError, TypeError) as exc:
         raise FhirError(400, f"Ressource {expected} invalide : {exc}", code="structure") from None
-
-
-@dataclass
-class Deposit:
-    document: Document
-    created: bool  # False: the same document had already been deposited
 
 
 def _type_code(resource) -> str:
@@ -160,7 +156,8 @@ def _context(resource) -> dict:
     }
 
 
-def _replaced(caller: Caller, resource):
+def _replaced_reference(resource) -> str | None:
+    """The reference of the document this one replaces (``relatesTo``), None when none."""
     for relation in resource.relatesTo or []:
         if relation.code != "replaces":
             raise FhirError(
@@ -168,22 +165,12 @@ def _replaced(caller: Caller, resource):
                 f"Relation « {relation.code} » non prise en charge (seule « replaces »).",
                 code="not-supported",
             )
-        reference = (relation.target.reference or "") if relation.target else ""
-        target_id = reference.rsplit("/", 1)[-1] if reference else ""
-        try:
-            return record.access_document(caller.actor, target_id, Action.REPLACE)
-        except NotAllowed:
-            raise FhirError(
-                422,
-                f"Le document à remplacer ({reference or 'sans référence'}) est introuvable, ou "
-                "n'a pas été déposé par vous ou votre structure.",
-                code="not-found",
-            ) from None
+        return (relation.target.reference or "") if relation.target else ""
     return None
 
 
-def deposit(caller: Caller, resource, inline_data: bytes | None = None) -> Deposit:
-    """Store the document a DocumentReference carries, through ``record.services.add_document``."""
+def deposit(caller: Caller, resource, inline_data: bytes | None = None) -> record.Deposit:
+    """Store the document a DocumentReference carries, through ``record.services.deposit``."""
     if resource.status != "current":
         raise FhirError(
             422,
@@ -211,13 +198,7 @@ def deposit(caller: Caller, resource, inline_data: bytes | None = None) -> Depos
             "aucun document ne peut y être déposé.",
             code="forbidden",
         )
-    try:
-        existing = record.deposited_duplicate(caller.actor, patient, master or "")
-    except UploadRefused as exc:
-        raise FhirError(409, exc.messages[0], code="duplicate") from None
-    if existing is not None:
-        return Deposit(existing, created=False)
-    replaces = _replaced(caller, resource)
+    reference = _replaced_reference(resource)
     when = attachment.creation or resource.date
     if not isinstance(when, date | datetime):
         when = None  # a partial date ("2024") says too little: the deposit date is used
@@ -230,13 +211,27 @@ def deposit(caller: Caller, resource, inline_data: bytes | None = None) -> Depos
         author_professional=caller.professional,
         author_organization=caller.client.organization,
         master_identifier=(master or "")[:200],
-        replaces=replaces,
         **labels,
         **_context(resource),
     )
     try:
-        document = record.add_document(caller.actor, patient, io.BytesIO(data), meta)
+        return record.deposit(
+            caller.actor,
+            patient,
+            io.BytesIO(data),
+            meta,
+            replaces_id=None if reference is None else reference.rsplit("/", 1)[-1],
+        )
     except UploadRefused as exc:
+        if exc.code == "duplicate_other":
+            raise FhirError(409, exc.messages[0], code="duplicate") from None
+        if exc.code == "replaced_unknown":
+            raise FhirError(
+                422,
+                f"Le document à remplacer ({reference or 'sans référence'}) est introuvable, ou "
+                "n'a pas été déposé par vous ou votre structure.",
+                code="not-found",
+            ) from None
         status = 413 if exc.code == "too_large" else 422
         raise FhirError(
             status, exc.messages[0], code="too-long" if status == 413 else "invalid"
@@ -245,4 +240,3 @@ def deposit(caller: Caller, resource, inline_data: bytes | None = None) -> Depos
         raise FhirError(
             403, "Le dépôt de ce document dans cet espace santé est refusé.", code="forbidden"
         ) from None
-    return Deposit(document, created=True)

@@ -3,16 +3,15 @@
 One SubmissionSet ``List``, one or more ``DocumentReference`` (each
 ``attachment.url`` pointing at a ``Binary`` of the bundle, or inline data),
 their ``Binary`` resources. Every document goes through ``deposit`` (the same
-checks, policy and audit as ITI-105) inside one database transaction; if an
-entry fails, the transaction is rolled back, the blobs already written are
-deleted, and the answer names the entry that failed.
+checks, policy and audit as ITI-105) inside one ``record.deposit_batch``; if an
+entry fails, the batch rolls back (the record deletes the blobs it wrote), and
+the answer names the entry that failed.
 """
 
 import base64
 import binascii
 from dataclasses import dataclass
 
-from django.db import transaction
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.list import List as FhirList
@@ -146,75 +145,69 @@ def provide(caller: Caller, bundle: dict, base: str) -> dict:
         next((i.value for i in set_resource.identifier or [] if i.value), "") or set_entry.full_url
     )
     unique_id = unique_id[:200]
-    created_blobs: list[str] = []
+    created_any = False
     results: dict[int, dict] = {}
     by_full_url: dict[str, str] = {}
-    try:
-        with transaction.atomic():
-            patient = None
-            doc_ids = []
-            for entry in entries:
-                if entry.kind != "DocumentReference":
-                    continue
-                try:
-                    resource = documents.parse(DocumentReference, entry.raw["resource"])
-                    attachment = resource.content[0].attachment if resource.content else None
-                    inline = _binary_for(attachment.url if attachment else "", binaries)
-                    result = documents.deposit(caller, resource, inline_data=inline)
-                except FhirError as error:
-                    raise _fail(entry, error) from None
-                document = result.document
-                if result.created:
-                    created_blobs.append(document.blob_name)
-                if patient is not None and document.patient_id != patient:
-                    raise _fail(
-                        entry,
-                        FhirError(
-                            422,
-                            "tous les documents doivent concerner le même patient.",
-                            code="invalid",
-                        ),
-                    )
-                patient = document.patient_id
-                doc_ids.append(str(document.id))
-                version = mapping.version_of(document)
-                results[entry.index] = {
-                    "status": "201 Created" if result.created else "200 OK",
-                    "location": f"DocumentReference/{document.id}/_history/{version}",
-                    "etag": f'W/"{version}"',
-                }
-                by_full_url[entry.full_url] = str(document.id)
-                if attachment is not None and attachment.url:
-                    by_full_url[attachment.url] = str(document.id)
-            subset = SubmissionSet.objects.filter(patient_id=patient, unique_id=unique_id).first()
-            if subset is not None:
-                if created_blobs:
-                    raise FhirError(
-                        409,
-                        f"Le lot de soumission « {unique_id} » a déjà été reçu avec d'autres "
-                        "documents : donnez à ce lot un identifiant unique.",
-                        code="duplicate",
-                    )
-                # The same bundle sent again (a retry): nothing new, the same answer.
-            else:
-                subset = SubmissionSet.objects.create(
-                    patient_id=patient,
-                    unique_id=unique_id,
-                    source_id=_source_id(set_resource)[:200],
-                    content_type=(
-                        set_resource.code.coding[0].code
-                        if set_resource.code and set_resource.code.coding
-                        else ""
-                    )[:64],
-                    client=caller.client,
-                    author_professional=caller.professional,
-                    author_organization=caller.client.organization,
-                    document_ids=doc_ids,
+    with record.deposit_batch():
+        patient = None
+        doc_ids = []
+        for entry in entries:
+            if entry.kind != "DocumentReference":
+                continue
+            try:
+                resource = documents.parse(DocumentReference, entry.raw["resource"])
+                attachment = resource.content[0].attachment if resource.content else None
+                inline = _binary_for(attachment.url if attachment else "", binaries)
+                result = documents.deposit(caller, resource, inline_data=inline)
+            except FhirError as error:
+                raise _fail(entry, error) from None
+            document = result.document
+            created_any = created_any or result.created
+            if patient is not None and document.patient_id != patient:
+                raise _fail(
+                    entry,
+                    FhirError(
+                        422,
+                        "tous les documents doivent concerner le même patient.",
+                        code="invalid",
+                    ),
                 )
-    except BaseException:
-        for name in created_blobs:
-            record.blob_storage().delete(name)
-        raise
+            patient = document.patient_id
+            doc_ids.append(str(document.id))
+            version = mapping.version_of(document)
+            results[entry.index] = {
+                "status": "201 Created" if result.created else "200 OK",
+                "location": f"DocumentReference/{document.id}/_history/{version}",
+                "etag": f'W/"{version}"',
+            }
+            by_full_url[entry.full_url] = str(document.id)
+            if attachment is not None and attachment.url:
+                by_full_url[attachment.url] = str(document.id)
+        subset = SubmissionSet.objects.filter(patient_id=patient, unique_id=unique_id).first()
+        if subset is not None:
+            if created_any:
+                raise FhirError(
+                    409,
+                    f"Le lot de soumission « {unique_id} » a déjà été reçu avec d'autres "
+                    "documents : donnez à ce lot un identifiant unique.",
+                    code="duplicate",
+                )
+            # The same bundle sent again (a retry): nothing new, the same answer.
+        else:
+            subset = SubmissionSet.objects.create(
+                patient_id=patient,
+                unique_id=unique_id,
+                source_id=_source_id(set_resource)[:200],
+                content_type=(
+                    set_resource.code.coding[0].code
+                    if set_resource.code and set_resource.code.coding
+                    else ""
+                )[:64],
+                client=caller.client,
+                author_professional=caller.professional,
+                author_organization=caller.client.organization,
+                document_ids=doc_ids,
+            )
     response_entries = []
     for entry in entries:
         if entry.kind == "DocumentReference":

@@ -10,13 +10,13 @@ import base64
 import logging
 from urllib.parse import urlencode
 
-from django.http import StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from fhir.resources.R4B.documentreference import DocumentReference
 
 from espace_sante.access import history
 from espace_sante.access import services as access
 from espace_sante.access.guard import guard
+from espace_sante.access.http import decrypted_response
 from espace_sante.access.policy import Action, NotAllowed, request_memo
 from espace_sante.identity.models import EXISTING_SPACE_STATES
 from espace_sante.record import services as record
@@ -382,12 +382,13 @@ def binary(request, resource_id):
             "data": base64.b64encode(record.read_content(document)).decode(),
         }
         return fhir_response(body)
-    response = StreamingHttpResponse(record.iter_content(document), content_type=document.mime_type)
-    response["Content-Length"] = str(document.size)
-    response["Content-Disposition"] = "inline"
-    response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    # Not a browser page: no sandbox policy, no file name (what clients have always seen).
+    return decrypted_response(
+        record.iter_content(document),
+        content_type=document.mime_type,
+        size=document.size,
+        sandbox=False,
+    )
 
 
 # --- Patient -----------------------------------------------------------------

@@ -12,17 +12,14 @@ to a pharmacy (``start_prescription_conversation``, called by the pharmacy app).
 
 import logging
 import os
-import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -31,6 +28,7 @@ from espace_sante.access import events as audit_events
 from espace_sante.access import policy
 from espace_sante.access.guard import Access, decide, guard, refuse
 from espace_sante.access.policy import ActorKind, Decision, MessageAction, NotAllowed
+from espace_sante.crypto import blobs
 from espace_sante.crypto import services as crypto
 from espace_sante.identity.models import Organization, Person, Professional
 from espace_sante.record import services as record
@@ -160,40 +158,6 @@ def attachment_limits(actor) -> tuple[int, list[str]]:
     return max_bytes, allowed
 
 
-def _blob_name(patient_id, attachment_id) -> str:
-    # Beside the patient's documents, in a folder of its own: the documents'
-    # orphan sweep lists only its own files.
-    return f"patients/{patient_id}/messages/{attachment_id}.bin"
-
-
-def _store_blob(patient_id, attachment_id, plaintext_path: str) -> str:
-    name = _blob_name(patient_id, attachment_id)
-    tmp_dir = settings.VAR_DIR / "tmp"
-    tmp_dir.mkdir(exist_ok=True)
-    storage = record.blob_storage()
-    with tempfile.TemporaryFile(dir=tmp_dir) as ciphertext:
-        with open(plaintext_path, "rb") as source:
-            with crypto.open_encrypting_stream(patient_id, attachment_id, ciphertext) as sink:
-                while chunk := source.read(64 * 1024):
-                    sink.write(chunk)
-        ciphertext.flush()
-        ciphertext.seek(0)
-        stored = storage.save(name, File(ciphertext, name=name))
-    if stored != name:
-        storage.delete(stored)
-        raise RuntimeError("Blob name already taken")
-    try:
-        path = storage.path(stored)
-    except NotImplementedError:  # object storage: durable when save() returns
-        return stored
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)  # durable before the row says it exists
-    finally:
-        os.close(fd)
-    return stored
-
-
 def _store_attachments(actor, patient: Person, uploads: Iterable) -> list[_CheckedFile]:
     """Check every file, then encrypt each into the blob store. All or nothing."""
     uploads = [upload for upload in uploads if upload]
@@ -216,7 +180,9 @@ def _store_attachments(actor, patient: Person, uploads: Iterable) -> list[_Check
             attachment_id = uuid.uuid4()
             try:
                 crypto.ensure_keys(patient)
-                blob_name = _store_blob(patient.id, attachment_id, inspected.path)
+                blob_name = blobs.store(
+                    patient.id, attachment_id, inspected.path, kind="attachment"
+                )
             finally:
                 inspected.cleanup()
             stored.append(
@@ -230,18 +196,9 @@ def _store_attachments(actor, patient: Person, uploads: Iterable) -> list[_Check
                 )
             )
     except BaseException:
-        _delete_blobs([item.blob_name for item in stored])
+        blobs.delete(item.blob_name for item in stored)
         raise
     return stored
-
-
-def _delete_blobs(names: list[str]) -> None:
-    storage = record.blob_storage()
-    for name in names:
-        try:
-            storage.delete(name)
-        except OSError:  # sweep_orphan_attachments removes it later
-            logger.warning("Attachment blob not deleted: %s", name)
 
 
 # --- Writing ------------------------------------------------------------------------
@@ -301,7 +258,7 @@ def _write(actor, patient: Person, attachments, create):
         with transaction.atomic():
             return create(files)
     except BaseException:
-        _delete_blobs([item.blob_name for item in files])
+        blobs.delete(item.blob_name for item in files)
         raise
 
 
@@ -931,17 +888,9 @@ def describe_attachment(actor, attachment_id) -> tuple[Attachment, str]:
     return attachment, filename
 
 
-@contextmanager
-def open_attachment(attachment: Attachment) -> Iterator:
-    """A readable stream of the decrypted bytes of an attachment already accessed."""
-    with record.blob_storage().open(attachment.blob_name, "rb") as blob:
-        yield crypto.open_decrypting_stream(attachment.patient_id, attachment.id, blob)
-
-
-def iter_attachment(attachment: Attachment, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
-    with open_attachment(attachment) as stream:
-        while chunk := stream.read(chunk_size):
-            yield chunk
+def iter_attachment(attachment: Attachment) -> Iterator[bytes]:
+    """Decrypted bytes of an attachment already accessed, in chunks."""
+    return blobs.iter_decrypted(attachment.patient_id, attachment.id, attachment.blob_name)
 
 
 def save_attachment_to_documents(actor, attachment_id, *, category: str, title: str = ""):
@@ -962,19 +911,16 @@ def save_attachment_to_documents(actor, attachment_id, *, category: str, title: 
             "elle ne peut pas être ajoutée à vos documents. Vous pouvez la télécharger.",
             code="too_large",
         )
-    tmp_dir = settings.VAR_DIR / "tmp"
-    tmp_dir.mkdir(exist_ok=True)
     conversation = attachment.message.conversation
     author = conversation.sender_professional if not conversation.started_by_patient else None
-    with tempfile.TemporaryFile(dir=tmp_dir) as plain:
-        for chunk in iter_attachment(attachment):
-            plain.write(chunk)
-        plain.seek(0)
+    with blobs.decrypted_copy(
+        attachment.patient_id, attachment.id, attachment.blob_name, filename=filename
+    ) as copy:
         try:
             return record.add_document(
                 actor,
                 conversation.patient,
-                File(plain, name=filename),
+                copy,
                 record.NewDocument(
                     title=title or os.path.splitext(filename)[0] or "Pièce jointe",
                     type_code=PATIENT_CATEGORY_TYPES[category],
@@ -1087,34 +1033,15 @@ def deliver_notification(message_id) -> bool:
 # --- Retention --------------------------------------------------------------------------
 
 
-def sweep_orphan_attachments(older_than_seconds: int = 3600) -> int:
-    """Delete attachment blobs no row points at (a send interrupted between blob and row).
-
-    Only blobs older than ``older_than_seconds``, so a send in progress is never
-    touched. Safe to run twice or on two workers.
-    """
-    storage = record.blob_storage()
-    limit = timezone.now().timestamp() - older_than_seconds
-    removed = 0
-    try:
-        patient_dirs, _ = storage.listdir("patients")
-    except FileNotFoundError:
-        return 0
-    for patient_dir in patient_dirs:
-        folder = f"patients/{patient_dir}/messages"
-        try:
-            _, files = storage.listdir(folder)
-        except FileNotFoundError:
-            continue
-        names = {f"{folder}/{name}" for name in files}
-        known = set(
+def sweep_orphan_attachments(older_than_seconds: int = blobs.GRACE_SECONDS) -> int:
+    """Delete attachment blobs no row points at (a send interrupted between blob and row)."""
+    return blobs.sweep_orphans(
+        "attachment",
+        lambda names: set(
             Attachment.objects.filter(blob_name__in=names).values_list("blob_name", flat=True)
-        )
-        for name in names - known:
-            if storage.get_modified_time(name).timestamp() < limit:
-                storage.delete(name)
-                removed += 1
-    return removed
+        ),
+        older_than_seconds,
+    )
 
 
 def _retention_limits(now: datetime) -> tuple[datetime, datetime]:
@@ -1197,7 +1124,7 @@ def apply_retention(now: datetime | None = None) -> int:
             )
             if conversation is None:
                 continue
-            blobs = list(
+            names = list(
                 Attachment.objects.filter(
                     patient_id=conversation.patient_id, message__conversation=conversation
                 ).values_list("blob_name", flat=True)
@@ -1210,6 +1137,6 @@ def apply_retention(now: datetime | None = None) -> int:
                 reason="durée de conservation écoulée",
             )
             conversation.delete()
-            transaction.on_commit(partial(_delete_blobs, blobs))
+            blobs.delete_after_commit(names)
             removed += 1
     return removed

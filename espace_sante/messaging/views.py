@@ -1,15 +1,13 @@
 """The patient's messaging pages (/messagerie/). Thin: one access function, one service."""
 
-from urllib.parse import quote
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from espace_sante.access.http import space_shown
+from espace_sante.access.http import decrypted_response, space_shown
 from espace_sante.access.policy import NotAllowed, actor_for_user
 
 from . import services
@@ -105,14 +103,13 @@ def reply(request, conversation_id):
 
 def stream_attachment(attachment, filename: str, disposition: str = "attachment"):
     """The decrypted bytes as a download (also used by the professional pages)."""
-    response = StreamingHttpResponse(
-        services.iter_attachment(attachment), content_type=attachment.mime_type
+    return decrypted_response(
+        services.iter_attachment(attachment),
+        content_type=attachment.mime_type,
+        size=attachment.size,
+        disposition=disposition,
+        filename=filename,
     )
-    response["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(filename)}"
-    response["Content-Length"] = str(attachment.size)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-    return _no_store(response)
 
 
 @login_required

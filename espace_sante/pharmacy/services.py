@@ -7,11 +7,9 @@ so the patient is told by the messaging's email (no health content).
 """
 
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
@@ -112,19 +110,14 @@ def send_prescription(
         document = record.access_document(actor, document_id)
         title = record.document_title(document)
         extension = EXTENSIONS.get(document.mime_type, "")
-        tmp_dir = settings.VAR_DIR / "tmp"
-        tmp_dir.mkdir(exist_ok=True)
-        with tempfile.TemporaryFile(dir=tmp_dir) as plain:
-            for chunk in record.iter_content(document):
-                plain.write(chunk)
-            plain.seek(0)
+        with record.content_copy(document, f"{title[:80]}{extension}") as copy:
             conversation = messaging.start_prescription_conversation(
                 actor,
                 patient,
                 pharmacy,
                 subject=f"Ordonnance : {title}"[:200],
                 body=body,
-                attachments=[File(plain, name=f"{title[:80]}{extension}")],
+                attachments=[copy],
             )
     else:
         name = os.path.basename(getattr(photo, "name", "") or "photo")

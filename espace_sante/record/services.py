@@ -5,19 +5,17 @@ access, allowed or refused, is appended to the audit trail in the same
 transaction as the action.
 """
 
+import dataclasses
 import hashlib
-import os
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files import File
-from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
@@ -26,6 +24,7 @@ from espace_sante.access import events as audit_events
 from espace_sante.access import policy
 from espace_sante.access.guard import guard
 from espace_sante.access.policy import Action, Actor, NotAllowed
+from espace_sante.crypto import blobs
 from espace_sante.crypto import services as crypto
 from espace_sante.identity.models import Organization, Person, Professional
 
@@ -34,15 +33,8 @@ from .reference import CATEGORIES, PATIENT_CATEGORY_TYPES, document_type
 from .uploads import InspectedFile, UploadRefused, inspect_upload
 
 TITLE = "title"
-
-
-def blob_storage():
-    return storages["blobs"]
-
-
-def _blob_name(patient_id, document_id) -> str:
-    # Grouped by patient so a patient's blobs can be listed and purged together.
-    return f"patients/{patient_id}/{document_id}.bin"
+# The blobs written inside ``deposit_batch``, removed if the batch fails.
+_batch: ContextVar[list[str] | None] = ContextVar("record_deposit_batch", default=None)
 
 
 def document_title(document: Document) -> str:
@@ -50,39 +42,6 @@ def document_title(document: Document) -> str:
     return crypto.decrypt_text(
         document.patient_id, document.id, bytes(document.title_encrypted), purpose=TITLE
     )
-
-
-def _store_encrypted_blob(patient_id, document_id, plaintext_path: str) -> str:
-    """Encrypt the file into the blob store; return its name once it is durable."""
-    name = _blob_name(patient_id, document_id)
-    tmp_dir = settings.VAR_DIR / "tmp"
-    tmp_dir.mkdir(exist_ok=True)
-    with tempfile.TemporaryFile(dir=tmp_dir) as ciphertext:
-        with open(plaintext_path, "rb") as source:
-            with crypto.open_encrypting_stream(patient_id, document_id, ciphertext) as sink:
-                while chunk := source.read(64 * 1024):
-                    sink.write(chunk)
-        ciphertext.flush()
-        ciphertext.seek(0)
-        stored = blob_storage().save(name, File(ciphertext, name=name))
-    if stored != name:  # never overwrite, never rename silently
-        blob_storage().delete(stored)
-        raise RuntimeError("Blob name already taken")
-    _fsync_if_local(stored)
-    return stored
-
-
-def _fsync_if_local(name: str) -> None:
-    """On local disk, make the blob durable before the row says it exists."""
-    try:
-        path = blob_storage().path(name)
-    except NotImplementedError:  # object storage: durable when save() returns
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _aware(value: date | datetime | None) -> datetime:
@@ -156,7 +115,7 @@ def add_document(actor: Actor, patient: Person, upload, meta: NewDocument) -> Do
     crypto.ensure_keys(patient)
     document_id = uuid.uuid4()
     try:
-        blob_name = _store_encrypted_blob(patient.id, document_id, inspected.path)
+        blob_name = blobs.store(patient.id, document_id, inspected.path, kind="document")
     finally:
         inspected.cleanup()
     events = list(dict.fromkeys((system[:200], code[:64]) for system, code in meta.events if code))
@@ -209,8 +168,11 @@ def add_document(actor: Actor, patient: Person, upload, meta: NewDocument) -> Do
                 )
             creating.trace(document)
     except BaseException:
-        blob_storage().delete(blob_name)
+        blobs.delete([blob_name])
         raise
+    batch = _batch.get()
+    if batch is not None:
+        batch.append(blob_name)
     return document
 
 
@@ -246,11 +208,9 @@ def access_document(
     return document
 
 
-@contextmanager
-def open_content(document: Document) -> Iterator:
-    """A readable stream of the decrypted bytes of a document already accessed."""
-    with blob_storage().open(document.blob_name, "rb") as blob:
-        yield crypto.open_decrypting_stream(document.patient_id, document.id, blob)
+def open_content(document: Document):
+    """A readable stream of the decrypted bytes of a document already accessed (``with``)."""
+    return blobs.open_decrypted(document.patient_id, document.id, document.blob_name)
 
 
 def read_content(document: Document) -> bytes:
@@ -259,11 +219,16 @@ def read_content(document: Document) -> bytes:
         return stream.read()
 
 
-def iter_content(document: Document, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
+def iter_content(document: Document) -> Iterator[bytes]:
     """Decrypted bytes in chunks, for streaming responses."""
-    with open_content(document) as stream:
-        while chunk := stream.read(chunk_size):
-            yield chunk
+    return blobs.iter_decrypted(document.patient_id, document.id, document.blob_name)
+
+
+def content_copy(document: Document, filename: str):
+    """The decrypted bytes in a temporary file (``with``), to deposit them elsewhere."""
+    return blobs.decrypted_copy(
+        document.patient_id, document.id, document.blob_name, filename=filename
+    )
 
 
 @dataclass
@@ -459,34 +424,18 @@ def delete_document(actor: Actor, document: Document) -> None:
         deleting.trace(document)
         document.delete()
         # If this deletion fails, the orphan sweep removes the blob later.
-        transaction.on_commit(lambda: blob_storage().delete(blob_name))
+        blobs.delete_after_commit([blob_name])
 
 
-def sweep_orphan_blobs(older_than_seconds: int = 3600) -> int:
-    """Delete blobs no document row points at (left by a crash mid-upload).
-
-    Only blobs older than ``older_than_seconds`` are considered, so an upload
-    in progress (blob written, row not yet committed) is never touched.
-    Safe to run twice or on two workers: deleting a missing file is a no-op.
-    """
-    storage = blob_storage()
-    removed = 0
-    limit = timezone.now().timestamp() - older_than_seconds
-    try:
-        patient_dirs, _ = storage.listdir("patients")
-    except FileNotFoundError:
-        return 0
-    for patient_dir in patient_dirs:
-        _, files = storage.listdir(f"patients/{patient_dir}")
-        names = {f"patients/{patient_dir}/{name}" for name in files}
-        known = set(
+def sweep_orphan_blobs(older_than_seconds: int = blobs.GRACE_SECONDS) -> int:
+    """Delete document blobs no row points at (left by a crash mid-upload), once old enough."""
+    return blobs.sweep_orphans(
+        "document",
+        lambda names: set(
             Document.objects.filter(blob_name__in=names).values_list("blob_name", flat=True)
-        )
-        for name in names - known:
-            if storage.get_modified_time(name).timestamp() < limit:
-                storage.delete(name)
-                removed += 1
-    return removed
+        ),
+        older_than_seconds,
+    )
 
 
 def sha256_of(document: Document) -> str:
@@ -544,13 +493,43 @@ def has_event(system: str, code: str) -> Q:
     return Q(Exists(events))
 
 
-def deposited_duplicate(actor: Actor, patient: Person, master_identifier: str) -> Document | None:
-    """The document already deposited with this producer id, when it is the actor's own.
+@dataclass
+class Deposit:
+    document: Document
+    created: bool  # False: the same document had already been deposited
+
+
+def deposit(
+    actor: Actor, patient: Person, upload, meta: NewDocument, *, replaces_id=None
+) -> Deposit:
+    """A deposit by software: a new document, or the one already received with the same id.
 
     Software may send the same document twice (a retry after a lost answer):
-    the second push gets the first document back instead of a copy. Another
-    depositor's document with the same id is not revealed: ``DuplicateOfOther``.
+    when the actor already deposited ``meta.master_identifier`` for this
+    patient, that document comes back and nothing is added. Another
+    depositor's document with the same id is not revealed (``UploadRefused``,
+    code ``duplicate_other``). ``replaces_id`` names the document this one
+    replaces: one that does not exist and one that is not the actor's own are
+    refused alike (code ``replaced_unknown``).
     """
+    existing = _earlier_deposit(actor, patient, meta.master_identifier)
+    if existing is not None:
+        return Deposit(existing, created=False)
+    if replaces_id is not None:
+        try:
+            replaced = access_document(actor, replaces_id, Action.REPLACE)
+        except NotAllowed:
+            raise UploadRefused(
+                "Le document à remplacer est introuvable, ou n'a pas été déposé par vous ou "
+                "votre structure.",
+                code="replaced_unknown",
+            ) from None
+        meta = dataclasses.replace(meta, replaces=replaced)
+    return Deposit(add_document(actor, patient, upload, meta), created=True)
+
+
+def _earlier_deposit(actor: Actor, patient: Person, master_identifier: str) -> Document | None:
+    """The document already deposited with this producer id, when it is the actor's own."""
     if not master_identifier:
         return None
     found = (
@@ -574,6 +553,31 @@ def deposited_duplicate(actor: Actor, patient: Person, master_identifier: str) -
         reason="déjà reçu (même identifiant) : rien n'a été ajouté",
     )
     return found
+
+
+@contextmanager
+def deposit_batch() -> Iterator[None]:
+    """Several deposits all or nothing: one transaction, and no blob left if it fails.
+
+    Every ``add_document`` (or ``deposit``) inside the block writes its blob
+    before its row, as always; if the block raises, the transaction rolls the
+    rows back and the blobs written in it are deleted (a crash in between
+    leaves them to the orphan sweep). The caller may write its own rows in
+    the same block.
+    """
+    outer = _batch.get()
+    written: list[str] = []
+    token = _batch.set(written)
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        blobs.delete(written)
+        raise
+    finally:
+        _batch.reset(token)
+    if outer is not None:  # an enclosing batch may still fail: it owns these blobs now
+        outer.extend(written)
 
 
 def patient_of_document(document_id) -> Person | None:

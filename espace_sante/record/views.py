@@ -1,19 +1,18 @@
 """Documents pages. Thin: parse input, one access function, one service, render."""
 
 from datetime import timedelta
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from espace_sante.access.http import space_shown
+from espace_sante.access.http import decrypted_response, space_shown
 from espace_sante.access.policy import Action, NotAllowed, actor_for_user
 
 from . import services
@@ -152,7 +151,6 @@ def stream_document(document: Document, title: str, disposition: str):
     mime = "text/html; charset=utf-8" if document.is_structured else document.mime_type
     if document.mime_type == "text/plain":
         mime = "text/plain; charset=utf-8"
-    response = StreamingHttpResponse(services.iter_content(document), content_type=mime)
     extension = {
         "application/pdf": "pdf",
         "image/jpeg": "jpg",
@@ -162,13 +160,13 @@ def stream_document(document: Document, title: str, disposition: str):
         "text/rtf": "rtf",
         "application/xml": "xml",
     }.get(document.mime_type, "bin")
-    filename = f"{title[:80]}.{extension}"
-    response["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(filename)}"
-    response["Content-Length"] = str(document.size)
-    # Decrypted health data: never cached, never sniffed, never framed elsewhere.
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-    return _no_store(response)
+    return decrypted_response(
+        services.iter_content(document),
+        content_type=mime,
+        size=document.size,
+        disposition=disposition,
+        filename=f"{title[:80]}.{extension}",
+    )
 
 
 @login_required

@@ -1,0 +1,185 @@
+"""The encrypted blob store: the bytes of documents and message attachments.
+
+One place writes, reads and deletes blobs (Django storage ``blobs``: files
+under ``var/blobs`` by default, S3 in production). Architecture rules 4 and 5:
+
+- a blob is encrypted with the patient's streaming AEAD, bound to the patient
+  and the object (a blob copied onto another row or patient does not decrypt);
+- ``store`` returns only once the blob is durable (fsynced on local disk), and
+  never overwrites an existing name, so the row written after it always finds
+  its bytes;
+- a crash between blob and row leaves an unreferenced blob, which
+  ``sweep_orphans`` deletes once it is older than the grace period.
+
+The apps that own rows (record, messaging) keep the names in their rows and
+say which names are referenced; this module knows no model.
+"""
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from functools import partial
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import storages
+from django.db import transaction
+from django.utils import timezone
+
+from . import services as crypto
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+ROOT = "patients"
+# Where each kind of blob lives in its patient's folder. These are the names
+# written since the first version: changing them would lose existing blobs.
+FOLDERS = {"document": "", "attachment": "messages/"}
+# A blob younger than this may belong to a deposit whose row is not committed yet.
+GRACE_SECONDS = 3600
+
+
+def storage():
+    return storages["blobs"]
+
+
+def name_for(patient_id, object_id, *, kind: str) -> str:
+    # Grouped by patient so a patient's blobs can be listed and purged together.
+    return f"{ROOT}/{patient_id}/{FOLDERS[kind]}{object_id}.bin"
+
+
+def _tmp_dir():
+    tmp_dir = settings.VAR_DIR / "tmp"
+    tmp_dir.mkdir(exist_ok=True)
+    return tmp_dir
+
+
+@contextmanager
+def _readable(source) -> Iterator:
+    """``source`` as a binary file to read: a path is opened (and closed), a file is used as is."""
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as handle:
+            yield handle
+    else:
+        yield source
+
+
+def store(patient_id, object_id, source, *, kind: str) -> str:
+    """Encrypt ``source`` (a path or a binary file) into the store; return its name once durable.
+
+    Raises ``RuntimeError`` when the name is already taken: a blob is never
+    overwritten (its row may already point at it).
+    """
+    name = name_for(patient_id, object_id, kind=kind)
+    blobs = storage()
+    with tempfile.TemporaryFile(dir=_tmp_dir()) as ciphertext:
+        with _readable(source) as plaintext:
+            with crypto.open_encrypting_stream(patient_id, object_id, ciphertext) as sink:
+                while chunk := plaintext.read(CHUNK):
+                    sink.write(chunk)
+        ciphertext.flush()
+        ciphertext.seek(0)
+        stored = blobs.save(name, File(ciphertext, name=name))
+    if stored != name:  # the storage chose another name: never rename silently
+        blobs.delete(stored)
+        raise RuntimeError(f"Blob name already taken: {name}")
+    _fsync_if_local(stored)
+    return stored
+
+
+def _fsync_if_local(name: str) -> None:
+    """On local disk, make the blob durable before the row says it exists."""
+    try:
+        path = storage().path(name)
+    except NotImplementedError:  # object storage: durable when save() returns
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def open_decrypted(patient_id, object_id, name: str) -> Iterator:
+    """A readable stream of the plaintext (``DecryptionFailed`` on a misplaced or altered blob)."""
+    with storage().open(name, "rb") as blob:
+        yield crypto.open_decrypting_stream(patient_id, object_id, blob)
+
+
+def iter_decrypted(patient_id, object_id, name: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
+    """The plaintext in chunks, for streaming responses and copies."""
+    with open_decrypted(patient_id, object_id, name) as stream:
+        while chunk := stream.read(chunk_size):
+            yield chunk
+
+
+@contextmanager
+def decrypted_copy(patient_id, object_id, name: str, *, filename: str) -> Iterator[File]:
+    """The plaintext in a private temporary file, as an upload for another deposit.
+
+    Read to the end before it is used, so an altered blob fails here and not
+    halfway through the next deposit. The file is gone when the block exits.
+    """
+    with tempfile.TemporaryFile(dir=_tmp_dir()) as plain:
+        for chunk in iter_decrypted(patient_id, object_id, name):
+            plain.write(chunk)
+        plain.seek(0)
+        yield File(plain, name=filename)
+
+
+def delete(names: Iterable[str]) -> None:
+    """Delete blobs; one that cannot be deleted now is left to ``sweep_orphans``.
+
+    Call it once no row references the names (after the rows are deleted or
+    rolled back). Deleting a missing blob is a no-op, so it is safe to run twice.
+    """
+    blobs = storage()
+    for name in names:
+        if not name:
+            continue
+        try:
+            blobs.delete(name)
+        except OSError:
+            logger.warning("Blob not deleted, left to the orphan sweep: %s", name)
+
+
+def delete_after_commit(names: Iterable[str]) -> None:
+    """Delete blobs once the transaction deleting their rows commits (never before)."""
+    transaction.on_commit(partial(delete, list(names)))
+
+
+def sweep_orphans(
+    kind: str,
+    referenced: Callable[[set[str]], set[str]],
+    older_than_seconds: int = GRACE_SECONDS,
+) -> int:
+    """Delete the blobs of ``kind`` that no row references and that are older than the grace.
+
+    ``referenced(names)`` returns those of ``names`` a row points at (the
+    owning app queries its own table). A blob younger than
+    ``older_than_seconds`` may be a deposit in progress (blob written, row not
+    committed yet) and is never touched. Safe to run twice or on two workers:
+    deleting a missing blob is a no-op. Returns the number deleted.
+    """
+    blobs = storage()
+    limit = timezone.now().timestamp() - older_than_seconds
+    removed = 0
+    try:
+        patient_dirs, _ = blobs.listdir(ROOT)
+    except FileNotFoundError:
+        return 0
+    for patient_dir in patient_dirs:
+        folder = f"{ROOT}/{patient_dir}/{FOLDERS[kind]}".rstrip("/")
+        try:
+            _, files = blobs.listdir(folder)
+        except FileNotFoundError:
+            continue
+        names = {f"{folder}/{name}" for name in files}
+        for name in names - referenced(names):
+            if blobs.get_modified_time(name).timestamp() < limit:
+                blobs.delete(name)
+                removed += 1
+    return removed
