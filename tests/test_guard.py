@@ -134,9 +134,9 @@ UNSCOPED = {
     "espace_sante.crypto.services:rotate_kek": "KEK rotation counts the keys it cannot unwrap",
     "espace_sante.crypto.services:_rewrap_batch": "KEK rotation re-wraps every key, by batches",
     "espace_sante.crypto.services:kek_status": "operator statistics: keys per KEK (counts only)",
-    "espace_sante.messaging.services:apply_retention": "retention sweep of inactive conversations",
-    "espace_sante.messaging.services:warn_before_retention": "retention sweep: warnings due",
-    "espace_sante.messaging.services:sweep_orphan_attachments": (
+    "espace_sante.messaging.retention:apply_retention": "retention sweep of inactive conversations",
+    "espace_sante.messaging.retention:warn_before_retention": "retention sweep: warnings due",
+    "espace_sante.messaging.retention:sweep_orphan_attachments": (
         "orphan blob sweep: which stored names (under one patient's folder) have a row"
     ),
     "espace_sante.record.services:sweep_orphan_blobs": (
@@ -144,25 +144,25 @@ UNSCOPED = {
     ),
     # Tasks that hold only a row id.
     "espace_sante.access.emails:deliver": BY_TASK_ID,
-    "espace_sante.messaging.services:deliver_notification": BY_TASK_ID,
-    "espace_sante.messaging.services:notification_for": (
+    "espace_sante.messaging.notices:deliver_notification": BY_TASK_ID,
+    "espace_sante.messaging.notices:notification_for": (
         "the conversation of a message in hand (same patient, by its foreign key)"
     ),
     # Entry points by an opaque id: the id is all the caller gives.
     "espace_sante.record.services:access_document": BY_OPAQUE_ID,
     "espace_sante.record.services:patient_of_document": BY_OPAQUE_ID,
-    "espace_sante.messaging.services:access_conversation": BY_OPAQUE_ID,
-    "espace_sante.messaging.services:conversation_of_message": BY_OPAQUE_ID,
-    "espace_sante.messaging.services:access_attachment": BY_OPAQUE_ID,
-    "espace_sante.messaging.services:describe_attachment": BY_OPAQUE_ID,
+    "espace_sante.messaging.writing:access_conversation": BY_OPAQUE_ID,
+    "espace_sante.messaging.writing:conversation_of_message": BY_OPAQUE_ID,
+    "espace_sante.messaging.attachments:access_attachment": BY_OPAQUE_ID,
+    "espace_sante.messaging.attachments:describe_attachment": BY_OPAQUE_ID,
     "espace_sante.pharmacy.services:access_order": BY_OPAQUE_ID,
     # Lists of the professionals' side, across patients by nature (see the indexes
     # excused in access.owned.ALLOWED_EXCEPTIONS).
-    "espace_sante.messaging.services:_professional_conversations": (
+    "espace_sante.messaging.reading:_professional_conversations": (
         "a professional's or an organisation's inbox (conv_pro, conv_organization)"
     ),
     "espace_sante.pharmacy.services:pharmacy_inbox": "a pharmacy's orders (rx_pharmacy_status)",
-    "espace_sante.messaging.services:_check_rate": (
+    "espace_sante.messaging.rules:check_rate": (
         "rate limit: what one author wrote in the last hour (msg_rate_pro, msg_rate_person)"
     ),
     "espace_sante.access.services:invite_caregiver": (

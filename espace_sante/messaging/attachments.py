@@ -1,0 +1,179 @@
+"""Attachments: checked and encrypted on the way in, guarded and decrypted on the way out."""
+
+import logging
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from espace_sante.access.policy import MessageAction, NotAllowed
+from espace_sante.crypto import blobs
+from espace_sante.crypto import services as crypto
+from espace_sante.identity.models import Person
+from espace_sante.record import services as record
+from espace_sante.record.reference import PATIENT_CATEGORY_TYPES
+from espace_sante.record.uploads import UploadRefused, inspect_upload
+
+from .models import Attachment
+from .rules import FILENAME, MessagingRefused, check_access, is_patient_side
+
+logger = logging.getLogger(__name__)
+
+# --- Attachments: checked, encrypted, durable -----------------------------------------
+
+
+@dataclass
+class CheckedFile:
+    attachment_id: uuid.UUID
+    filename: str
+    mime_type: str
+    size: int
+    sha256: str
+    blob_name: str
+
+
+def attachment_limits(actor) -> tuple[int, list[str]]:
+    """Largest size and accepted types for an attachment sent by ``actor``."""
+    max_bytes = settings.MESSAGING_ATTACHMENT_MAX_BYTES
+    allowed = list(settings.MESSAGING_ATTACHMENT_ALLOWED_TYPES)
+    if is_patient_side(actor):
+        # What a patient sends stays within what they may add to their documents.
+        max_bytes = min(max_bytes, settings.RECORD_PATIENT_MAX_BYTES)
+        allowed = [t for t in allowed if t in settings.RECORD_PATIENT_ALLOWED_TYPES]
+    return max_bytes, allowed
+
+
+def store_attachments(actor, patient: Person, uploads: Iterable) -> list[CheckedFile]:
+    """Check every file, then encrypt each into the blob store. All or nothing."""
+    uploads = [upload for upload in uploads if upload]
+    if len(uploads) > settings.MESSAGING_MAX_ATTACHMENTS:
+        raise MessagingRefused(
+            f"Joignez au plus {settings.MESSAGING_MAX_ATTACHMENTS} fichiers à un message.",
+            code="too_many_files",
+        )
+    max_bytes, allowed = attachment_limits(actor)
+    stored: list[CheckedFile] = []
+    try:
+        for upload in uploads:
+            name = os.path.basename(getattr(upload, "name", "") or "piece-jointe")[:150]
+            try:
+                inspected = inspect_upload(upload, max_bytes=max_bytes, allowed_types=allowed)
+            except UploadRefused as refusal:
+                raise MessagingRefused(
+                    f"« {name} » : {refusal.messages[0]}", code=refusal.code
+                ) from None
+            attachment_id = uuid.uuid4()
+            try:
+                crypto.ensure_keys(patient)
+                blob_name = blobs.store(
+                    patient.id, attachment_id, inspected.path, kind="attachment"
+                )
+            finally:
+                inspected.cleanup()
+            stored.append(
+                CheckedFile(
+                    attachment_id,
+                    name,
+                    inspected.mime_type,
+                    inspected.size,
+                    inspected.sha256,
+                    blob_name,
+                )
+            )
+    except BaseException:
+        blobs.delete(item.blob_name for item in stored)
+        raise
+    return stored
+
+
+# --- Attachments out --------------------------------------------------------------------
+
+
+def access_attachment(actor, attachment_id) -> tuple[Attachment, str]:
+    """The attachment and its file name, if ``actor`` may download it; traced."""
+    try:
+        attachment = Attachment.objects.select_related("message__conversation").get(
+            pk=attachment_id
+        )
+    except (Attachment.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise NotAllowed from None
+    conversation = attachment.message.conversation
+    downloading = check_access(
+        actor, MessageAction.DOWNLOAD, attachment.patient_id, conversation, obj=attachment
+    )
+    with transaction.atomic():
+        downloading.trace(attachment)
+    filename = crypto.decrypt_text(
+        attachment.patient_id, attachment.id, bytes(attachment.filename_encrypted), purpose=FILENAME
+    )
+    return attachment, filename
+
+
+def describe_attachment(actor, attachment_id) -> tuple[Attachment, str]:
+    """The attachment and its name, for a page about it (a read of the conversation)."""
+    try:
+        attachment = Attachment.objects.select_related("message__conversation").get(
+            pk=attachment_id
+        )
+    except (Attachment.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise NotAllowed from None
+    conversation = attachment.message.conversation
+    reading = check_access(
+        actor, MessageAction.READ, attachment.patient_id, conversation, obj=attachment
+    )
+    with transaction.atomic():
+        reading.trace(attachment)
+    filename = crypto.decrypt_text(
+        attachment.patient_id, attachment.id, bytes(attachment.filename_encrypted), purpose=FILENAME
+    )
+    return attachment, filename
+
+
+def iter_attachment(attachment: Attachment) -> Iterator[bytes]:
+    """Decrypted bytes of an attachment already accessed, in chunks."""
+    return blobs.iter_decrypted(attachment.patient_id, attachment.id, attachment.blob_name)
+
+
+def save_attachment_to_documents(actor, attachment_id, *, category: str, title: str = ""):
+    """« Ajouter à mes documents »: the attachment becomes a document (source messaging).
+
+    The patient chooses the type (a category of their own documents); the
+    patient upload limits apply (size, types), with the record's own refusal.
+    """
+    if category not in PATIENT_CATEGORY_TYPES:
+        raise MessagingRefused("Choisissez le type de document dans la liste.", code="category")
+    attachment, filename = access_attachment(actor, attachment_id)
+    if not is_patient_side(actor):
+        raise NotAllowed
+    if attachment.size > settings.RECORD_PATIENT_MAX_BYTES:
+        limit = settings.RECORD_PATIENT_MAX_BYTES / 1_000_000
+        raise MessagingRefused(
+            f"Cette pièce jointe dépasse la taille maximale d'un document ({limit:.0f} Mo) : "
+            "elle ne peut pas être ajoutée à vos documents. Vous pouvez la télécharger.",
+            code="too_large",
+        )
+    conversation = attachment.message.conversation
+    author = conversation.sender_professional if not conversation.started_by_patient else None
+    with blobs.decrypted_copy(
+        attachment.patient_id, attachment.id, attachment.blob_name, filename=filename
+    ) as copy:
+        try:
+            return record.add_document(
+                actor,
+                conversation.patient,
+                copy,
+                record.NewDocument(
+                    title=title or os.path.splitext(filename)[0] or "Pièce jointe",
+                    type_code=PATIENT_CATEGORY_TYPES[category],
+                    source="messaging",
+                    document_date=attachment.created_at,
+                    author_professional=author,
+                    author_organization=conversation.organization,
+                ),
+            )
+        except UploadRefused as refusal:
+            raise MessagingRefused(refusal.messages[0], code=refusal.code) from None
