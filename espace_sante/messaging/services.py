@@ -79,7 +79,8 @@ def _check(actor, action, patient_id, conversation=None, *, obj=None, to_pharmac
 
 
 def _is_patient_side(actor) -> bool:
-    return actor is not None and actor.kind == ActorKind.PATIENT
+    # A patient's connected app writes as its citizen would (access.grants).
+    return actor is not None and actor.kind in (ActorKind.PATIENT, ActorKind.APP)
 
 
 # --- Rate limits -----------------------------------------------------------------

@@ -10,15 +10,12 @@ from .conftest import assert_outcome, document_reference
 
 
 def citizen_token(person, token="jeton-de-marie", scope="openid patient/AuditEvent.rs") -> str:  # noqa: S107
-    from oauth2_provider.models import get_access_token_model, get_application_model
+    """An app the patient authorised: its grant holds the token's data scopes (if any)."""
+    from oauth2_provider.models import get_access_token_model
 
-    Application = get_application_model()
-    app = Application.objects.create(
-        name="Carnet de santé (application)",
-        client_type=Application.CLIENT_PUBLIC,
-        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-        redirect_uris="https://app.example/callback",
-    )
+    from tests.personas import make_app
+
+    app = make_app(person, scope)
     get_access_token_model().objects.create(
         user=person.user,
         application=app,
