@@ -53,6 +53,7 @@ def make_person(
         birth_date=birth,
         sex=sex,
         birth_place_code="31555",
+        department="31",
     )
     if account:
         identity.open_account(person, f"{person.ins_matricule}@personas.test", None)
