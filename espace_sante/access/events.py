@@ -6,7 +6,8 @@ service needs to know about it:
 
 - ``phrase``: the French past participle and complement the patient's history
   shows (« consulté {thing} »); ``{thing}`` is what the entry is about,
-  ``{pro}`` the professional named in the entry, ``{role}`` a role's label;
+  ``{pro}`` the professional named in the entry, ``{role}`` a role's label,
+  ``{app}`` the connected app named in the entry;
 - ``category``: the history filter it belongs to (``CATEGORIES``);
 - ``balp``: the FHIR AuditEvent ``action`` and restful-interaction subtype
   (IHE Basic Audit Log Patterns) the API gives back;
@@ -167,4 +168,7 @@ register(
         BALP_SEARCH,
         reads=True,
     ),
+    # Connected apps (services.md, app catalogue): {app} is the app's name.
+    Event("app_grant", "autorisé l'application {app} à accéder à votre dossier", SETTINGS),
+    Event("app_revoke", "retiré l'autorisation de l'application {app}", SETTINGS),
 )

@@ -68,10 +68,13 @@ MODE_LABELS = {
     "deposit": "dépôt par un professionnel qui vous soigne",
     "caregiver": "en tant qu'aidant",
     "representative": "en tant que représentant légal",
-    "app": "avec l'autorisation que vous avez donnée à ce service",
+    "app": "avec l'autorisation que vous avez donnée à cette application",
 }
 BTG_LABEL = "accès d'urgence (bris de glace)"
 DENIED_LABEL = "accès refusé"
+
+# Entries whose reason is the client id of the app they are about (access.grants).
+APP_EVENTS = ("app_grant", "app_revoke")
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -143,9 +146,11 @@ class _Lookups:
             if row.actor_person_id and str(row.actor_person_id) != str(patient_id)
         }
         self.people = {str(p.id): p for p in Person.objects.filter(id__in=person_ids)}
-        # Connected apps, and the software a professional acted through (FHIR API).
+        # Connected apps, and the software a professional acted through (FHIR API);
+        # a grant or its withdrawal names its app by client id in the reason.
         self.apps = self._apps(
             {row.acting_for for row in rows if row.actor_kind in ("app", "professional")}
+            | {row.reason for row in rows if row.action in APP_EVENTS}
         )
         self.titles = self._titles(actor, patient_id, rows)
         self.justifications = self._justifications(patient_id, rows)
@@ -235,8 +240,9 @@ def _who(row: AuditEntry, lookups: _Lookups) -> str:
             return f"{name}, votre représentant légal"
         return name
     if kind == "app":
+        # access.md calls them connected services; the patient knows them by name.
         name = lookups.apps.get(row.acting_for, "")
-        return f"Le service connecté « {name} »" if name else "Un service connecté"
+        return f"L'application « {name} »" if name else "Une application connectée"
     if kind == "system":
         return "espace-santé (traitement automatique)"
     if kind in ("operator", "support"):
@@ -300,8 +306,12 @@ def _phrase(row: AuditEntry, lookups: _Lookups) -> str:
         return "effectué une action sur votre espace"
     role_kind = (row.reason or "").split(":", 1)[0]
     role = ROLES.get(role_kind, "professionnel référent" if action == "role" else "référent")
+    app = lookups.apps.get(row.reason, "") if action in APP_EVENTS else ""
     return event.phrase_for(row.reason).format(
-        thing=thing, pro=_named_professional(row, lookups), role=role
+        thing=thing,
+        pro=_named_professional(row, lookups),
+        role=role,
+        app=f"« {app} »" if app else "connectée",
     )
 
 
@@ -411,9 +421,10 @@ class TrailPage:
 def audit_trail(actor, patient_id, *, limit: int = 20, offset: int = 0) -> TrailPage:
     """Every entry of the titulaire's own trail, newest first, with who the actors are.
 
-    Titulaire only (like the history page); reading it is itself traced.
+    The titulaire, or an app of theirs granted ``AuditEvent`` (like the
+    history page, never a representative); reading it is itself traced.
     """
-    if not policy.is_titulaire(actor, patient_id) or not policy.space_is_open(patient_id):
+    if not policy.decide_trail(actor, patient_id):
         audit.record(actor, "list", patient_id, object_type="history", allowed=False)
         raise policy.NotAllowed
     with transaction.atomic():

@@ -198,3 +198,4 @@ class AccessNotification(PatientOwned):
 
 
 from .consent_models import *  # noqa: E402,F401,F403
+from .grant_models import *  # noqa: E402,F401,F403

@@ -15,6 +15,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
+from . import scopes
+
 
 class Action(StrEnum):
     READ = "read"
@@ -544,28 +546,86 @@ def _decide_professional(actor, action, patient_id, document, section) -> Decisi
     return Decision(True, relation.mode)
 
 
-def _app_scope_allows(actor: Actor, resource: str, action: Action) -> bool:
-    """SMART scopes: patient/<Resource>.<cruds> (v2) or .read/.write (v1); scopes only delegate."""
-    wanted = "rs" if action in READING else ("c" if action == Action.CREATE else "u")
-    for scope in actor.scopes:
-        context, _, rest = scope.partition("/")
-        if context != "patient" or "." not in rest:
-            continue
-        name, _, permissions = rest.partition(".")
-        permissions = {"read": "rs", "write": "cud", "*": "cruds"}.get(permissions, permissions)
-        if name in (resource, "*") and all(p in permissions for p in wanted):
-            return True
-    return False
+# What each data action needs from an app's SMART scopes (access.scopes): reading
+# one item is "r", a list is "s"; replacing and withdrawing are professionals' own.
+APP_PERMISSIONS = {
+    Action.READ: "r",
+    Action.LIST: "s",
+    Action.CREATE: "c",
+    Action.UPDATE: "u",
+    Action.MASK: "u",
+    Action.DELETE: "d",
+}
+
+
+def _app_grant_scopes(client_id: str, patient_id) -> str:
+    """The scopes of the app's active grant on this record ("" without one), once per request."""
+    from .grant_models import AppGrant
+
+    def compute() -> str:
+        try:
+            found = (
+                AppGrant.objects.filter(
+                    patient_id=patient_id,
+                    application__client_id=client_id,
+                    expires_at__gt=timezone.now(),
+                )
+                .values_list("scopes", flat=True)
+                .first()
+            )
+        except (ValueError, ValidationError):  # not a patient id
+            return ""
+        return found or ""
+
+    return _remembered(("app_grant", client_id, str(patient_id)), lambda: compute())
+
+
+def _app_allows(actor: Actor, patient_id, resource: str, permission: str | None) -> bool:
+    """The app's scopes allow it and the patient's side granted it on this very record.
+
+    The actor's scopes were cut to its grant when it was built
+    (``grants.app_actor``), for the record it was launched for; the grant of
+    the record decided on is read again here, so that an actor never carries
+    one patient's grant to another record, and a revocation counts at once.
+    """
+    if permission is None or not actor.acting_for or not actor.person_id:
+        return False
+    if not scopes.allows(actor.scopes, resource, permission):
+        return False
+    return scopes.allows(_app_grant_scopes(actor.acting_for, patient_id), resource, permission)
+
+
+def _citizen_of(actor: Actor) -> Actor:
+    """The citizen a connected app acts for: the app may do at most what they may."""
+    return Actor(ActorKind.PATIENT, user_id=actor.user_id, person_id=actor.person_id)
 
 
 def _decide_app(actor, action, patient_id, document, section) -> Decision:
-    # The app acts for a citizen (actor.person_id) who must be able to do it themselves.
-    citizen = Actor(ActorKind.PATIENT, person_id=actor.person_id)
     resource = "Observation" if section == "profile:measures" else "DocumentReference"
-    if not _app_scope_allows(actor, resource, action):
+    if section is not None and section != "profile:measures":
+        return DENY  # other profile sections have no FHIR resource an app may be granted
+    if not _app_allows(actor, patient_id, resource, APP_PERMISSIONS.get(action)):
         return DENY
-    decision = _decide_citizen(citizen, action, patient_id, document)
+    # A citizen who reaches no such record (a stranger) gives their app nothing.
+    decision = _decide_citizen(_citizen_of(actor), action, patient_id, document)
     return Decision(True, Mode.APP) if decision else DENY
+
+
+def decide_trail(actor: Actor | None, patient_id) -> Decision:
+    """Who reads a record's audit trail: the titulaire, or an app of theirs granted AuditEvent.
+
+    Representatives and aidants do not (access.md: the history is the titulaire's).
+    """
+    if actor is None or not space_is_open(patient_id):
+        return DENY
+    if actor.kind == ActorKind.APP:
+        if not (
+            _app_allows(actor, patient_id, "AuditEvent", "r")
+            or _app_allows(actor, patient_id, "AuditEvent", "s")
+        ):
+            return DENY
+        return Decision(True, Mode.APP) if is_titulaire(_citizen_of(actor), patient_id) else DENY
+    return Decision(True, Mode.TITULAIRE) if is_titulaire(actor, patient_id) else DENY
 
 
 def decide_settings(actor: Actor | None, patient_id) -> Decision:
@@ -602,10 +662,9 @@ def visible_documents(actor: Actor | None, patient_id, queryset):
     if actor.kind == ActorKind.SYSTEM:
         return queryset
     if actor.kind in (ActorKind.PATIENT, ActorKind.APP):
-        person = actor.person_id
-        citizen = Actor(ActorKind.PATIENT, person_id=person)
-        if actor.kind == ActorKind.APP and not _app_scope_allows(
-            actor, "DocumentReference", Action.LIST
+        citizen = _citizen_of(actor)
+        if actor.kind == ActorKind.APP and not _app_allows(
+            actor, patient_id, "DocumentReference", APP_PERMISSIONS[Action.LIST]
         ):
             return queryset.none()
         mode = patient_side_mode(citizen, patient_id)
@@ -651,6 +710,17 @@ class MessageAction(StrEnum):
     DOWNLOAD = "attachment_download"
     CLOSE = "message_close"
     DELETE = "message_delete"  # the patient removes a conversation from their space
+
+
+# What each messaging action needs from an app's scopes (closing is professionals' own).
+MESSAGE_APP_PERMISSIONS = {
+    MessageAction.START: "c",
+    MessageAction.SEND: "c",
+    MessageAction.LIST: "s",
+    MessageAction.READ: "r",
+    MessageAction.DOWNLOAD: "r",
+    MessageAction.DELETE: "d",
+}
 
 
 def _messaging_participant(actor: Actor, conversation) -> bool:
@@ -721,8 +791,16 @@ def decide_message(
         ):
             return DENY
         return Decision(True, mode)
+    if actor.kind == ActorKind.APP:
+        # A patient's app writes and reads as its citizen would, within its scopes.
+        if not _app_allows(actor, patient_id, "Communication", MESSAGE_APP_PERMISSIONS.get(action)):
+            return DENY
+        decision = decide_message(
+            _citizen_of(actor), action, patient_id, conversation, to_pharmacy=to_pharmacy
+        )
+        return Decision(True, Mode.APP) if decision else DENY
     if actor.kind != ActorKind.PROFESSIONAL or not actor.professional_id:
-        return DENY  # apps, operators, support: no messaging
+        return DENY  # operators, support: no messaging
     relation = professional_relation(actor, patient_id)
     if not relation.space_open:
         return DENY

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauth2_provider.settings import oauth2_settings
 
+from espace_sante.access import scopes
+from espace_sante.access.grants import app_actor
 from espace_sante.access.policy import Actor, ActorKind
 from espace_sante.identity.models import Professional, Role
 
@@ -38,12 +40,6 @@ ACCESS_MODES = {
     "btg": "btg",
     "samu": "samu",
     "emergency_samu": "samu",
-}
-# SMART scopes (v2, and their v1 spellings) that let an app read the patient's audit trail.
-AUDIT_SCOPES = {
-    f"patient/{resource}.{permission}"
-    for resource in ("AuditEvent", "*")
-    for permission in ("rs", "r", "s", "read", "*", "cruds")
 }
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="espace-sante FHIR"'}
 
@@ -192,38 +188,73 @@ def caller(request) -> Caller:
     return Caller(client, professional, actor, mode, justification)
 
 
-def citizen_actor(request) -> Actor:
-    """A citizen's own access token (an app acting for them): the patient-side actor.
+@dataclass(frozen=True)
+class AppToken:
+    """A connected app's access token, issued to a citizen (not to professional software)."""
 
-    Professional software is refused here: what it calls is the professionals' API.
+    application: object  # django-oauth-toolkit Application
+    user: object
+    person: object
+    scopes: frozenset[str]
+
+    def actor(self, patient_id=None) -> Actor:
+        """The app's actor on ``patient_id`` (default: the citizen's own record).
+
+        Built in one place (``access.grants.app_actor``): the scopes it holds
+        are the token's cut to the patient's active grant; without a grant,
+        none, and the policy refuses everything.
+        """
+        return app_actor(
+            self.application,
+            patient_id if patient_id is not None else self.person.id,
+            self.person.id,
+            self.scopes,
+            user_id=self.user.pk,
+        )
+
+
+def app_token(request, resource: str, permissions: str, missing: str, software) -> AppToken:
+    """The token of a patient's app whose scopes allow one of ``permissions`` on ``resource``.
+
+    ``permissions`` are SMART letters, any of which will do (``"rs"``: read
+    or search); ``missing`` says which scope to ask for. Professional
+    software is refused (``software(request)`` raises what its door says).
+    The scopes are read by ``access.scopes``, like the policy reads them.
     """
     if not request.headers.get("Authorization", "").startswith("Bearer "):
         raise _unauthorized("Jeton d'accès manquant (Authorization: Bearer …).")
     valid, oauth_request = _oauthlib_core().verify_request(request, scopes=[])
+    if valid and SoftwareClient.objects.filter(application=oauth_request.client).exists():
+        software(request)  # raises: this door is not the professionals'
+        valid = False
     if not valid:
         raise _unauthorized("Jeton d'accès invalide ou expiré : demandez-en un nouveau.")
-    if SoftwareClient.objects.filter(application=oauth_request.client).exists():
-        raise FhirError(
-            403,
-            "Le journal des accès n'est servi qu'au patient lui-même (ou à ses applications), "
-            "pas aux logiciels des professionnels.",
-            code="forbidden",
-        )
-    scopes = set((getattr(oauth_request.access_token, "scope", "") or "").split())
-    if not scopes & AUDIT_SCOPES:
-        raise FhirError(
-            403,
-            "Ce jeton ne donne pas accès au journal des accès : la portée "
-            "patient/AuditEvent.rs (ou patient/*.rs) est nécessaire.",
-            code="forbidden",
-        )
+    held = frozenset((getattr(oauth_request.access_token, "scope", "") or "").split())
+    if not any(scopes.allows(held, resource, permission) for permission in permissions):
+        raise FhirError(403, missing, code="forbidden")
     user = oauth_request.user
     person = getattr(user, "person", None) if user is not None else None
     if person is None:
         raise FhirError(403, "Ce jeton n'agit pour aucun patient.", code="forbidden")
-    return Actor(
-        ActorKind.PATIENT,
-        user_id=user.pk,
-        person_id=person.id,
-        acting_for=oauth_request.client.client_id,
+    return AppToken(oauth_request.client, user, person, held)
+
+
+def audit_token(request) -> AppToken:
+    """A patient's app reading the record's audit trail (``patient/AuditEvent.rs``)."""
+    return app_token(
+        request,
+        "AuditEvent",
+        "rs",
+        "Ce jeton ne donne pas accès au journal des accès : la portée "
+        "patient/AuditEvent.rs (ou patient/*.rs) est nécessaire.",
+        software=_software_refused,
+    )
+
+
+def _software_refused(request):
+    raise FhirError(
+        403,
+        "Le journal des accès n'est servi qu'au patient lui-même (ou à ses applications), "
+        "pas aux logiciels des professionnels.",
+        code="forbidden",
     )

@@ -17,19 +17,17 @@ import uuid
 
 from django.core.files.base import ContentFile
 from fhir.resources.R4B.communication import Communication
-from oauth2_provider.oauth2_backends import get_oauthlib_core
 
-from espace_sante.access.policy import Actor, ActorKind, NotAllowed
+from espace_sante.access.policy import NotAllowed
 from espace_sante.identity.reference import RPPS_SYSTEM
 from espace_sante.messaging import services as messaging
 from espace_sante.messaging.models import Conversation
 from espace_sante.pharmacy import services as pharmacy
 
-from . import mapping, patients
-from .auth import ACTING_HEADER, caller
+from . import auth, mapping, patients
+from .auth import ACTING_HEADER, AppToken, caller
 from .documents import parse
 from .http import FhirError, fhir_response, read_json
-from .models import SoftwareClient
 from .views import base_url, endpoint
 
 REPLY_MODE_URL = "https://espace-sante.example/fhir/StructureDefinition/reply-mode"
@@ -51,46 +49,19 @@ def _malformed(message: str) -> FhirError:
 # --- Who writes ------------------------------------------------------------------------
 
 
-def _grants_create(scope: str) -> bool:
-    """SMART v1/v2 scopes that let an app create a Communication for its patient."""
-    context, _, rest = scope.partition("/")
-    resource, _, permission = rest.partition(".")
-    if context != "patient" or resource not in ("Communication", "*"):
-        return False
-    return permission in ("write", "*") or (
-        permission.isalpha() and "c" in permission and set(permission) <= set("cruds")
-    )
+def app_token(request) -> AppToken:
+    """A patient's app (its citizen's own token) allowed to write messages.
 
-
-def citizen_actor(request) -> Actor:
-    """A patient's app (its citizen's own token): the patient-side actor."""
-    if not request.headers.get("Authorization", "").startswith("Bearer "):
-        raise FhirError(
-            401,
-            "Jeton d'accès manquant (Authorization: Bearer …).",
-            code="login",
-            headers={"WWW-Authenticate": 'Bearer realm="espace-sante FHIR"'},
-        )
-    valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=[])
-    if not valid or SoftwareClient.objects.filter(application=oauth_request.client).exists():
-        # Professional software without its assertion: the professionals' door says what lacks.
-        caller(request)
-    scopes = (getattr(oauth_request.access_token, "scope", "") or "").split()
-    if not any(_grants_create(scope) for scope in scopes):
-        raise FhirError(
-            403,
-            "Ce jeton ne permet pas d'écrire des messages : la portée "
-            "patient/Communication.c (ou patient/Communication.write) est nécessaire.",
-            code="forbidden",
-        )
-    person = getattr(oauth_request.user, "person", None) if oauth_request.user else None
-    if person is None:
-        raise FhirError(403, "Ce jeton n'agit pour aucun patient.", code="forbidden")
-    return Actor(
-        ActorKind.PATIENT,
-        user_id=oauth_request.user.pk,
-        person_id=person.id,
-        acting_for=oauth_request.client.client_id,
+    Professional software without its assertion is sent to what its own door
+    lacks (the ``X-Acting-Professional`` header).
+    """
+    return auth.app_token(
+        request,
+        "Communication",
+        "c",
+        "Ce jeton ne permet pas d'écrire des messages : la portée "
+        "patient/Communication.c (ou patient/Communication.write) est nécessaire.",
+        software=caller,
     )
 
 
@@ -240,7 +211,9 @@ def _professional_create(request, resource):
 
 
 def _patient_create(request, resource):
-    actor = citizen_actor(request)
+    # The app acts on its citizen's own record (SMART's patient context); the
+    # policy checks the grant of whichever record the message belongs to.
+    actor = app_token(request).actor()
     body, files = _body(resource), _attachments(resource)
     target = _thread_target(resource)
     try:

@@ -22,7 +22,7 @@ from espace_sante.identity.models import EXISTING_SPACE_STATES
 from espace_sante.record import services as record
 
 from . import capability, documents, mapping, patches, patients, search, transactions
-from .auth import Caller, caller, citizen_actor
+from .auth import Caller, audit_token, caller
 from .http import FhirError, error_response, fhir_response, negotiated_type, read_json
 from .models import SubmissionSet
 
@@ -445,7 +445,7 @@ def patient_read(request, resource_id):
 def audit_events(request):
     if request.method != "GET":
         _method_not_allowed(request, "GET")
-    actor = citizen_actor(request)
+    token = audit_token(request)
     unknown = set(request.GET) - {"patient", "_count", "_offset", "_format"}
     if unknown:
         raise FhirError(
@@ -460,7 +460,7 @@ def audit_events(request):
     person = patients.by_id(value.rsplit("/", 1)[-1])
     if person is None:
         raise NotAllowed
-    trail = history.audit_trail(actor, person.id, limit=count, offset=offset)
+    trail = history.audit_trail(token.actor(person.id), person.id, limit=count, offset=offset)
     entries = [
         mapping.audit_event(row, trail.professionals, trail.organizations, trail.apps)
         for row in trail.rows

@@ -54,7 +54,8 @@ def check_access(
 
 
 def is_patient_side(actor) -> bool:
-    return actor is not None and actor.kind == ActorKind.PATIENT
+    # A patient's connected app writes as its citizen would (access.grants).
+    return actor is not None and actor.kind in (ActorKind.PATIENT, ActorKind.APP)
 
 
 # --- Rate limits -----------------------------------------------------------------

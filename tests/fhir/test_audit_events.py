@@ -10,15 +10,12 @@ from .conftest import assert_outcome, document_reference
 
 
 def citizen_token(person, token="jeton-de-marie", scope="openid patient/AuditEvent.rs") -> str:  # noqa: S107
-    from oauth2_provider.models import get_access_token_model, get_application_model
+    """An app the patient authorised: its grant holds the token's data scopes (if any)."""
+    from oauth2_provider.models import get_access_token_model
 
-    Application = get_application_model()
-    app = Application.objects.create(
-        name="Carnet de santé (application)",
-        client_type=Application.CLIENT_PUBLIC,
-        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-        redirect_uris="https://app.example/callback",
-    )
+    from tests.personas import make_app
+
+    app = make_app(person, scope)
     get_access_token_model().objects.create(
         user=person.user,
         application=app,
@@ -77,3 +74,30 @@ def test_nobody_else_reads_her_log(live_server, gp_software, personas, marie_tok
     assert_outcome(
         _get(live_server, sign_in_only, {"patient": str(personas.mother.id)}), 403, "portée"
     )
+
+
+def test_her_app_is_named_and_reads_nothing_once_she_withdraws_it(
+    live_server, personas, marie_token
+):
+    from oauth2_provider.models import get_access_token_model
+
+    from espace_sante.access import grants, history
+    from espace_sante.access.models import AuditEntry
+    from espace_sante.access.policy import actor_for_user
+
+    app = get_access_token_model().objects.get(token=marie_token).application
+    assert _get(live_server, marie_token, {"patient": str(personas.mother.id)}).status_code == 200
+    by_app = AuditEntry.objects.filter(patient_id=personas.mother.id, acting_for=app.client_id)
+    [read] = by_app
+    assert (read.actor_kind, read.action, read.outcome) == ("app", "list", "allowed")
+
+    marie = actor_for_user(personas.mother.user)
+    page = history.history_page(marie, personas.mother.id, tab="professionnels")
+    assert page.items[0].sentence.startswith(
+        f"L'application « {app.name} » a consulté votre historique d'activité"
+    )
+
+    assert grants.revoke_app(marie, personas.mother, app)
+    refused = _get(live_server, marie_token, {"patient": str(personas.mother.id)})
+    assert_outcome(refused, 404, "introuvable")
+    assert by_app.filter(outcome="denied", actor_kind="app").count() == 1

@@ -152,6 +152,20 @@ def test_software_writes_with_a_pdf_the_patient_reads_and_replies(
     # Marie's reply is traced as sent through her app, not through the software.
     assert any(a == "message_send" and who not in ("", client) for a, _, who in trail)
 
+    # Her app acts as itself: once she withdraws its grant, it writes nothing more.
+    from oauth2_provider.models import get_access_token_model
+
+    from espace_sante.access import grants
+    from espace_sante.access.models import AuditEntry
+
+    app = get_access_token_model().objects.get(token=marie_app).application
+    sent = AuditEntry.objects.filter(patient_id=personas.mother.id, acting_for=app.client_id)
+    assert set(sent.values_list("actor_kind", "mode")) == {("app", "app")}
+    assert grants.revoke_app(_marie(personas), personas.mother, app)
+    refused = patient_post(live_server, marie_app, reply_to(first["id"], "Encore une question."))
+    assert_outcome(refused, 404)
+    assert sent.filter(outcome="denied").count() == 1
+
 
 def test_reply_mode_and_the_organisation_mailbox(gp_software, personas):
     from espace_sante.messaging import services as messaging
