@@ -546,7 +546,10 @@ def _decide_professional(actor, action, patient_id, document, section) -> Decisi
 
 def _app_scope_allows(actor: Actor, resource: str, action: Action) -> bool:
     """SMART scopes: patient/<Resource>.<cruds> (v2) or .read/.write (v1); scopes only delegate."""
-    wanted = "rs" if action in READING else ("c" if action == Action.CREATE else "u")
+    # c create, r read, u update, d delete, s search: deleting needs "d", not "u".
+    wanted = (
+        "rs" if action in READING else {Action.CREATE: "c", Action.DELETE: "d"}.get(action, "u")
+    )
     for scope in actor.scopes:
         context, _, rest = scope.partition("/")
         if context != "patient" or "." not in rest:
