@@ -684,7 +684,9 @@ def visible_documents(actor: Actor | None, patient_id, queryset):
     # The matrix as a subquery: the list needs no separate round trip for it.
     queryset = queryset.filter(type_code__in=_allowed_types_query(actor.profession))
     own = Q(author_professional_id=actor.professional_id)
-    queryset = queryset.filter(~Q(status="withdrawn") | own)
+    # Withdrawn: still seen by whoever may withdraw it, as in _decide_professional (_owns).
+    ours = own | Q(author_organization_id=actor.organization_id) if actor.organization_id else own
+    queryset = queryset.filter(~Q(status="withdrawn") | ours)
     if relation.privileged:
         return queryset
     masked_ok = relation.emergency and (
