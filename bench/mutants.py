@@ -30,10 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = "espace_sante/access/policy.py"
 CHAIN = "espace_sante/access/chain.py"
+SCOPES = "espace_sante/access/scopes.py"
 MATRIX = "espace_sante/access/data/matrix.csv"
 FAST_TESTS = [
     "tests/access/test_policy_oracle.py",
     "tests/access/test_policy_table.py",
+    "tests/access/test_scopes.py",
     "tests/access/test_policy_memo.py",
     "tests/access/test_space_state.py",
     "tests/access/test_audit_chain.py",
@@ -277,13 +279,24 @@ MUTANTS = [
     # Apps.
     Mutant(
         "apps: any scope context delegates",
-        POLICY,
-        (('if context != "patient" or "." not in rest:', 'if "." not in rest:'),),
+        SCOPES,
+        (("scope.context in contexts and scope.covers", "scope.covers"),),
     ),
     Mutant(
-        "apps: one permission letter is enough",
+        "apps: the grant of the record is not read again",
         POLICY,
-        (("all(p in permissions for p in wanted)", "any(p in permissions for p in wanted)"),),
+        (
+            (
+                "return scopes.allows(_app_grant_scopes(actor.acting_for, patient_id), "
+                "resource, permission)",
+                "return True",
+            ),
+        ),
+    ),
+    Mutant(
+        "apps: reading one item is enough to list",
+        POLICY,
+        (('    Action.LIST: "s",\n', '    Action.LIST: "r",\n'),),
     ),
     # Messaging.
     Mutant(

@@ -754,6 +754,9 @@ APP_SCOPES = [
 GRANT_AND_TOKEN = [(scopes, scopes) for scopes in APP_SCOPES] + [
     ({"patient/DocumentReference.rs"}, {"patient/DocumentReference.cruds"}),
     ({"patient/DocumentReference.cruds"}, {"patient/DocumentReference.r"}),
+    # A token in another context delegates nothing of a patient's record.
+    ({"patient/DocumentReference.cruds"}, {"user/DocumentReference.cruds"}),
+    ({"patient/*.cruds"}, {"system/*.cruds"}),
 ]
 
 
@@ -963,3 +966,31 @@ def test_nobody_messages_in_a_space_that_is_not_open(personas, state):
         for action in MessageAction:
             assert not decide_message(actor, action, marie.id, conv)
             assert not decide_message(actor, action, marie.id, to_pharmacy=True)
+
+
+@pytest.mark.django_db
+def test_an_app_granted_on_one_record_reads_nothing_of_another_its_user_reaches(personas):
+    """Marie granted the app on her own record; her son's record needs its own grant."""
+    from espace_sante.access import grants
+    from tests.personas import make_app
+
+    marie, child = personas.mother, personas.child
+    application = make_app(marie, ["patient/DocumentReference.rs"])
+    # Built for Marie's record, then asked about her son's (she is his representative).
+    actor = grants.app_actor(application, marie.id, marie.id, ["patient/DocumentReference.rs"])
+    assert can(actor, Action.LIST, marie.id)
+    assert not can(actor, Action.LIST, child.id)
+    assert not visible_documents(actor, child.id, Document.objects.all()).exists()
+
+
+@pytest.mark.django_db
+def test_a_revoked_grant_stops_an_app_at_once(personas):
+    from espace_sante.access import grants
+    from tests.personas import make_app
+
+    marie = personas.mother
+    application = make_app(marie, ["patient/DocumentReference.rs"])
+    actor = grants.app_actor(application, marie.id, marie.id, ["patient/DocumentReference.rs"])
+    assert can(actor, Action.LIST, marie.id)
+    grants.revoke_app(actor_for_user(marie.user), marie, application)
+    assert not can(actor, Action.LIST, marie.id)
