@@ -21,14 +21,17 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
+from typing import IO, BinaryIO
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import storages
+from django.core.files.storage import Storage, storages
 from django.db import transaction
 from django.utils import timezone
 
 from . import services as crypto
+from .services import ObjectId, PatientRef
 
 logger = logging.getLogger(__name__)
 
@@ -41,23 +44,23 @@ FOLDERS = {"document": "", "attachment": "messages/"}
 GRACE_SECONDS = 3600
 
 
-def storage():
+def storage() -> Storage:
     return storages["blobs"]
 
 
-def name_for(patient_id, object_id, *, kind: str) -> str:
+def name_for(patient_id: PatientRef, object_id: ObjectId, *, kind: str) -> str:
     # Grouped by patient so a patient's blobs can be listed and purged together.
     return f"{ROOT}/{patient_id}/{FOLDERS[kind]}{object_id}.bin"
 
 
-def _tmp_dir():
-    tmp_dir = settings.VAR_DIR / "tmp"
+def _tmp_dir() -> Path:
+    tmp_dir: Path = settings.VAR_DIR / "tmp"
     tmp_dir.mkdir(exist_ok=True)
     return tmp_dir
 
 
 @contextmanager
-def _readable(source) -> Iterator:
+def _readable(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[IO[bytes]]:
     """``source`` as a binary file to read: a path is opened (and closed), a file is used as is."""
     if isinstance(source, str | os.PathLike):
         with open(source, "rb") as handle:
@@ -66,7 +69,13 @@ def _readable(source) -> Iterator:
         yield source
 
 
-def store(patient_id, object_id, source, *, kind: str) -> str:
+def store(
+    patient_id: PatientRef,
+    object_id: ObjectId,
+    source: str | os.PathLike[str] | IO[bytes],
+    *,
+    kind: str,
+) -> str:
     """Encrypt ``source`` (a path or a binary file) into the store; return its name once durable.
 
     Raises ``RuntimeError`` when the name is already taken: a blob is never
@@ -103,13 +112,15 @@ def _fsync_if_local(name: str) -> None:
 
 
 @contextmanager
-def open_decrypted(patient_id, object_id, name: str) -> Iterator:
+def open_decrypted(patient_id: PatientRef, object_id: ObjectId, name: str) -> Iterator[BinaryIO]:
     """A readable stream of the plaintext (``DecryptionFailed`` on a misplaced or altered blob)."""
     with storage().open(name, "rb") as blob:
         yield crypto.open_decrypting_stream(patient_id, object_id, blob)
 
 
-def iter_decrypted(patient_id, object_id, name: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
+def iter_decrypted(
+    patient_id: PatientRef, object_id: ObjectId, name: str, chunk_size: int = CHUNK
+) -> Iterator[bytes]:
     """The plaintext in chunks, for streaming responses and copies."""
     with open_decrypted(patient_id, object_id, name) as stream:
         while chunk := stream.read(chunk_size):
@@ -117,7 +128,9 @@ def iter_decrypted(patient_id, object_id, name: str, chunk_size: int = CHUNK) ->
 
 
 @contextmanager
-def decrypted_copy(patient_id, object_id, name: str, *, filename: str) -> Iterator[File]:
+def decrypted_copy(
+    patient_id: PatientRef, object_id: ObjectId, name: str, *, filename: str
+) -> Iterator[File[bytes]]:
     """The plaintext in a private temporary file, as an upload for another deposit.
 
     Read to the end before it is used, so an altered blob fails here and not

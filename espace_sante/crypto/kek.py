@@ -40,12 +40,16 @@ log = logging.getLogger(__name__)
 KEK_TEMPLATE = aead.aead_key_templates.AES256_GCM
 
 
+# (path, st_dev, st_ino, st_mtime_ns, st_size) of the keyset file.
+Signature = tuple[str, int, int, int, int]
+
+
 @dataclass(frozen=True)
 class Kek:
     """One loaded version of the KEK keyset file."""
 
     path: Path
-    signature: tuple
+    signature: Signature
     handle: tink.KeysetHandle
     aead: aead.Aead
     primary_key_id: int
@@ -64,7 +68,7 @@ def keyset_path() -> Path:
     return Path(settings.KEK_KEYSET_FILE)
 
 
-def _signature(path: Path, st: os.stat_result) -> tuple:
+def _signature(path: Path, st: os.stat_result) -> Signature:
     # os.replace gives the file a new inode: a rotation is always noticed.
     return (str(path), st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
 
@@ -126,9 +130,10 @@ def _load(path: Path) -> Kek:
 
 
 def _serialize(keyset_handle: tink.KeysetHandle) -> bytes:
-    return tink.json_proto_keyset_format.serialize(keyset_handle, secret_key_access.TOKEN).encode(
-        "utf-8"
+    serialized: str = tink.json_proto_keyset_format.serialize(
+        keyset_handle, secret_key_access.TOKEN
     )
+    return serialized.encode("utf-8")
 
 
 def _create(path: Path) -> None:

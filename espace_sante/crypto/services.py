@@ -26,8 +26,9 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 import tink
 from django.db import connection, transaction
@@ -38,6 +39,9 @@ from tink import aead, streaming_aead
 from . import kek as kek_file
 from .errors import CryptoError, DecryptionFailed, KeysDestroyed
 from .models import PatientKeys
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 __all__ = [
     "BLOB_PURPOSE",
@@ -75,6 +79,13 @@ _PRIMITIVES = {_AEAD: aead.Aead, _STREAM: streaming_aead.StreamingAead}
 
 PatientRef = Any  # a Person, or its id as UUID or str
 ObjectId = uuid.UUID | str | int
+# Tink ships no type hints: its AEAD / StreamingAead primitives and keyset
+# handles are untyped (Any) here.
+Primitive = Any
+# (patient, kind, KEK key id) of a cached primitive.
+_CacheKey = tuple[uuid.UUID, str, int]
+# (wrapped_aead, wrapped_stream, kek_key_id, destroyed_at) of a PatientKeys row.
+_KeyRow = tuple[bytes | memoryview, bytes | memoryview, int, datetime | None]
 
 
 # --- Identifiers and associated data ---------------------------------------
@@ -146,10 +157,10 @@ class _PrimitiveCache:
 
     def __init__(self, max_size: int = 256):
         self.max_size = max_size
-        self._entries: OrderedDict[tuple, tuple[bytes, Any]] = OrderedDict()
+        self._entries: OrderedDict[_CacheKey, tuple[bytes, Primitive]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, wrapped: bytes) -> Any | None:
+    def get(self, key: _CacheKey, wrapped: bytes) -> Primitive | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry[0] != wrapped:
@@ -157,7 +168,7 @@ class _PrimitiveCache:
             self._entries.move_to_end(key)
             return entry[1]
 
-    def put(self, key: tuple, wrapped: bytes, primitive: Any) -> None:
+    def put(self, key: _CacheKey, wrapped: bytes, primitive: Primitive) -> None:
         if self.max_size <= 0:
             return
         with self._lock:
@@ -181,7 +192,8 @@ _cache = _PrimitiveCache()
 # Keys already read in the current scope (one web request, see
 # crypto/middleware.py): a page decrypting 50 fields of one patient reads the
 # key row once instead of 50 times. Outside a scope every call reads the row.
-_scope: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+# Keyed by (patient, kind) for a primitive, (patient, _ROW) for the key row.
+_scope: contextvars.ContextVar[dict[tuple[uuid.UUID, str], Any] | None] = contextvars.ContextVar(
     "espace_sante_key_scope", default=None
 )
 
@@ -201,7 +213,7 @@ def key_scope() -> Iterator[None]:
         _scope.reset(token)
 
 
-def _unwrap(wrapped: bytes, kek: kek_file.Kek, patient: uuid.UUID, kind: str):
+def _unwrap(wrapped: bytes, kek: kek_file.Kek, patient: uuid.UUID, kind: str) -> tink.KeysetHandle:
     """Decrypt a wrapped keyset with the KEK; the keyset handle."""
     try:
         return tink.proto_keyset_format.parse_encrypted(wrapped, kek.aead, _wrap_ad(patient, kind))
@@ -212,7 +224,7 @@ def _unwrap(wrapped: bytes, kek: kek_file.Kek, patient: uuid.UUID, kind: str):
         ) from exc
 
 
-def _primitive(patient: uuid.UUID, kind: str, *, create: bool):
+def _primitive(patient: uuid.UUID, kind: str, *, create: bool) -> Primitive:
     """The patient's unwrapped AEAD or StreamingAead primitive."""
     held = _scope.get()
     if held is not None and (patient, kind) in held:
@@ -227,18 +239,20 @@ _ROW = "row"  # the key row itself, in a scope: both keysets come from one read
 _ROW_FIELDS = ("wrapped_aead", "wrapped_stream", "kek_key_id", "destroyed_at")
 
 
-def _key_row(patient: uuid.UUID):
+def _key_row(patient: uuid.UUID) -> _KeyRow | None:
     """(wrapped_aead, wrapped_stream, kek_key_id, destroyed_at), or None; read once in a scope."""
     held = _scope.get()
     if held is not None and (patient, _ROW) in held:
-        return held[(patient, _ROW)]
-    row = next(iter(PatientKeys.objects.filter(pk=patient).values_list(*_ROW_FIELDS)), None)
+        return cast(_KeyRow, held[(patient, _ROW)])
+    row: _KeyRow | None = next(
+        iter(PatientKeys.objects.filter(pk=patient).values_list(*_ROW_FIELDS)), None
+    )
     if held is not None and row is not None:
         held[(patient, _ROW)] = row
     return row
 
 
-def _read_primitive(patient: uuid.UUID, kind: str, *, create: bool):
+def _read_primitive(patient: uuid.UUID, kind: str, *, create: bool) -> Primitive:
     # Read on every call outside a scope: that is how a shred by another process
     # is seen at once.
     row = _key_row(patient)
@@ -246,7 +260,8 @@ def _read_primitive(patient: uuid.UUID, kind: str, *, create: bool):
         if not create:
             raise DecryptionFailed("Aucune clé pour ce patient : rien n'a été chiffré pour lui.")
         _create_keys(patient)
-        row = _key_row(patient)
+        # _create_keys inserted the row or raised.
+        row = cast(_KeyRow, _key_row(patient))
     wrapped_aead, wrapped_stream, kek_key_id, destroyed_at = row
     wrapped = wrapped_aead if kind == _AEAD else wrapped_stream
     if destroyed_at is not None:
@@ -273,9 +288,9 @@ class _KekChanged(Exception):
     """The KEK key used to wrap new keys vanished before the insert committed."""
 
 
-def _new_wrapped_keys(patient: uuid.UUID, kek: kek_file.Kek) -> dict:
+def _new_wrapped_keys(patient: uuid.UUID, kek: kek_file.Kek) -> dict[str, bytes | int]:
     """Generate the patient's two keysets, wrapped by the KEK primary: PatientKeys fields."""
-    wrapped = {}
+    wrapped: dict[str, bytes | int] = {}
     for kind, template in ((_AEAD, FIELD_TEMPLATE), (_STREAM, STREAM_TEMPLATE)):
         keyset = tink.new_keyset_handle(template)
         wrapped[_FIELDS[kind]] = tink.proto_keyset_format.serialize_encrypted(
@@ -409,7 +424,10 @@ def encrypt(
         raise TypeError("encrypt() encrypts bytes; for text, use encrypt_text().")
     patient = _patient_uuid(patient_id)
     associated_data = _associated_data(patient, object_id, purpose)
-    return _primitive(patient, _AEAD, create=True).encrypt(bytes(plaintext), associated_data)
+    ciphertext: bytes = _primitive(patient, _AEAD, create=True).encrypt(
+        bytes(plaintext), associated_data
+    )
+    return ciphertext
 
 
 def decrypt(
@@ -427,7 +445,8 @@ def decrypt(
     associated_data = _associated_data(patient, object_id, purpose)
     primitive = _primitive(patient, _AEAD, create=False)
     try:
-        return primitive.decrypt(bytes(ciphertext), associated_data)
+        plaintext: bytes = primitive.decrypt(bytes(ciphertext), associated_data)
+        return plaintext
     except tink.TinkError as exc:
         raise DecryptionFailed(
             "Déchiffrement impossible : donnée altérée ou liée à un autre patient, objet ou usage."
@@ -476,10 +495,10 @@ class _Sink(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:
-        if self._abandoned:
-            return len(data)
+    def write(self, data: ReadableBuffer) -> int:
         view = memoryview(data)
+        if self._abandoned:
+            return len(view)
         done = 0
         while done < len(view):
             written = self._destination.write(view[done:])
@@ -548,7 +567,8 @@ class _DecryptingReader(io.RawIOBase):
                 "patient ou document."
             ) from exc
 
-    def readinto(self, buffer) -> int:
+    # Called with a bytearray or memoryview; typeshed's WriteableBuffer has no len or slicing.
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
@@ -562,7 +582,7 @@ class _DecryptingReader(io.RawIOBase):
 
 
 def open_decrypting_stream(
-    patient_id: PatientRef, object_id: ObjectId, source: BinaryIO
+    patient_id: PatientRef, object_id: ObjectId, source: IO[bytes]
 ) -> BinaryIO:
     """A readable binary stream giving back the plaintext of a blob read from ``source``.
 
@@ -580,7 +600,8 @@ def open_decrypting_stream(
         inner = primitive.new_decrypting_stream(source, associated_data)
     except tink.TinkError as exc:
         raise DecryptionFailed("Déchiffrement impossible : en-tête du fichier invalide.") from exc
-    return _DecryptingReader(inner)
+    # A RawIOBase with read/readinto/close and ``with``: what readers of a BinaryIO use.
+    return cast(BinaryIO, _DecryptingReader(inner))
 
 
 # --- KEK rotation ----------------------------------------------------------
@@ -621,8 +642,8 @@ def _rewrap_batch(
         )
         if after is not None:
             rows = rows.filter(pk__gt=after)
-        rows = list(rows[:batch_size])
-        for row in rows:
+        batch = list(rows[:batch_size])
+        for row in batch:
             if row.kek_key_id not in kek.key_ids:
                 raise CryptoError(
                     f"Les clés du patient {row.pk} sont protégées par la clé {row.kek_key_id}, "
@@ -636,8 +657,8 @@ def _rewrap_batch(
                     row, column, tink.proto_keyset_format.serialize_encrypted(keyset, kek.aead, ad)
                 )
             row.kek_key_id = kek.primary_key_id
-        PatientKeys.objects.bulk_update(rows, ["wrapped_aead", "wrapped_stream", "kek_key_id"])
-    return len(rows), (rows[-1].pk if rows else after)
+        PatientKeys.objects.bulk_update(batch, ["wrapped_aead", "wrapped_stream", "kek_key_id"])
+    return len(batch), (batch[-1].pk if batch else after)
 
 
 def rotate_kek(

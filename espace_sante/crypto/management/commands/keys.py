@@ -1,5 +1,8 @@
 """`espace-sante keys status|rotate`: the key-encryption key (KEK) and its rotation."""
 
+from argparse import ArgumentParser
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from espace_sante.crypto import services
@@ -13,7 +16,7 @@ class Command(BaseCommand):
         "interrompue reprend là où elle s'était arrêtée quand on relance `rotate`."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
         actions.add_parser("status", help="clés de la KEK et patients protégés par chacune")
         rotate = actions.add_parser(
@@ -29,7 +32,7 @@ class Command(BaseCommand):
             help="s'arrêter après ce nombre de lots ; relancer `rotate` pour continuer",
         )
 
-    def handle(self, *args, action, **options):
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
         try:
             if action == "status":
                 self.status()
@@ -38,7 +41,7 @@ class Command(BaseCommand):
         except (services.CryptoError, OSError) as exc:  # e.g. a read-only KEK file
             raise CommandError(str(exc)) from exc
 
-    def status(self):
+    def status(self) -> None:
         status = services.kek_status()
         self.stdout.write(f"Fichier : {status.path}")
         for key_id, patients in status.patients_by_key.items():
@@ -54,8 +57,8 @@ class Command(BaseCommand):
         if len(status.patients_by_key) > 1:
             self.stdout.write("Rotation inachevée : relancez `espace-sante keys rotate`.")
 
-    def rotate(self, batch_size, max_batches):
-        def progress(done, total):
+    def rotate(self, batch_size: int, max_batches: int | None) -> None:
+        def progress(done: int, total: int) -> None:
             self.stdout.write(f"  ré-emballées : {done} / {total}")
 
         report = services.rotate_kek(
