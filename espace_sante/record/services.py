@@ -8,16 +8,18 @@ transaction as the action.
 import dataclasses
 import hashlib
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import IO, BinaryIO, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from espace_sante.access import events as audit_events
@@ -29,10 +31,12 @@ from espace_sante.crypto import services as crypto
 from espace_sante.identity.models import Organization, Person, Professional
 
 from .models import Document, DocumentEvent
-from .reference import CATEGORIES, PATIENT_CATEGORY_TYPES, document_type
+from .reference import CATEGORIES, PATIENT_CATEGORY_TYPES, DocumentType, document_type
 from .uploads import InspectedFile, UploadRefused, inspect_upload
 
 TITLE = "title"
+# A document id as the doors receive it: a UUID, or its text (validated on lookup).
+DocumentId = uuid.UUID | str
 # The blobs written inside ``deposit_batch``, removed if the batch fails.
 _batch: ContextVar[list[str] | None] = ContextVar("record_deposit_batch", default=None)
 
@@ -76,17 +80,23 @@ class NewDocument:
 
 def max_bytes_for(source: str) -> int:
     if source == Document.Source.PATIENT or source == Document.Source.MESSAGING:
-        return settings.RECORD_PATIENT_MAX_BYTES
-    return settings.RECORD_PROFESSIONAL_MAX_BYTES
+        patient_max: int = settings.RECORD_PATIENT_MAX_BYTES
+        return patient_max
+    professional_max: int = settings.RECORD_PROFESSIONAL_MAX_BYTES
+    return professional_max
 
 
 def allowed_types_for(source: str) -> list[str]:
     if source in (Document.Source.PATIENT, Document.Source.MESSAGING):
-        return settings.RECORD_PATIENT_ALLOWED_TYPES
-    return settings.RECORD_ALLOWED_TYPES
+        patient_types: list[str] = settings.RECORD_PATIENT_ALLOWED_TYPES
+        return patient_types
+    all_types: list[str] = settings.RECORD_ALLOWED_TYPES
+    return all_types
 
 
-def add_document(actor: Actor, patient: Person, upload, meta: NewDocument) -> Document:
+def add_document(
+    actor: Actor | None, patient: Person, upload: IO[bytes], meta: NewDocument
+) -> Document:
     """Store a new document for ``patient``: checked, encrypted, durable, traced.
 
     The blob is written (and synced) first, then the row and its audit entry
@@ -177,7 +187,11 @@ def add_document(actor: Actor, patient: Person, upload, meta: NewDocument) -> Do
 
 
 def access_document(
-    actor: Actor | None, document_id, action: Action = Action.READ, *, trace: bool = True
+    actor: Actor | None,
+    document_id: DocumentId,
+    action: Action = Action.READ,
+    *,
+    trace: bool = True,
 ) -> Document:
     """The document if ``actor`` may do ``action`` on it; otherwise ``NotAllowed``.
 
@@ -208,7 +222,7 @@ def access_document(
     return document
 
 
-def open_content(document: Document):
+def open_content(document: Document) -> AbstractContextManager[BinaryIO]:
     """A readable stream of the decrypted bytes of a document already accessed (``with``)."""
     return blobs.open_decrypted(document.patient_id, document.id, document.blob_name)
 
@@ -216,7 +230,8 @@ def open_content(document: Document):
 def read_content(document: Document) -> bytes:
     """All the decrypted bytes (for small documents: CDA narrative, tests)."""
     with open_content(document) as stream:
-        return stream.read()
+        content: bytes = stream.read()
+        return content
 
 
 def iter_content(document: Document) -> Iterator[bytes]:
@@ -224,7 +239,7 @@ def iter_content(document: Document) -> Iterator[bytes]:
     return blobs.iter_decrypted(document.patient_id, document.id, document.blob_name)
 
 
-def content_copy(document: Document, filename: str):
+def content_copy(document: Document, filename: str) -> AbstractContextManager[File[bytes]]:
     """The decrypted bytes in a temporary file (``with``), to deposit them elsewhere."""
     return blobs.decrypted_copy(
         document.patient_id, document.id, document.blob_name, filename=filename
@@ -241,8 +256,18 @@ class ListedDocument:
         return self.document.seen_by_patient_at is None
 
 
-def _visible(actor, patient_id, *, category="", since=None, until=None, include_inactive=False):
-    queryset = policy.visible_documents(actor, patient_id, Document.objects.all())
+def _visible(
+    actor: Actor | None,
+    patient_id: uuid.UUID,
+    *,
+    category: str = "",
+    since: date | None = None,
+    until: date | None = None,
+    include_inactive: bool = False,
+) -> QuerySet[Document]:
+    queryset: QuerySet[Document] = policy.visible_documents(
+        actor, patient_id, Document.objects.all()
+    )
     if not include_inactive:
         queryset = queryset.filter(status=Document.Status.CURRENT)
     if category:
@@ -254,7 +279,9 @@ def _visible(actor, patient_id, *, category="", since=None, until=None, include_
     return queryset
 
 
-def _titled(queryset, search: str, limit: int | None, offset: int) -> tuple[list, int]:
+def _titled(
+    queryset: QuerySet[Document], search: str, limit: int | None, offset: int
+) -> tuple[list[ListedDocument], int]:
     """Decrypt titles; without a search, only those of the requested slice."""
     queryset = queryset.select_related("author_professional", "author_organization").order_by(
         "-document_date", "-created_at"
@@ -279,7 +306,7 @@ def _titled(queryset, search: str, limit: int | None, offset: int) -> tuple[list
 
 def list_documents(
     actor: Actor | None,
-    patient_id,
+    patient_id: uuid.UUID,
     *,
     category: str = "",
     since: date | None = None,
@@ -318,7 +345,7 @@ class DocumentPage:
 
 def document_page(
     actor: Actor | None,
-    patient_id,
+    patient_id: uuid.UUID,
     *,
     category: str = "",
     since: date | None = None,
@@ -357,7 +384,7 @@ def category_counts(listed: list[ListedDocument]) -> list[tuple[str, str, int]]:
 
 
 def update_document(
-    actor: Actor,
+    actor: Actor | None,
     document: Document,
     *,
     title: str | None = None,
@@ -379,7 +406,8 @@ def update_document(
         if category is not None:
             if category not in PATIENT_CATEGORY_TYPES:
                 raise UploadRefused("Choisissez une catégorie de la liste.", code="category")
-            doc_type = document_type(PATIENT_CATEGORY_TYPES[category])
+            # Every patient category names a type of the reference.
+            doc_type = cast(DocumentType, document_type(PATIENT_CATEGORY_TYPES[category]))
             document.type_code, document.category = doc_type.code, doc_type.category
             document.class_code = doc_type.class_code
             fields += ["type_code", "category", "class_code"]
@@ -396,7 +424,7 @@ def update_document(
     return document
 
 
-def set_masked(actor: Actor, document: Document, masked: bool) -> Document:
+def set_masked(actor: Actor | None, document: Document, masked: bool) -> Document:
     """Hide a document from professionals (MASQUE_PS), or show it again."""
     masking = guard(actor, Action.MASK, document.patient_id, document, trace=False)
     with transaction.atomic():
@@ -406,7 +434,7 @@ def set_masked(actor: Actor, document: Document, masked: bool) -> Document:
     return document
 
 
-def withdraw_document(actor: Actor, document: Document) -> Document:
+def withdraw_document(actor: Actor | None, document: Document) -> Document:
     """A professional withdraws a document they deposited (it stays for its author)."""
     withdrawing = guard(actor, Action.WITHDRAW, document.patient_id, document, trace=False)
     with transaction.atomic():
@@ -416,7 +444,7 @@ def withdraw_document(actor: Actor, document: Document) -> Document:
     return document
 
 
-def delete_document(actor: Actor, document: Document) -> None:
+def delete_document(actor: Actor | None, document: Document) -> None:
     """Delete a document the patient deposited: the row now, the blob after commit."""
     deleting = guard(actor, Action.DELETE, document.patient_id, document, trace=False)
     with transaction.atomic():
@@ -450,8 +478,8 @@ def sha256_of(document: Document) -> str:
 
 def search_documents(
     actor: Actor | None,
-    patient_id,
-    criteria=None,
+    patient_id: uuid.UUID,
+    criteria: Q | None = None,
     *,
     newest_first: bool = True,
     limit: int = 20,
@@ -500,7 +528,12 @@ class Deposit:
 
 
 def deposit(
-    actor: Actor, patient: Person, upload, meta: NewDocument, *, replaces_id=None
+    actor: Actor,
+    patient: Person,
+    upload: IO[bytes],
+    meta: NewDocument,
+    *,
+    replaces_id: DocumentId | None = None,
 ) -> Deposit:
     """A deposit by software: a new document, or the one already received with the same id.
 
@@ -580,7 +613,7 @@ def deposit_batch() -> Iterator[None]:
         outer.extend(written)
 
 
-def patient_of_document(document_id) -> Person | None:
+def patient_of_document(document_id: DocumentId) -> Person | None:
     """The patient a document belongs to (no content): doors apply the asserted access first."""
     try:
         patient_id = (
@@ -591,7 +624,9 @@ def patient_of_document(document_id) -> Person | None:
     return Person.objects.filter(pk=patient_id).first() if patient_id else None
 
 
-def visible_titles(actor: Actor | None, patient_id, document_ids) -> dict[str, str]:
+def visible_titles(
+    actor: Actor | None, patient_id: uuid.UUID, document_ids: Iterable[DocumentId]
+) -> dict[str, str]:
     """Titles of those of ``document_ids`` ``actor`` may still see, for the history.
 
     The caller (the titulaire's history page) traces the read itself.
@@ -602,7 +637,9 @@ def visible_titles(actor: Actor | None, patient_id, document_ids) -> dict[str, s
     return {str(doc.id): document_title(doc) for doc in visible}
 
 
-def visible_document_ids(actor: Actor | None, patient_id, document_ids) -> set[str]:
+def visible_document_ids(
+    actor: Actor | None, patient_id: uuid.UUID, document_ids: Iterable[DocumentId]
+) -> set[str]:
     """Which of ``document_ids`` ``actor`` may see (for lists that group documents), traced."""
     try:
         listing = guard(actor, Action.LIST, patient_id, object_type="document", trace=False)
@@ -657,7 +694,9 @@ def update_deposit(actor: Actor, document: Document, change: DepositChange) -> D
     return document
 
 
-def find_own_deposit(actor: Actor, master_identifier: str, patient_id=None) -> list[Document]:
+def find_own_deposit(
+    actor: Actor, master_identifier: str, patient_id: uuid.UUID | None = None
+) -> list[Document]:
     """The documents with this producer id that ``actor`` (or their organisation) deposited.
 
     Scoped to ``patient_id`` when the caller names the patient (rule 2: one

@@ -13,7 +13,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import BinaryIO
+from typing import IO, TypedDict
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
@@ -105,7 +105,7 @@ def sniff(head: bytes) -> str | None:
     return "text/plain"
 
 
-def _copy_to_temp(source: BinaryIO, max_bytes: int) -> tuple[str, int, str]:
+def _copy_to_temp(source: IO[bytes], max_bytes: int) -> tuple[str, int, str]:
     """Stream `source` to a private temporary file; return (path, size, sha256)."""
     digest = hashlib.sha256()
     size = 0
@@ -198,7 +198,14 @@ def _parse_cda_time(value: str) -> datetime | None:
     return naive.replace(tzinfo=zone)
 
 
-def _inspect_cda(path: str) -> tuple[CdaHeader, dict]:
+class _Extracted(TypedDict, total=False):
+    """What a CDA N1 carries inside: the embedded file and its media type."""
+
+    n1_payload: bytes
+    n1_media: str
+
+
+def _inspect_cda(path: str) -> tuple[CdaHeader, _Extracted]:
     try:
         root = SafeET.parse(path, forbid_dtd=True).getroot()
     except (DefusedXmlException, SafeET.ParseError) as exc:
@@ -251,7 +258,7 @@ def _inspect_cda(path: str) -> tuple[CdaHeader, dict]:
 
 
 def inspect_upload(
-    source: BinaryIO, *, max_bytes: int, allowed_types: list[str] | None = None
+    source: IO[bytes], *, max_bytes: int, allowed_types: list[str] | None = None
 ) -> InspectedFile:
     """Check `source` and return it as a file ready to store, or raise UploadRefused."""
     allowed = allowed_types or settings.RECORD_ALLOWED_TYPES

@@ -1,11 +1,12 @@
 """Documents pages. Thin: parse input, one access function, one service, render."""
 
+import uuid
 from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from espace_sante.access.http import decrypted_response, space_shown
 from espace_sante.access.policy import Action, NotAllowed, actor_for_user
+from espace_sante.identity.models import Person
 
 from . import services
 from .cda import narrative_sections
@@ -26,12 +28,18 @@ PERIOD_DAYS = {"3m": 92, "12m": 366, "5a": 5 * 366}
 PER_PAGE = 20
 
 
-def _space_query(request, patient) -> str:
+def _space_query(request: HttpRequest, patient: Person) -> str:
     """The query-string prefix that keeps another person's space across links."""
     return "" if patient == getattr(request.user, "person", None) else f"espace={patient.id}&"
 
 
-def _document(request, document_id, action=Action.READ, *, trace: bool = True) -> Document:
+def _document(
+    request: HttpRequest,
+    document_id: uuid.UUID,
+    action: Action = Action.READ,
+    *,
+    trace: bool = True,
+) -> Document:
     try:
         return services.access_document(
             actor_for_user(request.user), document_id, action, trace=trace
@@ -48,11 +56,11 @@ OPENING_SALT = "espace_sante.record.document-opening"
 OPENING_SECONDS = 15 * 60
 
 
-def _opening_mark(request, document: Document) -> str:
+def _opening_mark(request: HttpRequest, document: Document) -> str:
     return signing.dumps([str(document.id), request.user.pk], salt=OPENING_SALT)
 
 
-def _within_opening(request, document_id) -> bool:
+def _within_opening(request: HttpRequest, document_id: uuid.UUID) -> bool:
     mark = request.GET.get("ouverture", "")
     if not mark:
         return False
@@ -60,17 +68,18 @@ def _within_opening(request, document_id) -> bool:
         found = signing.loads(mark, salt=OPENING_SALT, max_age=OPENING_SECONDS)
     except signing.BadSignature:
         return False
-    return found == [str(document_id), request.user.pk]
+    matches: bool = found == [str(document_id), request.user.pk]
+    return matches
 
 
-def _no_store(response):
+def _no_store(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     return response
 
 
 @login_required
 @never_cache
-def document_list(request):
+def document_list(request: HttpRequest) -> HttpResponse:
     patient = space_shown(request)
     actor = actor_for_user(request.user)
     form = FilterForm(request.GET or None)
@@ -123,7 +132,7 @@ def document_list(request):
 
 @login_required
 @never_cache
-def document_detail(request, document_id):
+def document_detail(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
     document = _document(request, document_id)
     title = services.document_title(document)
     sections = None
@@ -146,7 +155,7 @@ def document_detail(request, document_id):
     )
 
 
-def stream_document(document: Document, title: str, disposition: str):
+def stream_document(document: Document, title: str, disposition: str) -> StreamingHttpResponse:
     """The decrypted bytes as a response (also used by the professional portal)."""
     mime = "text/html; charset=utf-8" if document.is_structured else document.mime_type
     if document.mime_type == "text/plain":
@@ -170,7 +179,9 @@ def stream_document(document: Document, title: str, disposition: str):
 
 
 @login_required
-def document_content(request, document_id):
+def document_content(
+    request: HttpRequest, document_id: uuid.UUID
+) -> HttpResponse | StreamingHttpResponse:
     """The document itself, shown by the browser (PDF viewer, image, text)."""
     document = _document(request, document_id, trace=not _within_opening(request, document_id))
     if document.is_structured:
@@ -179,14 +190,16 @@ def document_content(request, document_id):
 
 
 @login_required
-def document_download(request, document_id):
+def document_download(
+    request: HttpRequest, document_id: uuid.UUID
+) -> HttpResponse | StreamingHttpResponse:
     document = _document(request, document_id)
     return stream_document(document, services.document_title(document), "attachment")
 
 
 @login_required
 @never_cache
-def document_upload(request):
+def document_upload(request: HttpRequest) -> HttpResponse:
     patient = space_shown(request)
     actor = actor_for_user(request.user)
     form = UploadForm(request.POST or None, request.FILES or None)
@@ -230,7 +243,7 @@ def document_upload(request):
 
 @login_required
 @never_cache
-def document_edit(request, document_id):
+def document_edit(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
     document = _document(request, document_id, Action.UPDATE)
     actor = actor_for_user(request.user)
     initial = {
@@ -265,7 +278,7 @@ def document_edit(request, document_id):
 
 @login_required
 @require_POST
-def document_mask(request, document_id):
+def document_mask(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
     document = _document(request, document_id, Action.MASK)
     masked = request.POST.get("masked") == "1"
     services.set_masked(actor_for_user(request.user), document, masked)
@@ -281,7 +294,7 @@ def document_mask(request, document_id):
 
 @login_required
 @never_cache
-def document_delete(request, document_id):
+def document_delete(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
     document = _document(request, document_id, Action.DELETE)
     title = services.document_title(document)
     if request.method == "POST":
