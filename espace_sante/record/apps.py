@@ -6,7 +6,7 @@ class RecordConfig(AppConfig):
     label = "record"
     verbose_name = "Dossier médical"
 
-    def ready(self):
+    def ready(self) -> None:
         from espace_sante.access import documents
 
         from . import services

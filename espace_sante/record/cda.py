@@ -6,10 +6,14 @@ scripts, styles, multimedia) is dropped.
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from defusedxml import ElementTree as SafeET
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element  # defusedxml parses into these
 
 HL7 = "{urn:hl7-org:v3}"
 _TAGS = {
@@ -35,8 +39,8 @@ class NarrativeSection:
     html: SafeString
 
 
-def _render(element) -> str:
-    parts = [escape(element.text or "")]
+def _render(element: "Element") -> str:
+    parts: list[str] = [escape(element.text or "")]
     for child in element:
         name = child.tag.replace(HL7, "")
         if name == "br":

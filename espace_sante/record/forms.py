@@ -1,4 +1,5 @@
 from datetime import date
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -20,7 +21,7 @@ PERIODS = [
 class DateInput(forms.DateInput):
     input_type = "date"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
@@ -50,7 +51,7 @@ class UploadForm(forms.Form):
     )
 
     def clean_document_date(self) -> date | None:
-        value = self.cleaned_data["document_date"]
+        value: date | None = self.cleaned_data["document_date"]
         if value and value > timezone.localdate():
             raise forms.ValidationError("La date du document ne peut pas être dans le futur.")
         return value
@@ -71,7 +72,7 @@ class EditForm(forms.Form):
     )
 
     def clean_document_date(self) -> date:
-        value = self.cleaned_data["document_date"]
+        value: date = self.cleaned_data["document_date"]
         if value > timezone.localdate():
             raise forms.ValidationError("La date du document ne peut pas être dans le futur.")
         return value

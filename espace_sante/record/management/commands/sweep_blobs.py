@@ -1,3 +1,6 @@
+from argparse import ArgumentParser
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from espace_sante.record import services
@@ -9,7 +12,7 @@ class Command(BaseCommand):
         "interrompus). À lancer régulièrement (cron) ou via la tâche sweep_orphan_blobs."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--older-than",
             type=int,
@@ -17,6 +20,6 @@ class Command(BaseCommand):
             help="Âge minimal des fichiers, en secondes (défaut : 3600).",
         )
 
-    def handle(self, *args, older_than, **options):
+    def handle(self, *args: Any, older_than: int, **options: Any) -> None:
         removed = services.sweep_orphan_blobs(older_than)
         self.stdout.write(f"{removed} fichier(s) orphelin(s) supprimé(s).")
