@@ -117,6 +117,8 @@ class ProfileEntry(PatientOwned):
     """What every profile row shares: opaque id, patient, timestamps, encryption on save."""
 
     _encrypted_fields: ClassVar[tuple[str, ...]] = ()
+    # Declared for the type checker: each concrete table gets Django's default manager.
+    objects: ClassVar[models.Manager[Self]]
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No separate index on patient alone: each table's own index starts with it.
