@@ -10,10 +10,14 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.utils import formats, timezone
 
 from .profile_reference import MeasureType, french_number
+
+if TYPE_CHECKING:
+    from .profile_services import MeasurePoint, Target
 
 WIDTH, HEIGHT = 720, 320
 LEFT, RIGHT, TOP, BOTTOM = 64, 24, 20, 56
@@ -104,7 +108,8 @@ class Chart:
 def _nice_step(span: float, count: int = 5) -> float:
     """A round step (1, 2, 2.5 or 5 times a power of ten) giving about ``count`` ticks."""
     raw = span / max(count, 1)
-    magnitude = 10 ** math.floor(math.log10(raw))
+    # int ** int is typed Any (a negative exponent gives a float); the value is kept as is.
+    magnitude: float = 10 ** math.floor(math.log10(raw))
     for step in (1, 2, 2.5, 5):
         if raw <= step * magnitude:
             return step * magnitude
@@ -131,8 +136,8 @@ def _date_label(moment: datetime) -> str:
 
 def build_chart(
     measure: MeasureType,
-    points: list,
-    target=None,
+    points: list["MeasurePoint"],
+    target: "Target | None" = None,
 ) -> Chart | None:
     """Coordinates of ``points`` (MeasurePoint, any order); None when there is nothing to draw."""
     if not points:

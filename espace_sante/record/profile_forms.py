@@ -7,6 +7,7 @@ attribute names of the models in ``profile_models``.
 
 from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django import forms
 from django.utils import timezone
@@ -27,6 +28,9 @@ from .profile_reference import (
     french_number,
 )
 
+if TYPE_CHECKING:
+    from espace_sante.identity.models import Person
+
 TEXT_MAX = 200
 NOTE_MAX = 1000
 DATE_INVALID = "Saisissez une date valide, par exemple 14/03/2025."
@@ -35,18 +39,20 @@ DATE_INVALID = "Saisissez une date valide, par exemple 14/03/2025."
 class DateInput(forms.DateInput):
     input_type = "date"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class TimeInput(forms.TimeInput):
     input_type = "time"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="%H:%M", **kwargs)
 
 
-def date_field(label: str, *, required: bool = False, help_text: str = "", required_msg=""):
+def date_field(
+    label: str, *, required: bool = False, help_text: str = "", required_msg: str = ""
+) -> forms.DateField:
     return forms.DateField(
         label=label,
         required=required,
@@ -56,7 +62,14 @@ def date_field(label: str, *, required: bool = False, help_text: str = "", requi
     )
 
 
-def text_field(label, *, required=False, help_text="", required_msg="", textarea=False):
+def text_field(
+    label: str,
+    *,
+    required: bool = False,
+    help_text: str = "",
+    required_msg: str = "",
+    textarea: bool = False,
+) -> forms.CharField:
     return forms.CharField(
         label=label,
         required=required,
@@ -71,7 +84,15 @@ def text_field(label, *, required=False, help_text="", required_msg="", textarea
     )
 
 
-def choice_field(label, choices: dict, *, required=True, radio=False, blank="", required_msg=""):
+def choice_field(
+    label: str,
+    choices: dict[str, str],
+    *,
+    required: bool = True,
+    radio: bool = False,
+    blank: str = "",
+    required_msg: str = "",
+) -> forms.ChoiceField:
     options = list(choices.items())
     if blank and not radio:
         options = [("", blank), *[(k, v) for k, v in options if k]]
@@ -91,12 +112,12 @@ class ProfileForm(forms.Form):
     """Base of the section forms: DSFR classes, and the date rules every section shares."""
 
     # Names of the (start, end) date fields and the sentence when end < start.
-    period: tuple[str, str] | None = None
-    period_error = "La date de fin ne peut pas être avant la date de début."
+    period: ClassVar[tuple[str, str] | None] = None
+    period_error: ClassVar[str] = "La date de fin ne peut pas être avant la date de début."
     # Date fields that may not be in the future, with their message.
-    not_future: dict[str, str] = {}
+    not_future: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, *args, patient=None, **kwargs):
+    def __init__(self, *args: Any, patient: "Person | None" = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.patient = patient
         for field in self.fields.values():
@@ -106,7 +127,7 @@ class ProfileForm(forms.Form):
             css = "fr-select" if isinstance(widget, forms.Select) else "fr-input"
             widget.attrs["class"] = css
 
-    def full_clean(self):
+    def full_clean(self) -> None:
         super().full_clean()
         # DSFR shows a field in error by a class on the input itself.
         for name in self.errors:
@@ -116,8 +137,9 @@ class ProfileForm(forms.Form):
                 if css:
                     widget.attrs["class"] = f"{css} {css}--error"
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        # Form.clean() returns cleaned_data, never None (the stubs allow None for overrides).
+        cleaned = cast(dict[str, Any], super().clean())
         today = timezone.localdate()
         birth = getattr(self.patient, "birth_date", None)
         for name, field in self.fields.items():
@@ -186,10 +208,10 @@ class TreatmentForm(ProfileForm):
     period = ("start_date", "end_date")
     not_future = {"start_date": "La date de début ne peut pas être dans le futur."}
 
-    def clean_cip_code(self):
+    def clean_cip_code(self) -> str:
         return clean_cip(self.cleaned_data.get("cip_code") or "")
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if (
             not cleaned.get("name")
@@ -212,11 +234,11 @@ class AllergyForm(ProfileForm):
     )
     severity = choice_field("Gravité", ALLERGY_SEVERITIES, radio=True, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["severity"].initial = "inconnue"
 
-    def clean_severity(self):
+    def clean_severity(self) -> str:
         # Not knowing is an answer too; an API client may leave it out.
         return self.cleaned_data.get("severity") or "inconnue"
 
@@ -248,7 +270,7 @@ class VaccinationForm(ProfileForm):
     )
     not_future = {"vaccinated_on": "La date de vaccination ne peut pas être dans le futur."}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Suggestions from the French calendar (the page holds the <datalist>).
         self.fields["vaccine"].widget.attrs["list"] = "vaccins-suggeres"
@@ -356,7 +378,7 @@ class ContactForm(ProfileForm):
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
 
-    def clean_phone(self):
+    def clean_phone(self) -> str:
         return clean_phone(self.cleaned_data.get("phone") or "")
 
 
@@ -405,11 +427,11 @@ class FrenchDecimalField(forms.Field):
 
     widget = forms.TextInput
 
-    def __init__(self, *, example: str, **kwargs):
+    def __init__(self, *, example: str, **kwargs: Any) -> None:
         self.example = example
         super().__init__(**kwargs)
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> Decimal | None:
         if isinstance(value, Decimal | int):
             return Decimal(value)
         text = "" if value is None else str(value).strip()
@@ -428,7 +450,13 @@ class FrenchDecimalField(forms.Field):
         return number
 
 
-def _range_error(subject: str, feminine: bool, unit: Unit, low=None, high=None) -> str:
+def _range_error(
+    subject: str,
+    feminine: bool,
+    unit: Unit,
+    low: Decimal | None = None,
+    high: Decimal | None = None,
+) -> str:
     low = unit.minimum if low is None else low
     high = unit.maximum if high is None else high
     agreed = "comprise" if feminine else "compris"
@@ -441,7 +469,7 @@ def _range_error(subject: str, feminine: bool, unit: Unit, low=None, high=None) 
 class MeasureForm(ProfileForm):
     """A value (two for blood pressure), its unit when there is a choice, date and time."""
 
-    def __init__(self, measure: MeasureType, *args, **kwargs):
+    def __init__(self, measure: MeasureType, *args: Any, **kwargs: Any) -> None:
         self.measure = measure
         super().__init__(*args, **kwargs)
         unit = measure.unit
@@ -489,7 +517,7 @@ class MeasureForm(ProfileForm):
             error_messages={"required": f"Indiquez la valeur : {short.lower()}."},
         )
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         measure = self.measure
         unit = measure.unit_for(cleaned.get("unit") or measure.unit.code)
@@ -548,7 +576,7 @@ class MeasureForm(ProfileForm):
 class MeasureTargetForm(ProfileForm):
     """The patient's goal for one measure type, in its first unit."""
 
-    def __init__(self, measure: MeasureType, *args, **kwargs):
+    def __init__(self, measure: MeasureType, *args: Any, **kwargs: Any) -> None:
         self.measure = measure
         super().__init__(*args, **kwargs)
         unit = measure.unit
@@ -568,7 +596,7 @@ class MeasureTargetForm(ProfileForm):
                 error_messages={"required": "Indiquez la valeur de votre objectif."},
             )
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         measure, unit = self.measure, self.measure.unit
         step = Decimal(1).scaleb(-unit.decimals)

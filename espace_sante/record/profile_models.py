@@ -12,7 +12,9 @@ Rows are changed only through ``profile_services``.
 """
 
 import uuid
+from collections.abc import Iterable
 from datetime import date
+from typing import Any, ClassVar, Self, overload
 
 from django.db import models
 from django.utils import formats, timezone
@@ -64,10 +66,10 @@ class Encrypted:
     ``choices``, ``row.name_label`` gives the label of the stored code.
     """
 
-    def __init__(self, choices: dict[str, str] | None = None):
+    def __init__(self, choices: dict[str, str] | None = None) -> None:
         self.choices = choices
 
-    def contribute_to_class(self, cls, name):
+    def contribute_to_class(self, cls: type["ProfileEntry"], name: str) -> None:
         self.name = name
         self.column = f"{name}_encrypted"
         cls.add_to_class(self.column, models.BinaryField(editable=False))
@@ -76,18 +78,24 @@ class Encrypted:
         if self.choices is not None:
             choices = self.choices
 
-            def label(instance, _name=name):
-                value = getattr(instance, _name)
+            def label(instance: ProfileEntry, _name: str = name) -> str:
+                value: str = getattr(instance, _name)
                 return choices.get(value, value)
 
             setattr(cls, f"{name}_label", property(label))
 
-    def __get__(self, instance, owner=None):
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, instance: "ProfileEntry", owner: type | None = None) -> str: ...
+
+    def __get__(self, instance: "ProfileEntry | None", owner: type | None = None) -> "Self | str":
         if instance is None:
             return self
-        plain = instance.__dict__.setdefault("_plaintext", {})
+        plain: dict[str, str] = instance.__dict__.setdefault("_plaintext", {})
         if self.name not in plain:
-            ciphertext = getattr(instance, self.column)
+            ciphertext: bytes = getattr(instance, self.column)
             if instance._state.adding and not ciphertext:
                 plain[self.name] = ""
             else:
@@ -98,7 +106,8 @@ class Encrypted:
                 )
         return plain[self.name]
 
-    def __set__(self, instance, value):
+    def __set__(self, instance: "ProfileEntry", value: object) -> None:
+        # Any value is accepted and kept as its text (a Decimal measure, a code...).
         text = "" if value is None else str(value).strip()
         instance.__dict__.setdefault("_plaintext", {})[self.name] = text
         instance.__dict__.setdefault("_to_encrypt", set()).add(self.name)
@@ -107,7 +116,9 @@ class Encrypted:
 class ProfileEntry(PatientOwned):
     """What every profile row shares: opaque id, patient, timestamps, encryption on save."""
 
-    _encrypted_fields: tuple[str, ...] = ()
+    _encrypted_fields: ClassVar[tuple[str, ...]] = ()
+    # Declared for the type checker: each concrete table gets Django's default manager.
+    objects: ClassVar[models.Manager[Self]]
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No separate index on patient alone: each table's own index starts with it.
@@ -122,13 +133,13 @@ class ProfileEntry(PatientOwned):
         # Never the content: a row printed in a log must reveal nothing.
         return f"{self._meta.verbose_name} {self.id}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.seal()
         super().save(*args, **kwargs)
 
     def seal(self) -> None:
         """Encrypt the changed fields (and any never set) into their columns."""
-        pending = self.__dict__.get("_to_encrypt", set())
+        pending: set[str] = self.__dict__.get("_to_encrypt", set())
         for name in self._encrypted_fields:
             column = f"{name}_encrypted"
             if name in pending or not getattr(self, column):
@@ -140,7 +151,7 @@ class ProfileEntry(PatientOwned):
                 )
         pending.clear()
 
-    def refresh_from_db(self, *args, **kwargs):
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
         self.__dict__.pop("_plaintext", None)
         self.__dict__.pop("_to_encrypt", None)
         super().refresh_from_db(*args, **kwargs)
@@ -154,7 +165,7 @@ class ProfileEntry(PatientOwned):
         return []
 
 
-def _present(pairs) -> list[tuple[str, str]]:
+def _present(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(label, text) for label, text in pairs if text]
 
 
@@ -184,7 +195,7 @@ class Condition(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     def title(self) -> str:
         return self.name
 
-    def details(self):
+    def details(self) -> list[tuple[str, str]]:
         return _present([("Période", _period(self.start_date, self.end_date))])
 
 
@@ -209,7 +220,7 @@ class Treatment(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     def title(self) -> str:
         return self.name or f"Médicament de code CIP {self.cip_code}"
 
-    def details(self):
+    def details(self) -> list[tuple[str, str]]:
         return _present(
             [
                 ("Posologie", self.dosage),
@@ -224,6 +235,7 @@ class Allergy(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     substance = Encrypted()
     reaction = Encrypted()
     severity = Encrypted(choices=ALLERGY_SEVERITIES)
+    severity_label: str  # property added by Encrypted(choices=...)
 
     class Meta:
         verbose_name = "allergie"
@@ -233,7 +245,7 @@ class Allergy(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     def title(self) -> str:
         return self.substance
 
-    def details(self):
+    def details(self) -> list[tuple[str, str]]:
         return _present([("Réaction", self.reaction), ("Gravité", self.severity_label)])
 
 
@@ -245,7 +257,9 @@ class Vaccination(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     vaccine = Encrypted()
     lot_number = Encrypted()
     route = Encrypted(choices=VACCINATION_ROUTES)
+    route_label: str  # property added by Encrypted(choices=...)
     site = Encrypted(choices=VACCINATION_SITES)
+    site_label: str  # property added by Encrypted(choices=...)
     performer = Encrypted()  # who vaccinated, as the patient or professional wrote it
     vaccinated_on = models.DateField()
     recorded_by = models.CharField(max_length=16, choices=RecordedBy.choices)
@@ -264,7 +278,7 @@ class Vaccination(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     def title(self) -> str:
         return self.vaccine
 
-    def details(self):
+    def details(self) -> list[tuple[str, str]]:
         return _present(
             [
                 ("Date", long_date(self.vaccinated_on)),
@@ -293,7 +307,7 @@ class Hospitalisation(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     def title(self) -> str:
         return self.place
 
-    def details(self):
+    def details(self) -> list[tuple[str, str]]:
         return _present(
             [("Motif", self.reason), ("Dates", _period(self.start_date, self.end_date))]
         )
@@ -301,6 +315,7 @@ class Hospitalisation(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
 
 class FamilyHistory(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     relation = Encrypted(choices=FAMILY_RELATIONS)
+    relation_label: str  # property added by Encrypted(choices=...)
     condition = Encrypted()
 
     class Meta:
@@ -312,7 +327,7 @@ class FamilyHistory(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     def title(self) -> str:
         return self.condition
 
-    def details(self):
+    def details(self) -> list[tuple[str, str]]:
         return _present([("Lien de parenté", self.relation_label)])
 
 
@@ -369,7 +384,7 @@ class Lifestyle(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     alcohol = Encrypted()
     tobacco = Encrypted()
 
-    TOPICS = [
+    TOPICS: ClassVar[list[tuple[str, str]]] = [
         ("food", "Alimentation"),
         ("physical_activity", "Activité physique"),
         ("sleep", "Sommeil"),
@@ -387,13 +402,15 @@ class Lifestyle(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     def title(self) -> str:
         return "Habitudes de vie"
 
-    def details(self):
+    def details(self) -> list[tuple[str, str]]:
         return _present([(label, getattr(self, name)) for name, label in self.TOPICS])
 
 
 class Disability(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     kind = Encrypted(choices=DISABILITY_KINDS)
+    kind_label: str  # property added by Encrypted(choices=...)
     rate = Encrypted(choices=DISABILITY_RATES)
+    rate_label: str  # property added by Encrypted(choices=...)
     technical_help = Encrypted()
     human_help = Encrypted()
 
@@ -407,7 +424,7 @@ class Disability(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     def title(self) -> str:
         return self.kind_label
 
-    def details(self):
+    def details(self) -> list[tuple[str, str]]:
         return _present(
             [
                 ("Taux d'incapacité", self.rate_label if self.rate else ""),
@@ -419,6 +436,7 @@ class Disability(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
 
 class BloodGroup(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     group = Encrypted(choices=BLOOD_GROUPS)
+    group_label: str  # property added by Encrypted(choices=...)
 
     class Meta:
         verbose_name = "groupe sanguin"
@@ -430,7 +448,7 @@ class BloodGroup(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     def title(self) -> str:
         return self.group_label
 
-    def details(self):
+    def details(self) -> list[tuple[str, str]]:
         return []
 
 
@@ -438,6 +456,7 @@ class Contact(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     """Someone of the patient's circle: to alert, trusted person, caregiver, helped person."""
 
     kind = Encrypted(choices=CONTACT_KINDS)
+    kind_label: str  # property added by Encrypted(choices=...)
     name = Encrypted()
     relation = Encrypted()
     phone = Encrypted()
@@ -452,7 +471,7 @@ class Contact(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     def title(self) -> str:
         return self.name
 
-    def details(self):
+    def details(self) -> list[tuple[str, str]]:
         return _present(
             [
                 ("Rôle", self.kind_label),
@@ -467,6 +486,7 @@ class Wishes(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     """Volontés: the position on organ donation (advance directives are documents)."""
 
     organ_donation = Encrypted(choices=ORGAN_DONATION)
+    organ_donation_label: str  # property added by Encrypted(choices=...)
 
     class Meta:
         verbose_name = "volontés"
@@ -477,5 +497,5 @@ class Wishes(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     def title(self) -> str:
         return self.organ_donation_label
 
-    def details(self):
+    def details(self) -> list[tuple[str, str]]:
         return []

@@ -280,7 +280,7 @@ class MeasureType:
         return next((unit for unit in self.units if unit.code == code), None)
 
 
-def _u(code, label, minimum, maximum, decimals, factor="1") -> Unit:
+def _u(code: str, label: str, minimum: str, maximum: str, decimals: int, factor: str = "1") -> Unit:
     return Unit(code, label, Decimal(minimum), Decimal(maximum), decimals, Decimal(factor))
 
 
@@ -430,7 +430,7 @@ def french_number(value: Decimal | int | float, decimals: int | None = None) -> 
         whole, fraction = text, ""
     sign = "-" if whole.startswith("-") else ""
     whole = whole.lstrip("-")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

@@ -10,14 +10,16 @@ whatever the door, so a French message is written once; invalid input raises
 """
 
 import io
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 
@@ -52,11 +54,19 @@ from .profile_reference import (
     french_number,
 )
 
+if TYPE_CHECKING:
+    from weasyprint.urls import URLFetcher
+
+    from .models import Document
+    from .services import ListedDocument
+
+_Entry = TypeVar("_Entry", bound=ProfileEntry)
+
 
 class ProfileInvalid(ValidationError):
     """Input refused; ``form`` holds the data and the French message of each field."""
 
-    def __init__(self, form):
+    def __init__(self, form: forms.ProfileForm) -> None:
         self.form = form
         super().__init__(
             {name: [str(message) for message in errors] for name, errors in form.errors.items()}
@@ -131,7 +141,7 @@ def section(key: str) -> Section:
 # --- Policy and audit --------------------------------------------------------
 
 
-def _check(actor: Actor | None, action: Action, patient_id, object_type: str) -> Access:
+def _check(actor: Actor | None, action: Action, patient_id: uuid.UUID, object_type: str) -> Access:
     """The guard on one section; a refusal is traced (committed on its own) and raised.
 
     Called before any transaction of ours is open, so that rolling back the
@@ -149,24 +159,31 @@ def check_section(actor: Actor | None, patient: Person, action: Action, key: str
     _check(actor, Action(action), patient.id, section(key).object_type)
 
 
-def _validate(form_class, data: Mapping, patient: Person, *args):
+def _validate(
+    form_class: type[forms.ProfileForm],
+    data: Mapping[str, Any],
+    patient: Person,
+    *args: MeasureType,
+) -> dict[str, Any]:
     form = form_class(*args, data=data, patient=patient)
     if not form.is_valid():
         raise ProfileInvalid(form)
     return form.cleaned_data
 
 
-def _assign(row: ProfileEntry, form_class, cleaned: Mapping) -> None:
+def _assign(
+    row: ProfileEntry, form_class: type[forms.ProfileForm], cleaned: Mapping[str, Any]
+) -> None:
     for name in form_class.base_fields:
         setattr(row, name, cleaned.get(name))
 
 
-def _scoped(model, patient: Person):
+def _scoped(model: type[_Entry], patient: Person) -> QuerySet[_Entry]:
     # Every query names one patient (rule 2: fast at any size, shardable).
     return model.objects.filter(patient_id=patient.id)
 
 
-def _find(sec: Section, patient: Person, entry_id) -> ProfileEntry:
+def _find(sec: Section, patient: Person, entry_id: uuid.UUID | str) -> ProfileEntry:
     try:
         return _scoped(sec.model, patient).get(pk=entry_id)
     except (sec.model.DoesNotExist, ValidationError, ValueError, TypeError):
@@ -187,7 +204,11 @@ def list_section(actor: Actor | None, patient: Person, key: str) -> list[Profile
 
 
 def get_entry(
-    actor: Actor | None, patient: Person, key: str, entry_id, action: Action = Action.READ
+    actor: Actor | None,
+    patient: Person,
+    key: str,
+    entry_id: uuid.UUID | str,
+    action: Action = Action.READ,
 ) -> ProfileEntry:
     """One entry if ``actor`` may do ``action`` on it; ``NotAllowed`` otherwise or if unknown.
 
@@ -201,7 +222,9 @@ def get_entry(
     return row
 
 
-def add_entry(actor: Actor | None, patient: Person, key: str, data: Mapping) -> ProfileEntry:
+def add_entry(
+    actor: Actor | None, patient: Person, key: str, data: Mapping[str, Any]
+) -> ProfileEntry:
     """Validate ``data`` with the section's form and add it as a new, encrypted entry."""
     sec = section(key)
     if sec.singleton:
@@ -212,9 +235,9 @@ def add_entry(actor: Actor | None, patient: Person, key: str, data: Mapping) -> 
     row = sec.model(patient=patient)
     _assign(row, sec.form, cleaned)
     if isinstance(row, Vaccination):
-        is_pro = actor is not None and actor.kind == ActorKind.PROFESSIONAL
-        row.recorded_by = row.RecordedBy.PROFESSIONAL if is_pro else row.RecordedBy.PATIENT
-        row.author_professional_id = actor.professional_id if is_pro else None
+        pro = actor if actor is not None and actor.kind == ActorKind.PROFESSIONAL else None
+        row.recorded_by = row.RecordedBy.PROFESSIONAL if pro is not None else row.RecordedBy.PATIENT
+        row.author_professional_id = pro.professional_id if pro is not None else None
     with transaction.atomic():
         row.save()
         access.trace(row)
@@ -222,7 +245,11 @@ def add_entry(actor: Actor | None, patient: Person, key: str, data: Mapping) -> 
 
 
 def update_entry(
-    actor: Actor | None, patient: Person, key: str, entry_id, data: Mapping
+    actor: Actor | None,
+    patient: Person,
+    key: str,
+    entry_id: uuid.UUID | str,
+    data: Mapping[str, Any],
 ) -> ProfileEntry:
     """Replace the content of one entry by ``data`` (validated like a new one)."""
     sec = section(key)
@@ -236,7 +263,7 @@ def update_entry(
     return row
 
 
-def delete_entry(actor: Actor | None, patient: Person, key: str, entry_id) -> None:
+def delete_entry(actor: Actor | None, patient: Person, key: str, entry_id: uuid.UUID | str) -> None:
     """Delete one entry for good (a profile entry has no history to keep)."""
     sec = section(key)
     access = _check(actor, Action.DELETE, patient.id, sec.object_type)
@@ -246,7 +273,7 @@ def delete_entry(actor: Actor | None, patient: Person, key: str, entry_id) -> No
         row.delete()
 
 
-def entry_initial(row: ProfileEntry, key: str) -> dict:
+def entry_initial(row: ProfileEntry, key: str) -> dict[str, object]:
     """The values of an entry as its edit form expects them (already accessed)."""
     return {name: getattr(row, name) for name in section(key).form.base_fields}
 
@@ -264,7 +291,9 @@ def get_singleton(actor: Actor | None, patient: Person, key: str) -> ProfileEntr
     return row
 
 
-def save_singleton(actor: Actor | None, patient: Person, key: str, data: Mapping) -> ProfileEntry:
+def save_singleton(
+    actor: Actor | None, patient: Person, key: str, data: Mapping[str, Any]
+) -> ProfileEntry:
     """Create or replace the one row of a singleton section."""
     sec = section(key)
     exists = _scoped(sec.model, patient).exists()
@@ -302,19 +331,22 @@ def clear_singleton(actor: Actor | None, patient: Person, key: str) -> None:
             row.delete()
 
 
-def set_lifestyle(actor, patient: Person, data: Mapping) -> Lifestyle:
+def set_lifestyle(actor: Actor | None, patient: Person, data: Mapping[str, Any]) -> Lifestyle:
     """Save the patient's habits (food, activity, sleep, screens, alcohol, tobacco)."""
-    return save_singleton(actor, patient, "lifestyle", data)
+    # The "lifestyle" section's model is Lifestyle.
+    return cast(Lifestyle, save_singleton(actor, patient, "lifestyle", data))
 
 
-def set_blood_group(actor, patient: Person, group: str) -> BloodGroup:
+def set_blood_group(actor: Actor | None, patient: Person, group: str) -> BloodGroup:
     """Record the patient's blood group ("A+", "O-"...)."""
-    return save_singleton(actor, patient, "blood_group", {"group": group})
+    # The "blood_group" section's model is BloodGroup.
+    return cast(BloodGroup, save_singleton(actor, patient, "blood_group", {"group": group}))
 
 
-def set_organ_donation(actor, patient: Person, position: str) -> Wishes:
+def set_organ_donation(actor: Actor | None, patient: Person, position: str) -> Wishes:
     """Record the patient's position on organ donation (accepte, refuse, non_renseigne)."""
-    return save_singleton(actor, patient, "wishes", {"organ_donation": position})
+    # The "wishes" section's model is Wishes.
+    return cast(Wishes, save_singleton(actor, patient, "wishes", {"organ_donation": position}))
 
 
 # --- Measures ----------------------------------------------------------------
@@ -332,8 +364,8 @@ def measure_type(code: str) -> MeasureType:
 class MeasurePoint:
     """One measure, decrypted, with its values in the type's first unit (for charts)."""
 
-    id: object
-    measured_at: object
+    id: uuid.UUID
+    measured_at: datetime
     value: Decimal
     second_value: Decimal | None
     unit: str
@@ -381,7 +413,7 @@ def add_measure(
     actor: Actor | None,
     patient: Person,
     code: str,
-    data: Mapping,
+    data: Mapping[str, Any],
     *,
     author: str = Measure.Author.PATIENT,
 ) -> Measure:
@@ -407,7 +439,7 @@ def add_measure(
     return row
 
 
-def delete_measure(actor: Actor | None, patient: Person, measure_id) -> None:
+def delete_measure(actor: Actor | None, patient: Person, measure_id: uuid.UUID | str) -> None:
     """Delete one measure of the patient."""
     access = _check(actor, Action.DELETE, patient.id, MEASURES_TYPE)
     with transaction.atomic():
@@ -419,7 +451,7 @@ def delete_measure(actor: Actor | None, patient: Person, measure_id) -> None:
         row.delete()
 
 
-def get_measure(actor: Actor | None, patient: Person, measure_id) -> MeasurePoint:
+def get_measure(actor: Actor | None, patient: Person, measure_id: uuid.UUID | str) -> MeasurePoint:
     """One measure of the patient, decrypted (to confirm its deletion)."""
     access = _check(actor, Action.READ, patient.id, MEASURES_TYPE)
     with transaction.atomic():
@@ -471,7 +503,7 @@ def get_measure_target(actor: Actor | None, patient: Person, code: str) -> Targe
 
 
 def set_measure_target(
-    actor: Actor | None, patient: Person, code: str, data: Mapping
+    actor: Actor | None, patient: Person, code: str, data: Mapping[str, Any]
 ) -> MeasureTarget:
     """Set (or replace) the patient's goal for measures of type ``code``."""
     measure = measure_type(code)
@@ -517,15 +549,19 @@ class ProfileSummary:
     entries: dict[str, list[ProfileEntry]] = field(default_factory=dict)
     singletons: dict[str, ProfileEntry | None] = field(default_factory=dict)
     measures: list[LatestMeasure] = field(default_factory=list)
-    directives: list = field(default_factory=list)  # documents of category DIR_ANT
+    # Documents of category DIR_ANT.
+    directives: list["ListedDocument"] = field(default_factory=list)
 
     @property
     def current_treatments(self) -> list[Treatment]:
-        return [row for row in self.entries.get("treatments", []) if row.is_current]
+        # The "treatments" section's model is Treatment.
+        rows = cast(list[Treatment], self.entries.get("treatments", []))
+        return [row for row in rows if row.is_current]
 
     @property
     def past_treatments(self) -> list[Treatment]:
-        return [row for row in self.entries.get("treatments", []) if not row.is_current]
+        rows = cast(list[Treatment], self.entries.get("treatments", []))
+        return [row for row in rows if not row.is_current]
 
     @property
     def measured(self) -> list[LatestMeasure]:
@@ -591,7 +627,7 @@ def latest_measures(actor: Actor | None, patient: Person) -> list[LatestMeasure]
     return latest
 
 
-def _safe_url_fetcher():
+def _safe_url_fetcher() -> "URLFetcher":
     from weasyprint.urls import URLFetcher
 
     # The summary embeds nothing from outside: no URL is ever fetched, so a
@@ -610,7 +646,8 @@ def summary_pdf(actor: Actor | None, patient: Person, *, today: date | None = No
             "record/profile/summary_pdf.html",
             {"summary": summary, "patient": patient, "today": today},
         )
-    return HTML(string=html, url_fetcher=_safe_url_fetcher()).write_pdf()
+    pdf: bytes = HTML(string=html, url_fetcher=_safe_url_fetcher()).write_pdf()
+    return pdf
 
 
 def summary_title(day: date) -> str:
@@ -618,7 +655,7 @@ def summary_title(day: date) -> str:
         return f"Synthèse de mon profil médical du {formats.date_format(day, 'j F Y')}"
 
 
-def save_summary_to_documents(actor: Actor | None, patient: Person):
+def save_summary_to_documents(actor: Actor | None, patient: Person) -> "Document":
     """Store the printable summary in the patient's documents (type DOCPAT08)."""
     from .models import Document
     from .services import NewDocument, add_document

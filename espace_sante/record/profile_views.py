@@ -7,24 +7,33 @@ exists), after the refusal is traced by the service. Every response carries
 ``Cache-Control: no-store``: health data stays out of shared and browser caches.
 """
 
+import uuid
+from decimal import Decimal
+from typing import TYPE_CHECKING, cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from espace_sante.access.http import patient_page
-from espace_sante.access.policy import Action
+from espace_sante.access.policy import Action, Actor
+from espace_sante.identity.models import Person
 
 from . import profile_services as services
 from . import services as documents
 from .profile_chart import build_chart
-from .profile_forms import MeasureForm, MeasureTargetForm
-from .profile_reference import MEASURES_BY_SLUG, SECTION_INFO, VACCINE_SUGGESTIONS
+from .profile_forms import MeasureForm, MeasureTargetForm, ProfileForm
+from .profile_reference import MEASURES_BY_SLUG, SECTION_INFO, VACCINE_SUGGESTIONS, MeasureType
 from .profile_services import SECTIONS, SECTIONS_BY_SLUG, ProfileInvalid
 from .uploads import UploadRefused
+
+if TYPE_CHECKING:
+    # Only for casts: the pages reach the tables through the services.
+    from .models import Treatment, Vaccination
 
 # Sections reached from the entourage page, not from the index.
 SUBSECTIONS = {"volontes": "contacts"}
@@ -37,19 +46,19 @@ def _section(slug: str) -> services.Section:
     return sec
 
 
-def _section_url(patient, sec: services.Section) -> str:
+def _section_url(patient: Person, sec: services.Section) -> str:
     slug = sec.info.slug
     if slug in SUBSECTIONS:
         slug = SECTION_INFO[SUBSECTIONS[slug]].slug
     return reverse("profile:section", args=[patient.id, slug])
 
 
-def _documents_url(name: str, *args) -> str:
+def _documents_url(name: str, *args: object) -> str:
     return reverse(f"record:{name}", args=args)
 
 
 @login_required
-def home(request):
+def home(request: HttpRequest) -> HttpResponse:
     """The profile of the signed-in citizen (the menu's « Profil médical »)."""
     person = getattr(request.user, "person", None)
     if person is None:
@@ -73,14 +82,15 @@ def _card_lines(summary: services.ProfileSummary, sec: services.Section) -> list
         return [row.title]
     rows = summary.entries.get(sec.key, [])
     if sec.key == "vaccinations":  # the same vaccine comes back: the date tells them apart
-        return [f"{row.title} ({row.vaccinated_on:%d/%m/%Y})" for row in rows]
+        vaccinations = cast("list[Vaccination]", rows)  # the section's model is Vaccination
+        return [f"{row.title} ({row.vaccinated_on:%d/%m/%Y})" for row in vaccinations]
     return [row.title for row in rows]
 
 
 @patient_page
-def index(request, actor, patient):
+def index(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     summary = services.profile_summary(actor, patient)
-    cards = []
+    cards: list[dict[str, object]] = []
     for key in (
         "conditions",
         "treatments",
@@ -100,6 +110,7 @@ def index(request, actor, patient):
                 f"{item.measure.label} : {item.point.display}, le "
                 f"{timezone.localtime(item.point.measured_at):%d/%m/%Y}"
                 for item in summary.measured
+                if item.point is not None  # always true: measured keeps only those
             ]
             url = reverse("profile:measures", args=[patient.id])
         else:
@@ -133,19 +144,22 @@ def index(request, actor, patient):
 
 
 @patient_page
-def section_page(request, actor, patient, slug):
+def section_page(
+    request: HttpRequest, actor: Actor | None, patient: Person, slug: str
+) -> HttpResponse:
     sec = _section(slug)
     if slug in SUBSECTIONS:
         return redirect(_section_url(patient, sec))
-    context = {"page_title": sec.info.label, "patient": patient, "section": sec}
+    context: dict[str, object] = {"page_title": sec.info.label, "patient": patient, "section": sec}
     if sec.singleton:
         context["entry"] = services.get_singleton(actor, patient, sec.key)
         return render(request, "record/profile/singleton.html", context)
     entries = services.list_section(actor, patient, sec.key)
     if sec.key == "treatments":
+        treatments = cast("list[Treatment]", entries)  # the section's model is Treatment
         groups = [
-            ("En cours", [row for row in entries if row.is_current]),
-            ("Terminés", [row for row in entries if not row.is_current]),
+            ("En cours", [row for row in treatments if row.is_current]),
+            ("Terminés", [row for row in treatments if not row.is_current]),
         ]
         context["groups"] = [(title, rows) for title, rows in groups if rows]
     else:
@@ -159,7 +173,15 @@ def section_page(request, actor, patient, slug):
     return render(request, "record/profile/section.html", context)
 
 
-def _form_page(request, patient, sec, form, *, title, action_url):
+def _form_page(
+    request: HttpRequest,
+    patient: Person,
+    sec: services.Section,
+    form: ProfileForm,
+    *,
+    title: str,
+    action_url: str,
+) -> HttpResponse:
     return render(
         request,
         "record/profile/entry_form.html",
@@ -176,7 +198,9 @@ def _form_page(request, patient, sec, form, *, title, action_url):
 
 
 @patient_page
-def entry_add(request, actor, patient, slug):
+def entry_add(
+    request: HttpRequest, actor: Actor | None, patient: Person, slug: str
+) -> HttpResponse:
     sec = _section(slug)
     if sec.singleton:
         raise Http404
@@ -202,7 +226,9 @@ def entry_add(request, actor, patient, slug):
 
 
 @patient_page
-def entry_edit(request, actor, patient, slug, entry_id):
+def entry_edit(
+    request: HttpRequest, actor: Actor | None, patient: Person, slug: str, entry_id: uuid.UUID
+) -> HttpResponse:
     sec = _section(slug)
     if sec.singleton:
         raise Http404
@@ -227,7 +253,9 @@ def entry_edit(request, actor, patient, slug, entry_id):
 
 
 @patient_page
-def entry_delete(request, actor, patient, slug, entry_id):
+def entry_delete(
+    request: HttpRequest, actor: Actor | None, patient: Person, slug: str, entry_id: uuid.UUID
+) -> HttpResponse:
     sec = _section(slug)
     if sec.singleton:
         raise Http404
@@ -250,7 +278,9 @@ def entry_delete(request, actor, patient, slug, entry_id):
 
 
 @patient_page
-def singleton_edit(request, actor, patient, slug):
+def singleton_edit(
+    request: HttpRequest, actor: Actor | None, patient: Person, slug: str
+) -> HttpResponse:
     sec = _section(slug)
     if not sec.singleton:
         raise Http404
@@ -276,7 +306,9 @@ def singleton_edit(request, actor, patient, slug):
 
 
 @patient_page
-def singleton_clear(request, actor, patient, slug):
+def singleton_clear(
+    request: HttpRequest, actor: Actor | None, patient: Person, slug: str
+) -> HttpResponse:
     sec = _section(slug)
     if not sec.singleton:
         raise Http404
@@ -304,7 +336,7 @@ def singleton_clear(request, actor, patient, slug):
 # --- Measures --------------------------------------------------------------------
 
 
-def _measure(slug: str):
+def _measure(slug: str) -> MeasureType:
     measure = MEASURES_BY_SLUG.get(slug)
     if measure is None:
         raise Http404
@@ -312,7 +344,7 @@ def _measure(slug: str):
 
 
 @patient_page
-def measures(request, actor, patient):
+def measures(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     summary = services.latest_measures(actor, patient)
     return render(
         request,
@@ -327,9 +359,11 @@ def measures(request, actor, patient):
 
 
 @patient_page
-def measure_page(request, actor, patient, slug):
+def measure_page(
+    request: HttpRequest, actor: Actor | None, patient: Person, slug: str
+) -> HttpResponse:
     measure = _measure(slug)
-    form = None
+    form: ProfileForm | None = None
     if request.method == "POST":
         try:
             services.add_measure(actor, patient, measure.code, request.POST)
@@ -360,7 +394,9 @@ def measure_page(request, actor, patient, slug):
 
 
 @patient_page
-def measure_delete(request, actor, patient, slug, measure_id):
+def measure_delete(
+    request: HttpRequest, actor: Actor | None, patient: Person, slug: str, measure_id: uuid.UUID
+) -> HttpResponse:
     measure = _measure(slug)
     back = reverse("profile:measure", args=[patient.id, slug])
     if request.method == "POST":
@@ -385,14 +421,16 @@ def measure_delete(request, actor, patient, slug, measure_id):
 
 
 @patient_page
-def measure_target(request, actor, patient, slug):
+def measure_target(
+    request: HttpRequest, actor: Actor | None, patient: Person, slug: str
+) -> HttpResponse:
     measure = _measure(slug)
     back = reverse("profile:measure", args=[patient.id, slug])
     target = services.get_measure_target(actor, patient, measure.code)
-    initial = {}
+    initial: dict[str, Decimal | None] = {}
     if target is not None:
         initial = {"value": target.value, "second_value": target.second_value}
-    form = MeasureTargetForm(measure, initial=initial, patient=patient)
+    form: ProfileForm = MeasureTargetForm(measure, initial=initial, patient=patient)
     if request.method == "POST":
         if "effacer" in request.POST:
             services.clear_measure_target(actor, patient, measure.code)
@@ -423,7 +461,7 @@ def measure_target(request, actor, patient, slug):
 
 
 @patient_page
-def summary_pdf(request, actor, patient):
+def summary_pdf(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     content = services.summary_pdf(actor, patient)
     response = HttpResponse(content, content_type="application/pdf")
     filename = f"synthese-profil-medical-{timezone.localdate():%Y-%m-%d}.pdf"
@@ -433,7 +471,7 @@ def summary_pdf(request, actor, patient):
 
 @require_POST
 @patient_page
-def summary_save(request, actor, patient):
+def summary_save(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     try:
         document = services.save_summary_to_documents(actor, patient)
     except UploadRefused as exc:
