@@ -11,6 +11,9 @@ Destroying the two wrapped keysets (``shred``) makes every ciphertext of that
 patient unrecoverable; rotating the KEK (``rotate_kek``) re-wraps the keysets
 only, never the data.
 
+Length: one module on purpose (about 750 lines): every use of a patient's keys
+(fields, streams, shredding, rotation) sits where one review can see it all.
+
 Other apps call: ``ensure_keys``, ``encrypt``/``decrypt``,
 ``encrypt_text``/``decrypt_text``, ``open_encrypting_stream``/``open_decrypting_stream``
 and ``shred``; the ``keys`` command calls ``rotate_kek`` and ``kek_status``.

@@ -3,6 +3,9 @@
 The services validate through these forms whatever the door (web page, API,
 demo), so a rule and its message are written once. Field names are the
 attribute names of the models in ``profile_models``.
+
+Length (about 600 lines): one form per section, each short; kept in one file so
+that the rules and their French messages read side by side.
 """
 
 from datetime import datetime, time

@@ -7,6 +7,10 @@ refusal is traced too, committed on its own, then raised as ``NotAllowed``
 (pages answer 404). Input is validated by the forms of ``profile_forms``
 whatever the door, so a French message is written once; invalid input raises
 ``ProfileInvalid`` carrying the bound form.
+
+Length (about 650 lines): thirteen sections share one generic path (list, add,
+change, delete); measures and the summary follow. Split when record becomes
+documents and profile packages.
 """
 
 import io

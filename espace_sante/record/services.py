@@ -3,6 +3,11 @@
 Every function takes the acting ``Actor`` and goes through ``access.guard``: every
 access, allowed or refused, is appended to the audit trail in the same
 transaction as the action.
+
+Length (about 700 lines): the documents' whole life — deposit with its
+deduplication and replacement, reading, lists and search, the patient's and the
+author's changes — kept together until record splits into documents and profile
+packages (issue 11 goes on).
 """
 
 import dataclasses
