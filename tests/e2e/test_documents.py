@@ -5,8 +5,8 @@ import pytest
 from playwright.sync_api import expect
 
 from espace_sante.record.models import Document
+from tests.record.conftest import make_pdf
 
-from ..record.conftest import make_pdf
 from .conftest import sign_in_citizen
 from .test_profile import blocking_violations
 

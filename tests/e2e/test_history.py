@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 from espace_sante.access import audit
 from espace_sante.access.models import AccessReport
 from espace_sante.access.policy import Action
+from tests.access.audit_support import add_document, cabinet_du_parc, pro_actor
 
-from ..access.audit_support import add_document, cabinet_du_parc, pro_actor
 from .conftest import sign_in_citizen
 from .test_profile import blocking_violations
 

@@ -7,7 +7,8 @@ from django.core.management import call_command
 from PIL import Image
 from playwright.sync_api import expect
 
-from ..record.conftest import make_pdf
+from tests.record.conftest import make_pdf
+
 from .conftest import TIMEOUT_MS, sign_in_citizen
 from .test_portal import find_marie, sign_in_professional
 from .test_profile import blocking_violations

@@ -120,7 +120,7 @@ def test_oversized_request(gp_software, personas, settings):
 
 
 def test_oversized_attachment(gp_software, personas, settings):
-    from ..record.conftest import make_pdf
+    from tests.record.conftest import make_pdf
 
     pdf = make_pdf("Compte rendu", pages=3)
     settings.RECORD_PROFESSIONAL_MAX_BYTES = len(pdf) - 1

@@ -5,8 +5,7 @@ from django.core.management import call_command
 from espace_sante.access.policy import actor_for_user
 from espace_sante.identity.models import Organization
 from espace_sante.messaging import services as messaging
-
-from ..record.conftest import make_pdf  # noqa: F401  (re-exported for the tests)
+from tests.record.conftest import make_pdf  # noqa: F401  (re-exported for the tests)
 
 
 def run_worker() -> None:

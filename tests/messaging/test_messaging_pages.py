@@ -7,8 +7,8 @@ from espace_sante.messaging import services as messaging
 from espace_sante.messaging.models import Attachment, Conversation, Message
 from espace_sante.pharmacy.models import PrescriptionOrder
 from espace_sante.record.models import Document
+from tests.portal.test_portal import signed_in_professional
 
-from ..portal.test_portal import signed_in_professional
 from .conftest import make_pdf, pro_actor
 
 pytestmark = pytest.mark.django_db

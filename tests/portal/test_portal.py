@@ -10,8 +10,7 @@ from espace_sante.access.models import AuditEntry
 from espace_sante.access.policy import actor_for_user
 from espace_sante.record import services as record
 from espace_sante.record.models import Document
-
-from ..record.conftest import make_pdf
+from tests.record.conftest import make_pdf
 
 pytestmark = pytest.mark.django_db
 
