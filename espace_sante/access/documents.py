@@ -8,7 +8,7 @@ than importing it, ``access`` is handed two functions by
 
 from collections.abc import Callable, Iterable
 
-TitlesLookup = Callable[[object, object, Iterable], dict[str, str]]
+TitlesLookup = Callable[[object, object, Iterable[object]], dict[str, str]]
 LabelLookup = Callable[[str], str | None]
 
 _visible_titles: TitlesLookup | None = None
@@ -23,7 +23,9 @@ def register(
     _visible_titles, _type_label, _section_label = visible_titles, type_label, section_label
 
 
-def visible_titles(actor, patient_id, document_ids) -> dict[str, str]:
+def visible_titles(
+    actor: object, patient_id: object, document_ids: Iterable[object]
+) -> dict[str, str]:
     """Decrypted titles of those documents ``actor`` may still see (the policy's SQL filter)."""
     if _visible_titles is None or not document_ids:
         return {}
