@@ -6,9 +6,14 @@ than importing it, ``access`` is handed two functions by
 ``RecordConfig.ready()``. Without the record app, titles read « un document ».
 """
 
+import uuid
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
-TitlesLookup = Callable[[object, object, Iterable[object]], dict[str, str]]
+if TYPE_CHECKING:
+    from .policy import Actor, Id
+
+TitlesLookup = Callable[["Actor | None", "Id", Iterable[uuid.UUID]], dict[str, str]]
 LabelLookup = Callable[[str], str | None]
 
 _visible_titles: TitlesLookup | None = None
@@ -24,7 +29,7 @@ def register(
 
 
 def visible_titles(
-    actor: object, patient_id: object, document_ids: Iterable[object]
+    actor: "Actor | None", patient_id: "Id", document_ids: Iterable[uuid.UUID]
 ) -> dict[str, str]:
     """Decrypted titles of those documents ``actor`` may still see (the policy's SQL filter)."""
     if _visible_titles is None or not document_ids:
