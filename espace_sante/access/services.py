@@ -5,8 +5,9 @@ transaction, and raises ``AccessChangeRefused`` with a French sentence when
 the change is not possible.
 """
 
+import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,6 +30,7 @@ from .guard import Access, guard
 from .policy import (
     Actor,
     ActorKind,
+    Id,
     Mode,
     NotAllowed,
     is_titulaire,
@@ -60,9 +62,11 @@ def require_patient_side(actor: Actor | None, patient: Person, what: str) -> Acc
     return guard(actor, what, patient.id, object_type="access", trace=False)
 
 
-def _require_professional(actor: Actor | None) -> None:
+def _require_professional(actor: Actor | None) -> Id:
+    """The acting professional's id; ``NotAllowed`` for anyone else."""
     if actor is None or actor.kind != ActorKind.PROFESSIONAL or not actor.professional_id:
         raise NotAllowed
+    return actor.professional_id
 
 
 def settings_for(patient: Person) -> AccessSettings:
@@ -137,9 +141,9 @@ def unblock_professional(actor: Actor, patient: Person, professional: Profession
 @transaction.atomic
 def record_consent(actor: Actor, patient: Person) -> Consent:
     """A professional records the consent the patient, present, just gave them."""
-    _require_professional(actor)
+    professional_id = _require_professional(actor)
     if Block.objects.filter(
-        patient=patient, professional_id=actor.professional_id, lifted_at__isnull=True
+        patient=patient, professional_id=professional_id, lifted_at__isnull=True
     ).exists():
         # Told in words that reveal nothing of the record.
         raise AccessChangeRefused(
@@ -148,12 +152,12 @@ def record_consent(actor: Actor, patient: Person) -> Consent:
             code="blocked",
         )
     consent = Consent.objects.filter(
-        patient=patient, professional_id=actor.professional_id, revoked_at__isnull=True
+        patient=patient, professional_id=professional_id, revoked_at__isnull=True
     ).first()
     if consent is None:
         consent = Consent.objects.create(
             patient=patient,
-            professional_id=actor.professional_id,
+            professional_id=professional_id,
             organization_id=actor.organization_id,
         )
         audit.record(actor, "consent", patient.id, obj=consent, mode=Mode.CONSENT)
@@ -208,11 +212,11 @@ def remove_role(actor: Actor, patient: Person, professional: Professional, kind:
 @transaction.atomic
 def declare_care_team(actor: Actor, patient: Person) -> CareRelationship:
     """The professional's organisation takes care of the patient (who is informed)."""
-    _require_professional(actor)
+    professional_id = _require_professional(actor)
     if (
         not actor.organization_id
         or not Role.objects.filter(
-            professional_id=actor.professional_id,
+            professional_id=professional_id,
             organization_id=actor.organization_id,
             end_date__isnull=True,
         ).exists()
@@ -246,7 +250,7 @@ def start_emergency_access(
 
     The patient and the médecin traitant are told afterwards (notifications).
     """
-    _require_professional(actor)
+    professional_id = _require_professional(actor)
     kind = EmergencyAccess.Kind(kind)
     justification = " ".join((justification or "").split())
     if len(justification) < 10:
@@ -272,7 +276,7 @@ def start_emergency_access(
     now = timezone.now()
     access = EmergencyAccess.objects.create(
         patient=patient,
-        professional_id=actor.professional_id,
+        professional_id=professional_id,
         organization_id=actor.organization_id,
         kind=kind,
         justification=justification,
@@ -288,8 +292,8 @@ def start_emergency_access(
 
 def active_emergency(actor: Actor, patient: Person) -> EmergencyAccess | None:
     """The professional's own emergency access to this record still running, if any."""
-    if actor is None or actor.kind != ActorKind.PROFESSIONAL:
-        return None
+    if actor is None or actor.kind != ActorKind.PROFESSIONAL or actor.professional_id is None:
+        return None  # (a filter on a null professional finds nothing either)
     return (
         EmergencyAccess.objects.filter(
             patient=patient, professional_id=actor.professional_id, expires_at__gt=timezone.now()
@@ -340,7 +344,7 @@ class ProfessionalAccess:
     consent: Consent | None = None
     is_medecin_traitant: bool = False
     role_kinds: list[str] = field(default_factory=list)
-    emergency_until: object = None  # datetime of the end of a running emergency access
+    emergency_until: datetime | None = None  # datetime of the end of a running emergency access
     has_access: bool = False  # what the policy decides today, whatever the roles say
 
 
@@ -348,7 +352,7 @@ def professionals_with_access(actor: Actor, patient: Person) -> list[Professiona
     """Who can see the record and why, for the patient's Paramètres page."""
     require_patient_side(actor, patient, "list_access")
     now = timezone.now()
-    found: dict = {}
+    found: dict[uuid.UUID, ProfessionalAccess] = {}
 
     def entry(pro: Professional) -> ProfessionalAccess:
         return found.setdefault(pro.id, ProfessionalAccess(pro, []))
