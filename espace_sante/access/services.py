@@ -74,7 +74,7 @@ def settings_for(patient: Person) -> AccessSettings:
 
 
 @transaction.atomic
-def update_settings(actor: Actor, patient: Person, **changes: bool) -> AccessSettings:
+def update_settings(actor: Actor | None, patient: Person, **changes: bool) -> AccessSettings:
     """Change emergency settings, default masking, or "mask everything"."""
     managing = require_patient_side(actor, patient, "settings")
     unknown = set(changes) - set(SETTINGS_FIELDS)
@@ -102,7 +102,7 @@ def update_settings(actor: Actor, patient: Person, **changes: bool) -> AccessSet
 
 
 @transaction.atomic
-def block_professional(actor: Actor, patient: Person, professional: Professional) -> Block:
+def block_professional(actor: Actor | None, patient: Person, professional: Professional) -> Block:
     """Block a professional: they read nothing more, and their consent ends."""
     managing = require_patient_side(actor, patient, "block")
     if patient.medecin_traitant_id == professional.id:
@@ -127,7 +127,7 @@ def block_professional(actor: Actor, patient: Person, professional: Professional
 
 
 @transaction.atomic
-def unblock_professional(actor: Actor, patient: Person, professional: Professional) -> bool:
+def unblock_professional(actor: Actor | None, patient: Person, professional: Professional) -> bool:
     """Lift a block; the professional must ask for consent again. False if none."""
     managing = require_patient_side(actor, patient, "unblock")
     lifted = Block.objects.filter(
@@ -165,7 +165,7 @@ def record_consent(actor: Actor, patient: Person) -> Consent:
 
 
 @transaction.atomic
-def revoke_consent(actor: Actor, patient: Person, professional: Professional) -> bool:
+def revoke_consent(actor: Actor | None, patient: Person, professional: Professional) -> bool:
     managing = require_patient_side(actor, patient, "revoke_consent")
     revoked = Consent.objects.filter(
         patient=patient, professional=professional, revoked_at__isnull=True
@@ -176,7 +176,9 @@ def revoke_consent(actor: Actor, patient: Person, professional: Professional) ->
 
 
 @transaction.atomic
-def set_role(actor: Actor, patient: Person, professional: Professional, kind: str) -> PatientRole:
+def set_role(
+    actor: Actor | None, patient: Person, professional: Professional, kind: str
+) -> PatientRole:
     """Name a professional administrateur, sage-femme référente or pharmacien correspondant."""
     managing = require_patient_side(actor, patient, "role")
     kind = PatientRole.Kind(kind)
@@ -199,7 +201,9 @@ def set_role(actor: Actor, patient: Person, professional: Professional, kind: st
 
 
 @transaction.atomic
-def remove_role(actor: Actor, patient: Person, professional: Professional, kind: str) -> bool:
+def remove_role(
+    actor: Actor | None, patient: Person, professional: Professional, kind: str
+) -> bool:
     managing = require_patient_side(actor, patient, "remove_role")
     deleted, _ = PatientRole.objects.filter(
         patient=patient, professional=professional, kind=kind
@@ -233,7 +237,7 @@ def declare_care_team(actor: Actor, patient: Person) -> CareRelationship:
 
 
 @transaction.atomic
-def object_to_care_team(actor: Actor, patient: Person, organization: Organization) -> None:
+def object_to_care_team(actor: Actor | None, patient: Person, organization: Organization) -> None:
     managing = require_patient_side(actor, patient, "care_team_objection")
     changed = CareRelationship.objects.filter(
         patient=patient, organization=organization, ended_at__isnull=True
@@ -290,7 +294,7 @@ def start_emergency_access(
     return access
 
 
-def active_emergency(actor: Actor, patient: Person) -> EmergencyAccess | None:
+def active_emergency(actor: Actor | None, patient: Person) -> EmergencyAccess | None:
     """The professional's own emergency access to this record still running, if any."""
     if actor is None or actor.kind != ActorKind.PROFESSIONAL or actor.professional_id is None:
         return None  # (a filter on a null professional finds nothing either)
@@ -304,7 +308,7 @@ def active_emergency(actor: Actor, patient: Person) -> EmergencyAccess | None:
 
 
 @transaction.atomic
-def invite_caregiver(actor: Actor, patient: Person, caregiver: Person) -> Caregiver:
+def invite_caregiver(actor: Actor | None, patient: Person, caregiver: Person) -> Caregiver:
     """An adult titulaire chooses an aidant (3 at most; an aidant helps 5 people at most)."""
     if not is_titulaire(actor, patient.id):
         raise NotAllowed
@@ -327,7 +331,7 @@ def invite_caregiver(actor: Actor, patient: Person, caregiver: Person) -> Caregi
 
 
 @transaction.atomic
-def answer_caregiver_invitation(actor: Actor, link: Caregiver, accept: bool) -> Caregiver:
+def answer_caregiver_invitation(actor: Actor | None, link: Caregiver, accept: bool) -> Caregiver:
     if actor is None or str(actor.person_id) != str(link.caregiver_id):
         raise NotAllowed
     link.status = Caregiver.Status.ACCEPTED if accept else Caregiver.Status.REFUSED
@@ -348,7 +352,7 @@ class ProfessionalAccess:
     has_access: bool = False  # what the policy decides today, whatever the roles say
 
 
-def professionals_with_access(actor: Actor, patient: Person) -> list[ProfessionalAccess]:
+def professionals_with_access(actor: Actor | None, patient: Person) -> list[ProfessionalAccess]:
     """Who can see the record and why, for the patient's Paramètres page."""
     require_patient_side(actor, patient, "list_access")
     now = timezone.now()
