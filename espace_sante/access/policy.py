@@ -22,6 +22,9 @@ from django.utils import timezone
 from . import scopes
 
 if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
+
     from .consent_models import AccessSettings, MatrixCell
 
 # A patient's (or a professional's, an organisation's) id: a UUID, or its text.
@@ -135,7 +138,9 @@ class NotAllowed(PermissionDenied):
     """Refused by the policy. Views answer 404 to people who may not know the object."""
 
 
-def actor_for_user(user: Any, organization_id: Id | None = None) -> Actor | None:
+def actor_for_user(
+    user: "AbstractBaseUser | AnonymousUser | None", organization_id: Id | None = None
+) -> Actor | None:
     """The actor behind a signed-in account, or None when it may touch no health data."""
     if not user or not user.is_authenticated:
         return None
@@ -294,7 +299,9 @@ def access_settings(patient_id: Id) -> "AccessSettings":
     from .consent_models import AccessSettings
 
     def compute() -> AccessSettings:
-        found = AccessSettings.objects.filter(patient_id=patient_id).first()  # type: ignore[misc]  # id text, see Id
+        found = AccessSettings.objects.filter(  # type: ignore[misc]  # id text, see Id
+            patient_id=patient_id
+        ).first()
         return found or AccessSettings(patient_id=patient_id)
 
     return _remembered(("settings", str(patient_id)), compute)

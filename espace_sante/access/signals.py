@@ -1,19 +1,22 @@
 """Sign-ins traced in the citizen's own trail (access.md: "a sign-in")."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from allauth.account.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+if TYPE_CHECKING:
+    from espace_sante.identity.models import Person, User
+
 
 @receiver(user_logged_in, dispatch_uid="access_trace_sign_in")
 def trace_citizen_sign_in(
-    sender: object, request: HttpRequest | None = None, user: Any = None, **kwargs: Any
+    sender: object, request: HttpRequest | None = None, user: "User | None" = None, **kwargs: Any
 ) -> None:
     """One entry per completed sign-in of a citizen (after the one-time code), no health data."""
-    person = getattr(user, "person", None) if user is not None else None
-    if person is None:
+    person: Person | None = getattr(user, "person", None) if user is not None else None
+    if user is None or person is None:
         return
     from . import audit
     from .policy import Actor, ActorKind
