@@ -1,26 +1,33 @@
+from typing import Generic, TypeVar
+
+from django import forms
 from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from . import documents
 from .consent_models import MatrixCell, MatrixVersion
 from .models import AccessReport, AuditEntry
 
+_M = TypeVar("_M", bound=Model)
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin(admin.ModelAdmin[_M], Generic[_M]):
     """Operators look; nobody adds, changes or deletes (the trail is append-only)."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: _M | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: _M | None = None) -> bool:
         return False
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin[AuditEntry]):
     list_display = ["at", "patient_id", "sequence", "actor_kind", "action", "outcome", "mode"]
     list_filter = ["outcome", "actor_kind", "action", "mode"]
     # Exact identifiers only: no free-text search over a patient's trail.
@@ -30,14 +37,16 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.action(description="Marquer comme traités")
-def mark_handled(modeladmin, request, queryset):
+def mark_handled(
+    modeladmin: "AccessReportAdmin", request: HttpRequest, queryset: QuerySet[AccessReport]
+) -> None:
     queryset.filter(status=AccessReport.Status.NEW).update(
         status=AccessReport.Status.HANDLED, handled_at=timezone.now()
     )
 
 
 @admin.register(AccessReport)
-class AccessReportAdmin(admin.ModelAdmin):
+class AccessReportAdmin(admin.ModelAdmin[AccessReport]):
     """« Je ne reconnais pas cet accès » : what patients reported, for operators to handle."""
 
     list_display = ["created_at", "status", "patient_id", "reported_action", "reported_actor"]
@@ -66,24 +75,30 @@ class AccessReportAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["entry"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: AccessReport | None = None) -> bool:
         return False
 
     @admin.display(description="action signalée")
-    def reported_action(self, report):
+    def reported_action(self, report: AccessReport) -> str:
         entry = report.entry
         return f"{entry.action} ({entry.get_outcome_display()}, {entry.mode or 'sans motif'})"
 
     @admin.display(description="auteur de l'accès")
-    def reported_actor(self, report):
+    def reported_actor(self, report: AccessReport) -> str:
         entry = report.entry
         who = entry.actor_professional_id or entry.actor_person_id or entry.actor_user_id
         return f"{entry.actor_kind} {who or ''}".strip()
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: AccessReport,
+        form: forms.ModelForm[AccessReport],
+        change: bool,
+    ) -> None:
         if obj.status == AccessReport.Status.HANDLED and obj.handled_at is None:
             obj.handled_at = timezone.now()
         elif obj.status == AccessReport.Status.NEW:
@@ -92,7 +107,7 @@ class AccessReportAdmin(admin.ModelAdmin):
 
 
 @admin.register(MatrixCell)
-class MatrixCellAdmin(admin.ModelAdmin):
+class MatrixCellAdmin(admin.ModelAdmin[MatrixCell]):
     """The profession × document-type matrix; every edit is kept in the admin history."""
 
     list_display = ["profession", "profession_label", "type_code", "type_label", "allowed"]
@@ -102,22 +117,22 @@ class MatrixCellAdmin(admin.ModelAdmin):
     ordering = ["profession", "type_code"]
 
     @admin.display(description="libellé de la profession")
-    def profession_label(self, cell):
+    def profession_label(self, cell: MatrixCell) -> str:
         from espace_sante.identity.reference import PROFESSION_LABELS
 
         return PROFESSION_LABELS.get(cell.profession, "profession inconnue")
 
     @admin.display(description="libellé du type")
-    def type_label(self, cell):
+    def type_label(self, cell: MatrixCell) -> str:
         return documents.type_label(cell.type_code) or "type inconnu"
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # every cell comes from the shipped file
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: MatrixCell | None = None) -> bool:
         return False
 
 
 @admin.register(MatrixVersion)
-class MatrixVersionAdmin(ReadOnlyAdmin):
+class MatrixVersionAdmin(ReadOnlyAdmin[MatrixVersion]):
     list_display = ["version", "source", "loaded_at"]

@@ -1,9 +1,11 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.core import checks
 from django.db.models.signals import post_migrate
 
 
-def _load_matrix(sender, using="default", **kwargs):
+def _load_matrix(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
     # After every migrate (and the flush of transactional tests): load the
     # shipped matrix when it is newer than the loaded one.
     from django.db import connections
@@ -19,7 +21,7 @@ class AccessConfig(AppConfig):
     label = "access"
     verbose_name = "Accès et traçabilité"
 
-    def ready(self):
+    def ready(self) -> None:
         from . import signals  # sign-ins traced in the audit trail
         from .owned import check_patient_owned
 

@@ -8,8 +8,9 @@ keeps both.
 """
 
 from collections.abc import Callable
+from typing import Any, cast
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from . import chain, events, policy
@@ -47,7 +48,7 @@ def _known_modes() -> frozenset[str]:
     return KNOWN_MODES | frozenset(str(mode) for mode in enum) if enum else KNOWN_MODES
 
 
-def mode_of(actor, reason: str, explicit: str | None = None) -> str:
+def mode_of(actor: policy.Actor | None, reason: str, explicit: str | None = None) -> str:
     """Why the access happened: explicit, else the actor's mode, else read from the reason.
 
     Services pass the policy's decision mode as the reason (``"consent"``),
@@ -75,7 +76,7 @@ def on_professional_access(callback: Callable[[AuditEntry], object]) -> None:
         _after_professional_access.append(callback)
 
 
-def _lock_head(patient_id) -> AuditHead:
+def _lock_head(patient_id: policy.Id) -> AuditHead:
     """The patient's chain head, locked until the end of the transaction.
 
     PostgreSQL: ``SELECT … FOR UPDATE`` on the head row serialises writers on
@@ -94,18 +95,19 @@ def _lock_head(patient_id) -> AuditHead:
     return head
 
 
-def _clip(value, field: str) -> str:
+def _clip(value: object, field: str) -> str:
     text = str(value or "")
-    limit = AuditEntry._meta.get_field(field).max_length
+    column = cast(models.Field[Any, Any], AuditEntry._meta.get_field(field))  # a text column
+    limit = column.max_length
     return text[:limit] if limit else text
 
 
 def record(
-    actor,
-    action: str,
-    patient_id,
+    actor: policy.Actor | None,
+    action: str | events.Event,
+    patient_id: policy.Id,
     *,
-    obj=None,
+    obj: object = None,
     object_type: str = "",
     allowed: bool = True,
     reason: str = "",

@@ -11,6 +11,7 @@ import ipaddress
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import Any, cast
 
 FORMAT = 1
 GENESIS = "0" * 64  # the "previous hash" of a patient's first entry
@@ -52,7 +53,7 @@ UUID_FIELDS = frozenset(
 )
 
 
-def normal_ip(value) -> str | None:
+def normal_ip(value: object) -> str | None:
     """One spelling per address (IPv4-mapped IPv6 unpacked), as every database returns it."""
     if value in (None, ""):
         return None
@@ -62,7 +63,7 @@ def normal_ip(value) -> str | None:
     return str(address)
 
 
-def _canonical_value(name: str, value):
+def _canonical_value(name: str, value: object) -> str | int | None:
     if value is None:
         return None
     if name == "at":
@@ -74,21 +75,21 @@ def _canonical_value(name: str, value):
     if name in UUID_FIELDS:
         return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
     if name in ("sequence", "actor_user_id"):
-        return int(value)
+        return int(cast(int | str, value))
     return str(value)
 
 
-def canonical(fields: dict) -> bytes:
+def canonical(fields: dict[str, Any]) -> bytes:
     """The bytes an entry's hash covers: sorted compact JSON of every field, UTF-8."""
     data = {name: _canonical_value(name, fields.get(name)) for name in HASHED_FIELDS}
     data["format"] = FORMAT
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def digest(fields: dict) -> str:
+def digest(fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(fields)).hexdigest()
 
 
-def fields_of(entry) -> dict:
+def fields_of(entry: object) -> dict[str, Any]:
     """The hashed fields of a model instance (or of a historical model in a migration)."""
     return {name: getattr(entry, name) for name in HASHED_FIELDS}

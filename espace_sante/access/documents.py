@@ -6,9 +6,14 @@ than importing it, ``access`` is handed two functions by
 ``RecordConfig.ready()``. Without the record app, titles read « un document ».
 """
 
+import uuid
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
-TitlesLookup = Callable[[object, object, Iterable], dict[str, str]]
+if TYPE_CHECKING:
+    from .policy import Actor, Id
+
+TitlesLookup = Callable[["Actor | None", "Id", Iterable[uuid.UUID]], dict[str, str]]
 LabelLookup = Callable[[str], str | None]
 
 _visible_titles: TitlesLookup | None = None
@@ -23,7 +28,9 @@ def register(
     _visible_titles, _type_label, _section_label = visible_titles, type_label, section_label
 
 
-def visible_titles(actor, patient_id, document_ids) -> dict[str, str]:
+def visible_titles(
+    actor: "Actor | None", patient_id: "Id", document_ids: Iterable[uuid.UUID]
+) -> dict[str, str]:
     """Decrypted titles of those documents ``actor`` may still see (the policy's SQL filter)."""
     if _visible_titles is None or not document_ids:
         return {}

@@ -5,6 +5,9 @@ or an emergency justification. Run by the ``send_access_notification`` task;
 ``notifications`` decides which emails are owed.
 """
 
+import uuid
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.urls import reverse
@@ -13,10 +16,15 @@ from django.utils import timezone
 from .dates import french_datetime
 from .models import AccessNotification
 
+if TYPE_CHECKING:
+    from espace_sante.identity.models import Professional
+
 SUBJECT_PREFIX = "espace-santé — "
 
 
-def medecin_traitant_of(patient_id, exclude=None):
+def medecin_traitant_of(
+    patient_id: uuid.UUID | str, exclude: object = None
+) -> "Professional | None":
     from espace_sante.identity.models import Person
 
     person = Person.objects.select_related("medecin_traitant__user").filter(pk=patient_id).first()
@@ -26,7 +34,7 @@ def medecin_traitant_of(patient_id, exclude=None):
     return doctor
 
 
-def _patient_address(patient_id) -> str:
+def _patient_address(patient_id: uuid.UUID | str) -> str:
     from espace_sante.identity.models import Person
 
     person = Person.objects.select_related("user").filter(pk=patient_id).first()
@@ -35,12 +43,13 @@ def _patient_address(patient_id) -> str:
     return (person.user.email if person.user else "") or person.email
 
 
-def _doctor_address(doctor) -> str:
+def _doctor_address(doctor: "Professional") -> str:
     return doctor.email or (doctor.user.email if doctor.user else "")
 
 
 def _history_url() -> str:
-    return settings.SITE_URL.rstrip("/") + reverse("access:history")
+    site: str = settings.SITE_URL
+    return site.rstrip("/") + reverse("access:history")
 
 
 def message_for(notification: AccessNotification) -> tuple[str, str, str]:
@@ -85,7 +94,7 @@ def message_for(notification: AccessNotification) -> tuple[str, str, str]:
     )
 
 
-def deliver(notification_id) -> bool:
+def deliver(notification_id: uuid.UUID | str) -> bool:
     """Send one notification once. Safe to run twice or on two workers.
 
     The row is claimed (``sent_at`` set where it was empty) before sending:

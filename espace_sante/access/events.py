@@ -66,7 +66,7 @@ class Event:
     # Health data itself was used: the history says why the access was allowed.
     data: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "code", str(self.code))  # an enum member is stored as its text
         if not 0 < len(self.code) <= 32:  # AuditEntry.action's max_length
             raise ValueError(f"Audit event code {self.code!r} must have 1 to 32 characters")
@@ -92,7 +92,7 @@ def register(*events: Event) -> None:
         _REGISTRY[event.code] = event
 
 
-def get(code) -> Event:
+def get(code: str | Event) -> Event:
     """The registered event for ``code`` (an Event, an enum member or a string)."""
     if isinstance(code, Event):
         return code

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 
 from .history import PERIODS, kind_choices
@@ -32,7 +34,7 @@ class ReportForm(forms.Form):
 class NotificationForm(forms.Form):
     """One checkbox per kind of notification, as the patient reads them."""
 
-    def __init__(self, *args, current: dict[str, bool], **kwargs):
+    def __init__(self, *args: Any, current: dict[str, bool], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for kind, label in NotificationPreference.Kind.choices:
             self.fields[kind] = forms.BooleanField(

@@ -11,6 +11,7 @@ it ended.
 """
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -52,7 +53,7 @@ class AppGrant(PatientOwned):
     def __str__(self) -> str:
         return f"{self.application_id} pour {self.patient_id}"
 
-    def is_active(self, now=None) -> bool:
+    def is_active(self, now: datetime | None = None) -> bool:
         return self.expires_at > (now or timezone.now())
 
 

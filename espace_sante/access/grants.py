@@ -14,7 +14,9 @@ aidant), through the guard, traced in the history as « … a autorisé
 l'application « X » … ».
 """
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -25,8 +27,11 @@ from espace_sante.identity.models import Person
 from . import scopes as smart
 from .grant_models import AppGrant, ArchivedAppGrant
 from .guard import guard
-from .policy import Actor, ActorKind
+from .policy import Actor, ActorKind, Id
 from .services import AccessChangeRefused
+
+if TYPE_CHECKING:
+    from oauth2_provider.models import AbstractApplication  # untyped: Any to mypy
 
 # Without an expiry from the catalogue, a grant lasts a year (the patient may
 # revoke it at any time; the catalogue issue sets per-app durations).
@@ -36,18 +41,23 @@ DEFAULT_DURATION = timedelta(days=365)
 GRANTED_CONTEXTS = ("patient",)
 
 
-def _client_id(application) -> str:
-    return application if isinstance(application, str) else application.client_id
+def _client_id(application: "AbstractApplication | str") -> str:
+    if isinstance(application, str):
+        return application
+    client_id: str = application.client_id
+    return client_id
 
 
-def active_grant(patient_id, application) -> AppGrant | None:
+def active_grant(patient_id: Id, application: "AbstractApplication | str") -> AppGrant | None:
     """The grant the patient's side gave ``application`` (an Application or a client id), if active.
 
     Access metadata, not health data: not traced. An expired grant stays in the
     table, allowing nothing, until the patient's side grants the app again
     (it is then archived as expired).
     """
-    query = AppGrant.objects.filter(patient_id=patient_id, expires_at__gt=timezone.now())
+    query = AppGrant.objects.filter(  # type: ignore[misc]  # id text, see policy.Id
+        patient_id=patient_id, expires_at__gt=timezone.now()
+    )
     if isinstance(application, str):
         query = query.filter(application__client_id=application)
     else:
@@ -58,7 +68,14 @@ def active_grant(patient_id, application) -> AppGrant | None:
         return None
 
 
-def app_actor(application, patient_id, person_id, token_scopes=None, *, user_id=None) -> Actor:
+def app_actor(
+    application: "AbstractApplication | str",
+    patient_id: Id,
+    person_id: Id | None,
+    token_scopes: Iterable[str] | str | None = None,
+    *,
+    user_id: int | None = None,
+) -> Actor:
     """The one way to build the actor of a connected app acting for a citizen.
 
     ``patient_id`` is the record the app was launched for (SMART's patient
@@ -83,7 +100,7 @@ def app_actor(application, patient_id, person_id, token_scopes=None, *, user_id=
     )
 
 
-def _archive(grant: AppGrant, ending: str, ended_by, now) -> ArchivedAppGrant:
+def _archive(grant: AppGrant, ending: str, ended_by: Id | None, now: datetime) -> ArchivedAppGrant:
     return ArchivedAppGrant.objects.create(
         patient_id=grant.patient_id,
         grant_id=grant.id,
@@ -104,10 +121,10 @@ def _archive(grant: AppGrant, ending: str, ended_by, now) -> ArchivedAppGrant:
 def grant_app(
     actor: Actor,
     patient: Person,
-    application,
-    scopes,
-    purposes=(),
-    expires_at=None,
+    application: "AbstractApplication",
+    scopes: Iterable[str] | str,
+    purposes: Iterable[str] = (),
+    expires_at: datetime | None = None,
 ) -> AppGrant:
     """The patient's side lets ``application`` use ``scopes`` on the record, for ``purposes``.
 
@@ -139,7 +156,7 @@ def grant_app(
         raise AccessChangeRefused(
             "La date de fin de l'autorisation doit être dans le futur.", code="expires_at"
         )
-    values = {
+    values: dict[str, Any] = {  # the fields of a grant, of several types
         "granted_by_id": actor.person_id,
         "scopes": wanted,
         "purposes": sorted({str(p) for p in purposes}),
@@ -185,7 +202,7 @@ def grant_app(
     return grant
 
 
-def revoke_app(actor: Actor, patient: Person, application) -> bool:
+def revoke_app(actor: Actor, patient: Person, application: "AbstractApplication") -> bool:
     """The patient's side withdraws the app's grant; it reads nothing more. False if none."""
     managing = guard(
         actor,

@@ -16,10 +16,20 @@ roll back the proof that it was refused.
 """
 
 from dataclasses import dataclass
+from typing import cast
 
 from . import audit, events, policy
 from .models import AuditEntry
-from .policy import Action, Actor, Decision, MessageAction, NotAllowed
+from .policy import (
+    Action,
+    Actor,
+    ConversationLike,
+    Decision,
+    DocumentLike,
+    Id,
+    MessageAction,
+    NotAllowed,
+)
 
 _DATA_ACTIONS = frozenset(str(action) for action in Action)
 
@@ -30,7 +40,7 @@ class Access:
 
     actor: Actor | None
     event: events.Event
-    patient_id: object
+    patient_id: Id
     decision: Decision
     object_type: str = ""
 
@@ -39,7 +49,12 @@ class Access:
         return str(self.decision.mode or "")
 
     def trace(
-        self, obj=None, *, event=None, object_type: str | None = None, reason: str = ""
+        self,
+        obj: object = None,
+        *,
+        event: str | events.Event | None = None,
+        object_type: str | None = None,
+        reason: str = "",
     ) -> AuditEntry:
         """Append this access to the patient's trail, in the caller's transaction."""
         return audit.record(
@@ -53,7 +68,7 @@ class Access:
         )
 
 
-def _object_type(obj, section: str | None, object_type: str) -> str:
+def _object_type(obj: object, section: str | None, object_type: str) -> str:
     if object_type:
         return object_type
     if section:
@@ -63,12 +78,12 @@ def _object_type(obj, section: str | None, object_type: str) -> str:
 
 def decide(
     actor: Actor | None,
-    action,
-    patient_id,
-    obj=None,
+    action: str,
+    patient_id: Id,
+    obj: object = None,
     *,
     section: str | None = None,
-    conversation=None,
+    conversation: ConversationLike | None = None,
     to_pharmacy: bool = False,
 ) -> Decision:
     """The policy's decision, untraced: for guard() and for what a page may offer."""
@@ -81,12 +96,18 @@ def decide(
         events.get(action)
         return policy.decide_settings(actor, patient_id)
     # A section names a part of the profile; otherwise the object is a document.
-    document = obj if section is None else None
+    document = cast(DocumentLike | None, obj) if section is None else None
     return policy.decide(actor, Action(action), patient_id, document, section)
 
 
 def refuse(
-    actor: Actor | None, action, patient_id, obj=None, *, object_type: str = "", reason: str = ""
+    actor: Actor | None,
+    action: str | events.Event,
+    patient_id: Id,
+    obj: object = None,
+    *,
+    object_type: str = "",
+    reason: str = "",
 ) -> NotAllowed:
     """Trace a refusal the service decided itself (before the policy was even asked)."""
     audit.record(
@@ -103,12 +124,12 @@ def refuse(
 
 def guard(
     actor: Actor | None,
-    action,
-    patient_id,
-    obj=None,
+    action: str,
+    patient_id: Id,
+    obj: object = None,
     *,
     section: str | None = None,
-    conversation=None,
+    conversation: ConversationLike | None = None,
     to_pharmacy: bool = False,
     object_type: str = "",
     reason: str = "",

@@ -12,17 +12,22 @@ the page shown; the rest reads « un document ».
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from . import audit, documents, events, policy
 from .dates import french_datetime
 from .models import AccessReport, AuditEntry
+
+if TYPE_CHECKING:
+    from espace_sante.identity.models import Organization, Professional
 
 PER_PAGE = 20
 
@@ -79,11 +84,13 @@ APP_EVENTS = ("app_grant", "app_revoke")
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def mine_q(patient_id) -> Q:
+def mine_q(patient_id: policy.Id) -> Q:
     return Q(actor_kind="patient", actor_person_id=patient_id)
 
 
-def entries(patient_id, tab: str = TAB_OTHERS, period: str = "", kind: str = ""):
+def entries(
+    patient_id: policy.Id, tab: str = TAB_OTHERS, period: str = "", kind: str = ""
+) -> QuerySet[AuditEntry]:
     """One patient's entries for a tab and filters, newest first (an index on patient_id)."""
     queryset = AuditEntry.objects.filter(patient_id=patient_id)
     queryset = (
@@ -105,7 +112,7 @@ class HistoryItem:
     sentence: str
     mine: bool
     denied: bool
-    reported_at: object = None
+    reported_at: datetime | None = None
 
     @property
     def reportable(self) -> bool:
@@ -118,14 +125,16 @@ class HistoryPage:
     number: int
     pages: int
     count: int
-    page_range: list = field(default_factory=list)
+    page_range: list[int | str] = field(default_factory=list)
 
 
 # --- Looking up the names an entry refers to, one query per kind per page ---------
 
 
 class _Lookups:
-    def __init__(self, actor, patient_id, rows: list[AuditEntry]):
+    def __init__(
+        self, actor: policy.Actor | None, patient_id: policy.Id, rows: list[AuditEntry]
+    ) -> None:
         from espace_sante.identity.models import Organization, Person, Professional
 
         self.patient_id = patient_id
@@ -156,20 +165,22 @@ class _Lookups:
         self.justifications = self._justifications(patient_id, rows)
 
     @staticmethod
-    def _apps(client_ids) -> dict[str, str]:
-        client_ids = {c for c in client_ids if c}
-        if not client_ids:
+    def _apps(client_ids: Iterable[str]) -> dict[str, str]:
+        wanted = {c for c in client_ids if c}
+        if not wanted:
             return {}
         from oauth2_provider.models import get_application_model
 
         return dict(
             get_application_model()
-            .objects.filter(client_id__in=client_ids)
+            .objects.filter(client_id__in=wanted)
             .values_list("client_id", "name")
         )
 
     @staticmethod
-    def _titles(actor, patient_id, rows) -> dict[str, str]:
+    def _titles(
+        actor: policy.Actor | None, patient_id: policy.Id, rows: list[AuditEntry]
+    ) -> dict[str, str]:
         """Titles of the page's documents the titulaire may still see (policy filter in SQL)."""
         if not policy.is_titulaire(actor, patient_id):
             return {}
@@ -182,7 +193,9 @@ class _Lookups:
         return titles
 
     @staticmethod
-    def _justifications(patient_id, rows) -> dict[str, list[tuple[int, str]]]:
+    def _justifications(
+        patient_id: policy.Id, rows: list[AuditEntry]
+    ) -> dict[str, list[tuple[int, str]]]:
         """For reads under bris de glace: the justification of the emergency access opened."""
         pros = {
             row.actor_professional_id
@@ -364,15 +377,17 @@ def sentence(row: AuditEntry, lookups: _Lookups, mine: bool) -> str:
     return f"{text} — {why}" if why else text
 
 
-def describe(actor, patient_id, rows: list[AuditEntry]) -> list[HistoryItem]:
+def describe(
+    actor: policy.Actor | None, patient_id: policy.Id, rows: list[AuditEntry]
+) -> list[HistoryItem]:
     """Sentences for a page of entries (a fixed number of queries, whatever the page)."""
     lookups = _Lookups(actor, patient_id, rows)
     reports = dict(
-        AccessReport.objects.filter(patient_id=patient_id, entry__in=rows).values_list(
-            "entry_id", "created_at"
-        )
+        AccessReport.objects.filter(  # type: ignore[misc]  # id text, see policy.Id
+            patient_id=patient_id, entry__in=rows
+        ).values_list("entry_id", "created_at")
     )
-    items = []
+    items: list[HistoryItem] = []
     for row in rows:
         mine = row.actor_kind == "patient" and str(row.actor_person_id) == str(patient_id)
         items.append(
@@ -388,7 +403,13 @@ def describe(actor, patient_id, rows: list[AuditEntry]) -> list[HistoryItem]:
 
 
 def history_page(
-    actor, patient_id, *, tab: str, period: str = "", kind: str = "", page: int = 1
+    actor: policy.Actor | None,
+    patient_id: policy.Id,
+    *,
+    tab: str,
+    period: str = "",
+    kind: str = "",
+    page: int = 1,
 ) -> HistoryPage:
     """What the history screen shows: one page of one tab, described. Titulaire only."""
     if not policy.is_titulaire(actor, patient_id):
@@ -413,12 +434,14 @@ def history_page(
 class TrailPage:
     rows: list[AuditEntry]
     total: int
-    professionals: dict
-    organizations: dict
-    apps: dict
+    professionals: dict[str, "Professional"]
+    organizations: dict[str, "Organization"]
+    apps: dict[str, str]
 
 
-def audit_trail(actor, patient_id, *, limit: int = 20, offset: int = 0) -> TrailPage:
+def audit_trail(
+    actor: policy.Actor | None, patient_id: policy.Id, *, limit: int = 20, offset: int = 0
+) -> TrailPage:
     """Every entry of the titulaire's own trail, newest first, with who the actors are.
 
     The titulaire, or an app of theirs granted ``AuditEvent`` (like the

@@ -7,16 +7,18 @@ space shown are chosen the same way everywhere. Deciding stays the policy's
 """
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import wraps
+from typing import Any, cast
 from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from espace_sante.identity.models import Person
+from espace_sante.identity.models import Person, Professional, Role
 
 from .policy import Actor, NotAllowed, actor_for_user, patient_side_mode
 
@@ -24,20 +26,20 @@ from .policy import Actor, NotAllowed, actor_for_user, patient_side_mode
 SESSION_ORGANIZATION = "portal_organization_id"
 
 
-def citizen_actor(request) -> Actor | None:
+def citizen_actor(request: HttpRequest) -> Actor | None:
     """The signed-in person (a citizen or a professional) as the policy sees them."""
     return actor_for_user(request.user)
 
 
-def professional_of(request):
+def professional_of(request: HttpRequest) -> Professional:
     """The signed-in professional; 404 for anyone else."""
-    professional = getattr(request.user, "professional", None)
+    professional: Professional | None = getattr(request.user, "professional", None)
     if professional is None:
         raise Http404
     return professional
 
 
-def active_roles(professional) -> list:
+def active_roles(professional: Professional) -> list[Role]:
     """The organisations the professional works for today."""
     today = timezone.localdate()
     return [
@@ -47,7 +49,7 @@ def active_roles(professional) -> list:
     ]
 
 
-def acting_professional(request) -> Actor:
+def acting_professional(request: HttpRequest) -> Actor:
     """The professional acting for the organisation chosen in this session.
 
     With one organisation it is chosen for them; an organisation they no
@@ -60,7 +62,8 @@ def acting_professional(request) -> Actor:
         request.session[SESSION_ORGANIZATION] = chosen
     if chosen and not any(str(r.organization_id) == chosen for r in roles):
         chosen = None
-    return actor_for_user(request.user, organization_id=chosen)
+    # A signed-in professional's account always yields an actor.
+    return cast(Actor, actor_for_user(request.user, organization_id=chosen))
 
 
 def _is_uuid(value: str) -> bool:
@@ -71,13 +74,13 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def space_shown(request) -> Person:
+def space_shown(request: HttpRequest) -> Person:
     """The space a citizen's page shows: their own, or ``?espace=<uuid>`` of a child or aidé.
 
     The policy decides whether the signed-in citizen reaches that space; a
     space they do not reach looks like one that does not exist (404).
     """
-    person = getattr(request.user, "person", None)
+    person: Person | None = getattr(request.user, "person", None)
     if person is None:
         raise Http404
     wanted = request.GET.get("espace") or request.POST.get("espace")
@@ -89,7 +92,7 @@ def space_shown(request) -> Person:
     return other
 
 
-def patient_page(view):
+def patient_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Signed-in only, never cached, the patient named by the URL, a refusal answered by 404.
 
     The view is called as ``view(request, actor, patient, ...)``.
@@ -98,7 +101,9 @@ def patient_page(view):
     @login_required
     @never_cache
     @wraps(view)
-    def wrapper(request, patient_id, *args, **kwargs):
+    def wrapper(
+        request: HttpRequest, patient_id: uuid.UUID | str, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
         patient = (
             Person.objects.filter(pk=patient_id).first() if _is_uuid(str(patient_id)) else None
         )

@@ -12,14 +12,21 @@ an access rolled back sends nothing.
 """
 
 import logging
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.db import transaction
+
+from espace_sante.identity.models import Person
 
 from .emails import medecin_traitant_of
 from .models import AccessNotification, AuditEntry, NotificationPreference
 from .tasks import send_access_notification
+
+if TYPE_CHECKING:
+    from .policy import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -36,17 +43,21 @@ class NotAllowedToChange(Exception):
 # --- Preferences -------------------------------------------------------------
 
 
-def preferences(patient_id) -> dict[str, bool]:
+def preferences(patient_id: uuid.UUID | str) -> dict[str, bool]:
     """Every kind with its state; a kind never set is on."""
     stored = dict(
-        NotificationPreference.objects.filter(patient_id=patient_id).values_list("kind", "enabled")
+        NotificationPreference.objects.filter(  # type: ignore[misc]  # id text, see policy.Id
+            patient_id=patient_id
+        ).values_list("kind", "enabled")
     )
     return {kind: stored.get(kind, True) for kind in Kind.values}
 
 
-def is_enabled(patient_id, kind: str) -> bool:
+def is_enabled(patient_id: uuid.UUID | str, kind: str) -> bool:
     found = (
-        NotificationPreference.objects.filter(patient_id=patient_id, kind=kind)
+        NotificationPreference.objects.filter(  # type: ignore[misc]  # id text, see policy.Id
+            patient_id=patient_id, kind=kind
+        )
         .values_list("enabled", flat=True)
         .first()
     )
@@ -54,7 +65,7 @@ def is_enabled(patient_id, kind: str) -> bool:
 
 
 @transaction.atomic
-def set_preferences(actor, patient, wanted: dict[str, bool]) -> list[str]:
+def set_preferences(actor: "Actor | None", patient: Person, wanted: dict[str, bool]) -> list[str]:
     """Turn kinds of notification on or off for the titulaire's own space; traced.
 
     Returns the kinds that changed. Kinds not in ``wanted`` keep their state.
@@ -109,7 +120,7 @@ def after_professional_access(entry: AuditEntry) -> list[AccessNotification]:
         enabled, already = _access_email_owed(entry, since)
         if not enabled or already:
             return []
-    created = []
+    created: list[AccessNotification] = []
     for recipient in recipients:
         if recipient == AccessNotification.Recipient.MEDECIN_TRAITANT and not medecin_traitant_of(
             entry.patient_id, exclude=entry.actor_professional_id
@@ -131,7 +142,7 @@ def after_professional_access(entry: AuditEntry) -> list[AccessNotification]:
     return created
 
 
-def _access_email_owed(entry: AuditEntry, since) -> tuple[bool, bool]:
+def _access_email_owed(entry: AuditEntry, since: datetime) -> tuple[bool, bool]:
     """(the patient wants access emails, one was already made this hour), in one query.
 
     Plain SQL: the ORM spent more CPU building this pair of subqueries than the
@@ -170,7 +181,7 @@ def _access_email_owed(entry: AuditEntry, since) -> tuple[bool, bool]:
     return enabled is None or bool(enabled), bool(already)
 
 
-def _notified_since(entry: AuditEntry, kind, recipient, since) -> bool:
+def _notified_since(entry: AuditEntry, kind: str, recipient: str, since: datetime) -> bool:
     return AccessNotification.objects.filter(
         patient_id=entry.patient_id,
         professional_id=entry.actor_professional_id,
@@ -180,7 +191,7 @@ def _notified_since(entry: AuditEntry, kind, recipient, since) -> bool:
     ).exists()
 
 
-def _enqueue(notification_id) -> None:
+def _enqueue(notification_id: uuid.UUID) -> None:
     try:
         send_access_notification.enqueue(str(notification_id))
     except Exception:  # the access is committed; a lost queue must not fail the page

@@ -21,10 +21,14 @@ is the system check (``access.E001``…, registered by ``AccessConfig.ready``).
 
 from __future__ import annotations
 
-from django.apps import apps
+from collections.abc import Iterable
+from typing import Any
+
+from django.apps import AppConfig, apps
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models.fields.reverse_related import ForeignObjectRel
 
 from espace_sante.identity.owned import PatientOwned
 
@@ -66,14 +70,16 @@ ALLOWED_EXCEPTIONS: dict[str, str] = {
 }
 
 
-def _patient_column(model) -> models.Field | None:
+def _patient_column(model: type[PatientOwned]) -> models.Field[Any, Any] | ForeignObjectRel | None:
     try:
         return model._meta.get_field(model.patient_field)
     except FieldDoesNotExist:
         return None
 
 
-def _first_field(model, name: str) -> models.Field | None:
+def _first_field(
+    model: type[PatientOwned], name: str
+) -> models.Field[Any, Any] | ForeignObjectRel | None:
     name = name.lstrip("-")
     try:
         return model._meta.get_field(name)
@@ -81,12 +87,18 @@ def _first_field(model, name: str) -> models.Field | None:
         return None
 
 
-def _starts_with_patient(model, patient: models.Field, names) -> bool:
-    names = list(names)
-    return bool(names) and _first_field(model, names[0]) is patient
+def _starts_with_patient(
+    model: type[PatientOwned],
+    patient: models.Field[Any, Any] | ForeignObjectRel,
+    names: Iterable[str],
+) -> bool:
+    listed = list(names)
+    return bool(listed) and _first_field(model, listed[0]) is patient
 
 
-def problems(model, allowed: dict[str, str] | None = None) -> list[checks.CheckMessage]:
+def problems(
+    model: type[PatientOwned], allowed: dict[str, str] | None = None
+) -> list[checks.CheckMessage]:
     """What ``model`` (a PatientOwned subclass) breaks of rule 2."""
     allowed = ALLOWED_EXCEPTIONS if allowed is None else allowed
     label = f"{model._meta.app_label}.{model.__name__}"
@@ -147,12 +159,15 @@ def problems(model, allowed: dict[str, str] | None = None) -> list[checks.CheckM
         # unique column is an index that does not start with the patient.
         if field.unique:
             refuse(field.name, f"le champ unique {field.name}")
-        elif field.db_index and not field.is_relation:
+        # Field.db_index is missing from the stubs.
+        elif field.db_index and not field.is_relation:  # type: ignore[attr-defined]
             refuse(field.name, f"l'index du champ {field.name}")
     return found
 
 
-def check_patient_owned(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+def check_patient_owned(
+    app_configs: Iterable[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     """System check: every patient-owned table is scoped and indexed by patient."""
     found: list[checks.CheckMessage] = []
     labels = None if app_configs is None else {config.label for config in app_configs}

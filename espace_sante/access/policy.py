@@ -6,16 +6,72 @@ default: an actor kind, action, profession or document type this module does
 not know is refused.
 """
 
+import uuid
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from . import scopes
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
+
+    from .consent_models import AccessSettings, MatrixCell
+
+# A patient's (or a professional's, an organisation's) id: a UUID, or its text.
+# Django takes the text in a foreign-key lookup, the stubs want a UUID: those
+# lookups carry ``type: ignore[misc]`` ("id text, see Id").
+Id = uuid.UUID | str
+
+_T = TypeVar("_T")
+_M = TypeVar("_M", bound=Model)
+
+
+class DocumentLike(Protocol):
+    """What the policy reads of a document (``record.Document``; the kernel does not import it)."""
+
+    @property
+    def invisible_patient(self) -> bool: ...
+    @property
+    def invisible_representatives(self) -> bool: ...
+    @property
+    def is_patient_owned(self) -> bool: ...
+    @property
+    def masked_from_professionals(self) -> bool: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def type_code(self) -> str: ...
+    @property
+    def author_professional_id(self) -> object: ...
+    @property
+    def author_organization_id(self) -> object: ...
+
+
+class ConversationLike(Protocol):
+    """What the policy reads of a conversation (``messaging.Conversation``)."""
+
+    @property
+    def patient_id(self) -> object: ...
+    @property
+    def sender_professional_id(self) -> uuid.UUID | None: ...
+    @property
+    def organization_id(self) -> object: ...
+    @property
+    def patient_deleted_at(self) -> datetime | None: ...
+    @property
+    def patient_may_reply(self) -> bool: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
 
 
 class Action(StrEnum):
@@ -63,9 +119,9 @@ class Mode(StrEnum):
 class Actor:
     kind: ActorKind
     user_id: int | None = None
-    person_id: object = None  # Person.id of a citizen actor
-    professional_id: object = None
-    organization_id: object = None  # the organisation a professional acts for
+    person_id: Id | None = None  # Person.id of a citizen actor
+    professional_id: Id | None = None
+    organization_id: Id | None = None  # the organisation a professional acts for
     profession: str = ""
     acting_for: str = ""  # a software client, or "aidant" / "representant"
     scopes: frozenset[str] = field(default_factory=frozenset)  # connected apps
@@ -82,7 +138,9 @@ class NotAllowed(PermissionDenied):
     """Refused by the policy. Views answer 404 to people who may not know the object."""
 
 
-def actor_for_user(user, organization_id=None) -> Actor | None:
+def actor_for_user(
+    user: "AbstractBaseUser | AnonymousUser | None", organization_id: Id | None = None
+) -> Actor | None:
     """The actor behind a signed-in account, or None when it may touch no health data."""
     if not user or not user.is_authenticated:
         return None
@@ -104,7 +162,7 @@ def actor_for_user(user, organization_id=None) -> Actor | None:
 # --- Relations --------------------------------------------------------------
 
 
-def is_titulaire(actor: Actor | None, patient_id) -> bool:
+def is_titulaire(actor: Actor | None, patient_id: Id) -> bool:
     return (
         actor is not None
         and actor.kind == ActorKind.PATIENT
@@ -112,7 +170,7 @@ def is_titulaire(actor: Actor | None, patient_id) -> bool:
     )
 
 
-def _is_minor(patient_id) -> bool:
+def _is_minor(patient_id: Id) -> bool:
     from espace_sante.identity.models import Person
 
     birth = Person.objects.filter(pk=patient_id).values_list("birth_date", flat=True).first()
@@ -122,37 +180,37 @@ def _is_minor(patient_id) -> bool:
     return (today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))) < 18
 
 
-def is_representative(actor: Actor | None, patient_id) -> bool:
+def is_representative(actor: Actor | None, patient_id: Id) -> bool:
     """A legal representative of a minor (the access ends at 18)."""
     from espace_sante.identity.models import LegalRepresentative
 
     if actor is None or actor.kind != ActorKind.PATIENT or is_titulaire(actor, patient_id):
         return False
-    return LegalRepresentative.objects.filter(
+    return LegalRepresentative.objects.filter(  # type: ignore[misc]  # id text, see Id
         represented_id=patient_id,
         representative_id=actor.person_id,
         status=LegalRepresentative.Status.ACCEPTED,
     ).exists() and _is_minor(patient_id)
 
 
-def is_caregiver(actor: Actor | None, patient_id) -> bool:
+def is_caregiver(actor: Actor | None, patient_id: Id) -> bool:
     from .consent_models import Caregiver
 
     if actor is None or actor.kind != ActorKind.PATIENT or is_titulaire(actor, patient_id):
         return False
-    return Caregiver.objects.filter(
+    return Caregiver.objects.filter(  # type: ignore[misc]  # id text, see Id
         patient_id=patient_id, caregiver_id=actor.person_id, status=Caregiver.Status.ACCEPTED
     ).exists()
 
 
-def space_is_open(patient_id) -> bool:
+def space_is_open(patient_id: Id) -> bool:
     """The space exists and is open (created or activated): see lifecycle.md."""
     from espace_sante.identity.models import OPEN_SPACE_STATES, Person
 
     return Person.objects.filter(pk=patient_id, space_state__in=OPEN_SPACE_STATES).exists()
 
 
-def patient_side_mode(actor: Actor | None, patient_id) -> Mode | None:
+def patient_side_mode(actor: Actor | None, patient_id: Id) -> Mode | None:
     """How a citizen reaches this space: their own, as representative, as aidant.
 
     Nobody reaches a space that is not open: before creation there is nothing,
@@ -180,7 +238,7 @@ class ProfessionalRelation:
     privileged: bool  # médecin traitant or administrateur: sees masked documents
     emergency: bool
     profession: str
-    settings: object
+    settings: "AccessSettings"
 
     @property
     def allowed_types(self) -> frozenset[str]:
@@ -199,11 +257,11 @@ class ProfessionalRelation:
 # writes an audit entry (``audit.record`` calls ``forget``), and saving or
 # deleting a relation row does too (``signals.py``).
 
-_memo: ContextVar[dict | None] = ContextVar("espace_sante_policy_memo", default=None)
+_memo: ContextVar[dict[Hashable, Any] | None] = ContextVar("espace_sante_policy_memo", default=None)
 
 
 @contextmanager
-def request_memo():
+def request_memo() -> Iterator[None]:
     """Remember relations for the duration of the block (one request)."""
     token = _memo.set({})
     try:
@@ -219,13 +277,13 @@ def forget() -> None:
         memo.clear()
 
 
-def _remembered(key, compute):
+def _remembered(key: Hashable, compute: Callable[[], _T]) -> _T:
     memo = _memo.get()
     if memo is None:
         return compute()
     if key not in memo:
         memo[key] = compute()
-    return memo[key]
+    return cast(_T, memo[key])  # what compute() gave for this key
 
 
 SETTINGS_FIELDS = (
@@ -237,11 +295,13 @@ SETTINGS_FIELDS = (
 )
 
 
-def access_settings(patient_id):
+def access_settings(patient_id: Id) -> "AccessSettings":
     from .consent_models import AccessSettings
 
-    def compute():
-        found = AccessSettings.objects.filter(patient_id=patient_id).first()
+    def compute() -> AccessSettings:
+        found = AccessSettings.objects.filter(  # type: ignore[misc]  # id text, see Id
+            patient_id=patient_id
+        ).first()
         return found or AccessSettings(patient_id=patient_id)
 
     return _remembered(("settings", str(patient_id)), compute)
@@ -255,13 +315,13 @@ def _allowed_types(profession: str) -> frozenset[str]:
     return _remembered(("types", profession), lambda: allowed_types(profession))
 
 
-def _allowed_types_query(profession: str):
+def _allowed_types_query(profession: str) -> "QuerySet[MatrixCell, Any]":
     from .consent_models import MatrixCell
 
     return MatrixCell.objects.filter(profession=profession, allowed=True).values("type_code")
 
 
-def professional_relation(actor: Actor, patient_id) -> ProfessionalRelation:
+def professional_relation(actor: Actor, patient_id: Id) -> ProfessionalRelation:
     """What links ``actor`` (a professional) to the patient: one query, once per request."""
     return _remembered(
         ("relation", actor, str(patient_id)), lambda: _professional_relation(actor, patient_id)
@@ -326,7 +386,7 @@ RELATION_COLUMNS = (
 )
 
 
-def _relation_row(actor: Actor, patient_id) -> dict | None:
+def _relation_row(actor: Actor, patient_id: Id) -> dict[str, Any] | None:
     """Every relation of the professional to the patient, in one query; None without patient."""
     from django.db import connection
 
@@ -377,7 +437,7 @@ def _relation_row(actor: Actor, patient_id) -> dict | None:
     return row
 
 
-def _professional_relation(actor: Actor, patient_id) -> ProfessionalRelation:
+def _professional_relation(actor: Actor, patient_id: Id) -> ProfessionalRelation:
     from espace_sante.identity.models import OPEN_SPACE_STATES
 
     from .consent_models import AccessSettings, EmergencyAccess
@@ -434,7 +494,7 @@ def _professional_relation(actor: Actor, patient_id) -> ProfessionalRelation:
 PROFESSIONAL_PROFILE_SECTIONS = {"profile:vaccinations"}
 
 
-def _masked_visible(relation: ProfessionalRelation, actor: Actor, document) -> bool:
+def _masked_visible(relation: ProfessionalRelation, actor: Actor, document: DocumentLike) -> bool:
     if document.author_professional_id and str(document.author_professional_id) == str(
         actor.professional_id
     ):
@@ -446,11 +506,11 @@ def _masked_visible(relation: ProfessionalRelation, actor: Actor, document) -> b
     return False
 
 
-def _is_masked(document, settings) -> bool:
+def _is_masked(document: DocumentLike, settings: "AccessSettings") -> bool:
     return document.masked_from_professionals or settings.mask_everything
 
 
-def _owns(actor: Actor, document) -> bool:
+def _owns(actor: Actor, document: DocumentLike) -> bool:
     """A professional (or their organisation) deposited this document."""
     return (
         document.author_professional_id is not None
@@ -462,7 +522,7 @@ def _owns(actor: Actor, document) -> bool:
     )
 
 
-def is_author(actor: Actor | None, document) -> bool:
+def is_author(actor: Actor | None, document: DocumentLike) -> bool:
     """The professional (or their organisation) deposited ``document`` (deduplication, replace)."""
     return actor is not None and actor.kind == ActorKind.PROFESSIONAL and _owns(actor, document)
 
@@ -483,7 +543,11 @@ DENY = Decision(False)
 
 
 def decide(
-    actor: Actor | None, action: Action, patient_id, document=None, section: str | None = None
+    actor: Actor | None,
+    action: Action,
+    patient_id: Id,
+    document: DocumentLike | None = None,
+    section: str | None = None,
 ) -> Decision:
     """The decision and its reason. ``document`` and ``section`` narrow the resource."""
     if actor is None:
@@ -500,7 +564,9 @@ def decide(
     return DENY  # operators, support, anything unknown
 
 
-def _decide_citizen(actor, action, patient_id, document) -> Decision:
+def _decide_citizen(
+    actor: Actor, action: Action, patient_id: Id, document: DocumentLike | None
+) -> Decision:
     mode = patient_side_mode(actor, patient_id)
     if mode is None or action in (Action.REPLACE, Action.WITHDRAW):
         return DENY
@@ -515,7 +581,13 @@ def _decide_citizen(actor, action, patient_id, document) -> Decision:
     return Decision(True, mode)
 
 
-def _decide_professional(actor, action, patient_id, document, section) -> Decision:
+def _decide_professional(
+    actor: Actor,
+    action: Action,
+    patient_id: Id,
+    document: DocumentLike | None,
+    section: str | None,
+) -> Decision:
     if not actor.professional_id:
         return DENY
     relation = professional_relation(actor, patient_id)
@@ -558,14 +630,14 @@ APP_PERMISSIONS = {
 }
 
 
-def _app_grant_scopes(client_id: str, patient_id) -> str:
+def _app_grant_scopes(client_id: str, patient_id: Id) -> str:
     """The scopes of the app's active grant on this record ("" without one), once per request."""
     from .grant_models import AppGrant
 
     def compute() -> str:
         try:
             found = (
-                AppGrant.objects.filter(
+                AppGrant.objects.filter(  # type: ignore[misc]  # id text, see Id
                     patient_id=patient_id,
                     application__client_id=client_id,
                     expires_at__gt=timezone.now(),
@@ -580,7 +652,7 @@ def _app_grant_scopes(client_id: str, patient_id) -> str:
     return _remembered(("app_grant", client_id, str(patient_id)), lambda: compute())
 
 
-def _app_allows(actor: Actor, patient_id, resource: str, permission: str | None) -> bool:
+def _app_allows(actor: Actor, patient_id: Id, resource: str, permission: str | None) -> bool:
     """The app's scopes allow it and the patient's side granted it on this very record.
 
     The actor's scopes were cut to its grant when it was built
@@ -600,7 +672,13 @@ def _citizen_of(actor: Actor) -> Actor:
     return Actor(ActorKind.PATIENT, user_id=actor.user_id, person_id=actor.person_id)
 
 
-def _decide_app(actor, action, patient_id, document, section) -> Decision:
+def _decide_app(
+    actor: Actor,
+    action: Action,
+    patient_id: Id,
+    document: DocumentLike | None,
+    section: str | None,
+) -> Decision:
     resource = "Observation" if section == "profile:measures" else "DocumentReference"
     if section is not None and section != "profile:measures":
         return DENY  # other profile sections have no FHIR resource an app may be granted
@@ -611,7 +689,7 @@ def _decide_app(actor, action, patient_id, document, section) -> Decision:
     return Decision(True, Mode.APP) if decision else DENY
 
 
-def decide_trail(actor: Actor | None, patient_id) -> Decision:
+def decide_trail(actor: Actor | None, patient_id: Id) -> Decision:
     """Who reads a record's audit trail: the titulaire, or an app of theirs granted AuditEvent.
 
     Representatives and aidants do not (access.md: the history is the titulaire's).
@@ -628,7 +706,7 @@ def decide_trail(actor: Actor | None, patient_id) -> Decision:
     return Decision(True, Mode.TITULAIRE) if is_titulaire(actor, patient_id) else DENY
 
 
-def decide_settings(actor: Actor | None, patient_id) -> Decision:
+def decide_settings(actor: Actor | None, patient_id: Id) -> Decision:
     """Who manages a space's access (settings, blocks, roles, consents, aidants).
 
     The patient's side only: the titulaire, a legal representative of a minor,
@@ -639,14 +717,22 @@ def decide_settings(actor: Actor | None, patient_id) -> Decision:
 
 
 def can(
-    actor: Actor | None, action: Action, patient_id, document=None, section: str | None = None
+    actor: Actor | None,
+    action: Action,
+    patient_id: Id,
+    document: DocumentLike | None = None,
+    section: str | None = None,
 ) -> bool:
     """May ``actor`` do ``action`` on the record of ``patient_id`` (a document, a section)?"""
     return decide(actor, action, patient_id, document, section).allowed
 
 
 def check(
-    actor: Actor | None, action: Action, patient_id, document=None, section: str | None = None
+    actor: Actor | None,
+    action: Action,
+    patient_id: Id,
+    document: DocumentLike | None = None,
+    section: str | None = None,
 ) -> Decision:
     decision = decide(actor, action, patient_id, document, section)
     if not decision:
@@ -654,7 +740,7 @@ def check(
     return decision
 
 
-def visible_documents(actor: Actor | None, patient_id, queryset):
+def visible_documents(actor: Actor | None, patient_id: Id, queryset: QuerySet[_M]) -> QuerySet[_M]:
     """Filter ``queryset`` (documents) to what ``actor`` may see in one record, in SQL."""
     queryset = queryset.filter(patient_id=patient_id)
     if actor is None:
@@ -725,7 +811,7 @@ MESSAGE_APP_PERMISSIONS = {
 }
 
 
-def _messaging_participant(actor: Actor, conversation) -> bool:
+def _messaging_participant(actor: Actor, conversation: ConversationLike) -> bool:
     """The professional wrote this conversation, or acts for the mailbox it belongs to."""
     from espace_sante.identity.models import Role
 
@@ -735,6 +821,7 @@ def _messaging_participant(actor: Actor, conversation) -> bool:
         conversation.organization_id
         and actor.organization_id
         and str(conversation.organization_id) == str(actor.organization_id)
+        and actor.professional_id is not None
         and Role.objects.filter(
             professional_id=actor.professional_id,
             organization_id=actor.organization_id,
@@ -743,24 +830,25 @@ def _messaging_participant(actor: Actor, conversation) -> bool:
     )
 
 
-def sender_is_blocked(patient_id, conversation) -> bool:
+def sender_is_blocked(patient_id: Id, conversation: ConversationLike) -> bool:
     """The patient blocked the professional who wrote this conversation: it is closed."""
     from .consent_models import Block
 
-    return bool(conversation.sender_professional_id) and (
-        Block.objects.filter(
-            patient_id=patient_id,
-            professional_id=conversation.sender_professional_id,
-            lifted_at__isnull=True,
-        ).exists()
-    )
+    sender = conversation.sender_professional_id
+    if sender is None or not sender:
+        return False
+    return Block.objects.filter(  # type: ignore[misc]  # id text, see Id
+        patient_id=patient_id,
+        professional_id=sender,
+        lifted_at__isnull=True,
+    ).exists()
 
 
 def decide_message(
     actor: Actor | None,
     action: MessageAction,
-    patient_id,
-    conversation=None,
+    patient_id: Id,
+    conversation: ConversationLike | None = None,
     *,
     to_pharmacy: bool = False,
 ) -> Decision:

@@ -4,6 +4,8 @@ Each form only parses what a person typed or chose; the changes themselves
 are made by the verbs of ``access.services``, which check who may make them.
 """
 
+from typing import Any, cast
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -29,13 +31,13 @@ ROLE_HELP = {
 class DsfrForm(forms.Form):
     """Text inputs get the DSFR classes, and the error class when they are wrong."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             if isinstance(field.widget, forms.TextInput):
                 field.widget.attrs["class"] = "fr-input"
 
-    def full_clean(self):
+    def full_clean(self) -> None:
         super().full_clean()
         for name in self.errors:
             if name in self.fields and isinstance(self.fields[name].widget, forms.TextInput):
@@ -63,7 +65,8 @@ class NewDocumentsForm(forms.Form):
 
     @property
     def mask_new_documents(self) -> bool:
-        return self.cleaned_data["visibility"] == MASKED
+        visibility: str = self.cleaned_data["visibility"]
+        return visibility == MASKED
 
 
 class MaskEverythingForm(forms.Form):
@@ -152,8 +155,8 @@ class RoleForm(DsfrForm):
         value = self.cleaned_data["rpps"]
         return validate_rpps(value) if value.strip() else ""
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = cast(dict[str, Any], super().clean())  # Form.clean gives cleaned_data back
         if self.errors:
             return data
         if data.get("professional"):

@@ -9,12 +9,16 @@ gets 404, as for any page of a record they may not know exists. Every
 response carries ``Cache-Control: no-store``.
 """
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
+from typing import Any
 
+from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -23,7 +27,7 @@ from espace_sante.identity.models import Person, Professional
 
 from . import services
 from .consent_models import Consent, PatientRole
-from .policy import NotAllowed, actor_for_user, patient_side_mode
+from .policy import Actor, NotAllowed, actor_for_user, patient_side_mode
 from .privacy_forms import (
     MASKED,
     ROLE_HELP,
@@ -40,13 +44,15 @@ from .services import AccessChangeRefused
 ROLE_LABELS = dict(PatientRole.Kind.choices)
 
 
-def privacy_page(view):
+def privacy_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Signed-in only, never cached, patient from the URL, a refusal answered by 404."""
 
     @login_required
     @never_cache
     @wraps(view)
-    def wrapper(request, patient_id, *args, **kwargs):
+    def wrapper(
+        request: HttpRequest, patient_id: uuid.UUID, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
         patient = Person.objects.filter(pk=patient_id).first()
         if patient is None:
             raise Http404
@@ -60,7 +66,7 @@ def privacy_page(view):
     return wrapper
 
 
-def _require_manager(actor, patient) -> None:
+def _require_manager(actor: Actor | None, patient: Person) -> None:
     """For pages that show a form before any change: the same rule as the verbs."""
     if patient_side_mode(actor, patient.id) is None:
         raise NotAllowed
@@ -70,14 +76,14 @@ def _refusal(refusal: AccessChangeRefused) -> str:
     return " ".join(refusal.messages)
 
 
-def _back(patient):
+def _back(patient: Person) -> HttpResponse:
     return redirect("privacy:index", patient_id=patient.id)
 
 
 @login_required
-def home(request):
+def home(request: HttpRequest) -> HttpResponse:
     """The signed-in citizen's own space (a parent reaches a child's from its URL)."""
-    person = getattr(request.user, "person", None)
+    person: Person | None = getattr(request.user, "person", None)
     if person is None:
         raise Http404
     response = redirect("privacy:index", patient_id=person.id)
@@ -101,8 +107,8 @@ class AccessRow:
     roles: list[tuple[str, str]] = field(default_factory=list)  # (kind, label)
 
 
-def _rows(actor, patient) -> list[AccessRow]:
-    rows = []
+def _rows(actor: Actor | None, patient: Person) -> list[AccessRow]:
+    rows: list[AccessRow] = []
     for item in services.professionals_with_access(actor, patient):
         rows.append(
             AccessRow(
@@ -119,7 +125,14 @@ def _rows(actor, patient) -> list[AccessRow]:
     return sorted(rows, key=lambda row: not row.medecin_traitant)
 
 
-def _render_index(request, actor, patient, *, status=200, **forms):
+def _render_index(
+    request: HttpRequest,
+    actor: Actor | None,
+    patient: Person,
+    *,
+    status: int = 200,
+    **forms: django_forms.Form,
+) -> HttpResponse:
     rows = _rows(actor, patient)  # checks that the actor manages this space
     current = services.settings_for(patient)
     active = [row for row in rows if not row.blocked]
@@ -168,7 +181,7 @@ def _render_index(request, actor, patient, *, status=200, **forms):
 
 
 @privacy_page
-def index(request, actor, patient):
+def index(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     return _render_index(request, actor, patient)
 
 
@@ -176,7 +189,9 @@ def index(request, actor, patient):
 
 
 @privacy_page
-def block(request, actor, patient, professional_id):
+def block(
+    request: HttpRequest, actor: Actor | None, patient: Person, professional_id: uuid.UUID
+) -> HttpResponse:
     """A confirmation page that says what blocking does, then the block itself."""
     professional = get_object_or_404(Professional, pk=professional_id)
     if request.method == "POST":
@@ -208,7 +223,14 @@ def block(request, actor, patient, professional_id):
     )
 
 
-def _apply_to_professional(request, actor, patient, professional_id, change, done: str):
+def _apply_to_professional(
+    request: HttpRequest,
+    actor: Actor | None,
+    patient: Person,
+    professional_id: uuid.UUID,
+    change: Callable[[Actor | None, Person, Professional], bool],
+    done: str,
+) -> HttpResponse:
     """Run one service about a professional; say what happened, or that nothing had to."""
     professional = get_object_or_404(Professional, pk=professional_id)
     try:
@@ -225,7 +247,9 @@ def _apply_to_professional(request, actor, patient, professional_id, change, don
 
 @privacy_page
 @require_POST
-def unblock(request, actor, patient, professional_id):
+def unblock(
+    request: HttpRequest, actor: Actor | None, patient: Person, professional_id: uuid.UUID
+) -> HttpResponse:
     return _apply_to_professional(
         request,
         actor,
@@ -239,7 +263,9 @@ def unblock(request, actor, patient, professional_id):
 
 @privacy_page
 @require_POST
-def revoke_consent(request, actor, patient, professional_id):
+def revoke_consent(
+    request: HttpRequest, actor: Actor | None, patient: Person, professional_id: uuid.UUID
+) -> HttpResponse:
     return _apply_to_professional(
         request,
         actor,
@@ -254,7 +280,7 @@ def revoke_consent(request, actor, patient, professional_id):
 # --- Roles ----------------------------------------------------------------------
 
 
-def _search(data) -> tuple[SearchForm | None, list[Professional] | None]:
+def _search(data: QueryDict) -> tuple[SearchForm | None, list[Professional] | None]:
     if "name" not in data:
         return None, None
     form = SearchForm(data)
@@ -262,7 +288,7 @@ def _search(data) -> tuple[SearchForm | None, list[Professional] | None]:
 
 
 @privacy_page
-def role_add(request, actor, patient):
+def role_add(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     """Give a role to a professional found by RPPS number or by name."""
     _require_manager(actor, patient)
     if request.method == "POST":
@@ -301,7 +327,9 @@ def role_add(request, actor, patient):
 
 @privacy_page
 @require_POST
-def role_remove(request, actor, patient, professional_id):
+def role_remove(
+    request: HttpRequest, actor: Actor | None, patient: Person, professional_id: uuid.UUID
+) -> HttpResponse:
     professional = get_object_or_404(Professional, pk=professional_id)
     form = RemoveRoleForm(request.POST)
     if not form.is_valid():
@@ -324,7 +352,7 @@ def role_remove(request, actor, patient, professional_id):
 
 @privacy_page
 @require_POST
-def new_documents(request, actor, patient):
+def new_documents(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     form = NewDocumentsForm(request.POST)
     if not form.is_valid():
         return _render_index(request, actor, patient, status=400, new_documents_form=form)
@@ -341,7 +369,7 @@ def new_documents(request, actor, patient):
 
 @privacy_page
 @require_POST
-def mask_everything(request, actor, patient):
+def mask_everything(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     """Asked from the main page, confirmed on a page of its own, then changed."""
     _require_manager(actor, patient)
     form = MaskEverythingForm(request.POST)
@@ -375,7 +403,7 @@ def mask_everything(request, actor, patient):
 
 @privacy_page
 @require_POST
-def emergency(request, actor, patient):
+def emergency(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     _require_manager(actor, patient)
     form = EmergencyForm(request.POST)
     form.is_valid()  # three optional booleans: always valid

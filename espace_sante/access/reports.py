@@ -1,6 +1,10 @@
 """« Je ne reconnais pas cet accès » : the patient reports an entry of their history."""
 
+import uuid
+
 from django.db import transaction
+
+from espace_sante.identity.models import Person
 
 from . import audit, policy
 from .history import mine_q
@@ -9,7 +13,9 @@ from .models import AccessReport, AuditEntry
 COMMENT_MAX = 1000
 
 
-def reportable_entry(actor, patient_id, entry_id) -> AuditEntry:
+def reportable_entry(
+    actor: policy.Actor | None, patient_id: uuid.UUID | str, entry_id: uuid.UUID | str
+) -> AuditEntry:
     """An entry of the titulaire's own history done by someone else; otherwise ``NotAllowed``.
 
     Not found and not allowed look the same (the view answers 404).
@@ -27,7 +33,9 @@ def reportable_entry(actor, patient_id, entry_id) -> AuditEntry:
 
 
 @transaction.atomic
-def report_access(actor, patient, entry_id, comment: str = "") -> AccessReport:
+def report_access(
+    actor: policy.Actor | None, patient: Person, entry_id: uuid.UUID | str, comment: str = ""
+) -> AccessReport:
     """Record a report for operators (once per entry), traced in the audit trail."""
     entry = reportable_entry(actor, patient.id, entry_id)
     existing = AccessReport.objects.filter(patient=patient, entry=entry).first()

@@ -5,8 +5,9 @@ transaction, and raises ``AccessChangeRefused`` with a French sentence when
 the change is not possible.
 """
 
+import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,6 +30,7 @@ from .guard import Access, guard
 from .policy import (
     Actor,
     ActorKind,
+    Id,
     Mode,
     NotAllowed,
     is_titulaire,
@@ -60,9 +62,11 @@ def require_patient_side(actor: Actor | None, patient: Person, what: str) -> Acc
     return guard(actor, what, patient.id, object_type="access", trace=False)
 
 
-def _require_professional(actor: Actor | None) -> None:
+def _require_professional(actor: Actor | None) -> Id:
+    """The acting professional's id; ``NotAllowed`` for anyone else."""
     if actor is None or actor.kind != ActorKind.PROFESSIONAL or not actor.professional_id:
         raise NotAllowed
+    return actor.professional_id
 
 
 def settings_for(patient: Person) -> AccessSettings:
@@ -70,7 +74,7 @@ def settings_for(patient: Person) -> AccessSettings:
 
 
 @transaction.atomic
-def update_settings(actor: Actor, patient: Person, **changes: bool) -> AccessSettings:
+def update_settings(actor: Actor | None, patient: Person, **changes: bool) -> AccessSettings:
     """Change emergency settings, default masking, or "mask everything"."""
     managing = require_patient_side(actor, patient, "settings")
     unknown = set(changes) - set(SETTINGS_FIELDS)
@@ -98,7 +102,7 @@ def update_settings(actor: Actor, patient: Person, **changes: bool) -> AccessSet
 
 
 @transaction.atomic
-def block_professional(actor: Actor, patient: Person, professional: Professional) -> Block:
+def block_professional(actor: Actor | None, patient: Person, professional: Professional) -> Block:
     """Block a professional: they read nothing more, and their consent ends."""
     managing = require_patient_side(actor, patient, "block")
     if patient.medecin_traitant_id == professional.id:
@@ -123,7 +127,7 @@ def block_professional(actor: Actor, patient: Person, professional: Professional
 
 
 @transaction.atomic
-def unblock_professional(actor: Actor, patient: Person, professional: Professional) -> bool:
+def unblock_professional(actor: Actor | None, patient: Person, professional: Professional) -> bool:
     """Lift a block; the professional must ask for consent again. False if none."""
     managing = require_patient_side(actor, patient, "unblock")
     lifted = Block.objects.filter(
@@ -137,9 +141,9 @@ def unblock_professional(actor: Actor, patient: Person, professional: Profession
 @transaction.atomic
 def record_consent(actor: Actor, patient: Person) -> Consent:
     """A professional records the consent the patient, present, just gave them."""
-    _require_professional(actor)
+    professional_id = _require_professional(actor)
     if Block.objects.filter(
-        patient=patient, professional_id=actor.professional_id, lifted_at__isnull=True
+        patient=patient, professional_id=professional_id, lifted_at__isnull=True
     ).exists():
         # Told in words that reveal nothing of the record.
         raise AccessChangeRefused(
@@ -148,12 +152,12 @@ def record_consent(actor: Actor, patient: Person) -> Consent:
             code="blocked",
         )
     consent = Consent.objects.filter(
-        patient=patient, professional_id=actor.professional_id, revoked_at__isnull=True
+        patient=patient, professional_id=professional_id, revoked_at__isnull=True
     ).first()
     if consent is None:
         consent = Consent.objects.create(
             patient=patient,
-            professional_id=actor.professional_id,
+            professional_id=professional_id,
             organization_id=actor.organization_id,
         )
         audit.record(actor, "consent", patient.id, obj=consent, mode=Mode.CONSENT)
@@ -161,7 +165,7 @@ def record_consent(actor: Actor, patient: Person) -> Consent:
 
 
 @transaction.atomic
-def revoke_consent(actor: Actor, patient: Person, professional: Professional) -> bool:
+def revoke_consent(actor: Actor | None, patient: Person, professional: Professional) -> bool:
     managing = require_patient_side(actor, patient, "revoke_consent")
     revoked = Consent.objects.filter(
         patient=patient, professional=professional, revoked_at__isnull=True
@@ -172,7 +176,9 @@ def revoke_consent(actor: Actor, patient: Person, professional: Professional) ->
 
 
 @transaction.atomic
-def set_role(actor: Actor, patient: Person, professional: Professional, kind: str) -> PatientRole:
+def set_role(
+    actor: Actor | None, patient: Person, professional: Professional, kind: str
+) -> PatientRole:
     """Name a professional administrateur, sage-femme référente or pharmacien correspondant."""
     managing = require_patient_side(actor, patient, "role")
     kind = PatientRole.Kind(kind)
@@ -195,7 +201,9 @@ def set_role(actor: Actor, patient: Person, professional: Professional, kind: st
 
 
 @transaction.atomic
-def remove_role(actor: Actor, patient: Person, professional: Professional, kind: str) -> bool:
+def remove_role(
+    actor: Actor | None, patient: Person, professional: Professional, kind: str
+) -> bool:
     managing = require_patient_side(actor, patient, "remove_role")
     deleted, _ = PatientRole.objects.filter(
         patient=patient, professional=professional, kind=kind
@@ -208,11 +216,11 @@ def remove_role(actor: Actor, patient: Person, professional: Professional, kind:
 @transaction.atomic
 def declare_care_team(actor: Actor, patient: Person) -> CareRelationship:
     """The professional's organisation takes care of the patient (who is informed)."""
-    _require_professional(actor)
+    professional_id = _require_professional(actor)
     if (
         not actor.organization_id
         or not Role.objects.filter(
-            professional_id=actor.professional_id,
+            professional_id=professional_id,
             organization_id=actor.organization_id,
             end_date__isnull=True,
         ).exists()
@@ -229,7 +237,7 @@ def declare_care_team(actor: Actor, patient: Person) -> CareRelationship:
 
 
 @transaction.atomic
-def object_to_care_team(actor: Actor, patient: Person, organization: Organization) -> None:
+def object_to_care_team(actor: Actor | None, patient: Person, organization: Organization) -> None:
     managing = require_patient_side(actor, patient, "care_team_objection")
     changed = CareRelationship.objects.filter(
         patient=patient, organization=organization, ended_at__isnull=True
@@ -246,7 +254,7 @@ def start_emergency_access(
 
     The patient and the médecin traitant are told afterwards (notifications).
     """
-    _require_professional(actor)
+    professional_id = _require_professional(actor)
     kind = EmergencyAccess.Kind(kind)
     justification = " ".join((justification or "").split())
     if len(justification) < 10:
@@ -272,7 +280,7 @@ def start_emergency_access(
     now = timezone.now()
     access = EmergencyAccess.objects.create(
         patient=patient,
-        professional_id=actor.professional_id,
+        professional_id=professional_id,
         organization_id=actor.organization_id,
         kind=kind,
         justification=justification,
@@ -286,10 +294,10 @@ def start_emergency_access(
     return access
 
 
-def active_emergency(actor: Actor, patient: Person) -> EmergencyAccess | None:
+def active_emergency(actor: Actor | None, patient: Person) -> EmergencyAccess | None:
     """The professional's own emergency access to this record still running, if any."""
-    if actor is None or actor.kind != ActorKind.PROFESSIONAL:
-        return None
+    if actor is None or actor.kind != ActorKind.PROFESSIONAL or actor.professional_id is None:
+        return None  # (a filter on a null professional finds nothing either)
     return (
         EmergencyAccess.objects.filter(
             patient=patient, professional_id=actor.professional_id, expires_at__gt=timezone.now()
@@ -300,7 +308,7 @@ def active_emergency(actor: Actor, patient: Person) -> EmergencyAccess | None:
 
 
 @transaction.atomic
-def invite_caregiver(actor: Actor, patient: Person, caregiver: Person) -> Caregiver:
+def invite_caregiver(actor: Actor | None, patient: Person, caregiver: Person) -> Caregiver:
     """An adult titulaire chooses an aidant (3 at most; an aidant helps 5 people at most)."""
     if not is_titulaire(actor, patient.id):
         raise NotAllowed
@@ -323,7 +331,7 @@ def invite_caregiver(actor: Actor, patient: Person, caregiver: Person) -> Caregi
 
 
 @transaction.atomic
-def answer_caregiver_invitation(actor: Actor, link: Caregiver, accept: bool) -> Caregiver:
+def answer_caregiver_invitation(actor: Actor | None, link: Caregiver, accept: bool) -> Caregiver:
     if actor is None or str(actor.person_id) != str(link.caregiver_id):
         raise NotAllowed
     link.status = Caregiver.Status.ACCEPTED if accept else Caregiver.Status.REFUSED
@@ -340,15 +348,15 @@ class ProfessionalAccess:
     consent: Consent | None = None
     is_medecin_traitant: bool = False
     role_kinds: list[str] = field(default_factory=list)
-    emergency_until: object = None  # datetime of the end of a running emergency access
+    emergency_until: datetime | None = None  # datetime of the end of a running emergency access
     has_access: bool = False  # what the policy decides today, whatever the roles say
 
 
-def professionals_with_access(actor: Actor, patient: Person) -> list[ProfessionalAccess]:
+def professionals_with_access(actor: Actor | None, patient: Person) -> list[ProfessionalAccess]:
     """Who can see the record and why, for the patient's Paramètres page."""
     require_patient_side(actor, patient, "list_access")
     now = timezone.now()
-    found: dict = {}
+    found: dict[uuid.UUID, ProfessionalAccess] = {}
 
     def entry(pro: Professional) -> ProfessionalAccess:
         return found.setdefault(pro.id, ProfessionalAccess(pro, []))

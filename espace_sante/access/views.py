@@ -4,44 +4,48 @@ Thin: parse input, call one access function or service, render. Only the
 titulaire reaches their own pages; anyone else gets 404.
 """
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from espace_sante.identity.models import Person
+
 from . import history as history_presentation
 from . import notifications as notification_services
 from . import reports
 from .forms import HistoryFilterForm, NotificationForm, ReportForm
-from .policy import NotAllowed, actor_for_user
+from .policy import Actor, NotAllowed, actor_for_user
 
 
-def _own_space(request):
+def _own_space(request: HttpRequest) -> tuple[Person, Actor | None]:
     """The signed-in citizen and their actor; 404 for professionals, operators, anyone else."""
-    person = getattr(request.user, "person", None)
+    person: Person | None = getattr(request.user, "person", None)
     if person is None:
         raise Http404
     return person, actor_for_user(request.user)
 
 
-def _no_store(response):
+def _no_store(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     return response
 
 
 @login_required
 @never_cache
-def settings_index(request):
+def settings_index(request: HttpRequest) -> HttpResponse:
     _own_space(request)
     return _no_store(render(request, "access/settings_index.html", {"page_title": "Paramètres"}))
 
 
 @login_required
 @never_cache
-def history(request):
+def history(request: HttpRequest) -> HttpResponse:
     patient, actor = _own_space(request)
     tab = request.GET.get("onglet", history_presentation.TAB_OTHERS)
     if tab not in history_presentation.TABS:
@@ -90,7 +94,7 @@ def history(request):
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def report(request, entry_id):
+def report(request: HttpRequest, entry_id: uuid.UUID) -> HttpResponse:
     patient, actor = _own_space(request)
     try:
         entry = reports.reportable_entry(actor, patient.id, entry_id)
@@ -121,7 +125,7 @@ def report(request, entry_id):
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def notifications(request):
+def notifications(request: HttpRequest) -> HttpResponse:
     patient, actor = _own_space(request)
     current = notification_services.preferences(patient.id)
     form = NotificationForm(request.POST or None, current=current)

@@ -7,8 +7,9 @@ edited, inserted or moved.
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from espace_sante.access import chain
 from espace_sante.access.models import AuditEntry, AuditHead
@@ -16,7 +17,7 @@ from espace_sante.access.models import AuditEntry, AuditHead
 
 @dataclass
 class Problem:
-    patient_id: object
+    patient_id: uuid.UUID | str
     sequence: int | None
     what: str
 
@@ -25,7 +26,7 @@ class Problem:
         return f"Patient {self.patient_id}{where} : {self.what}"
 
 
-def verify_patient(patient_id) -> tuple[int, list[Problem]]:
+def verify_patient(patient_id: uuid.UUID | str) -> tuple[int, list[Problem]]:
     """Walk one patient's chain in sequence order; return (entries seen, problems)."""
     problems: list[Problem] = []
     expected, previous_hash, count = 1, chain.GENESIS, 0
@@ -95,8 +96,9 @@ def verify_patient(patient_id) -> tuple[int, list[Problem]]:
     return count, problems
 
 
-def verify(patient_id=None) -> tuple[int, int, list[Problem]]:
+def verify(patient_id: uuid.UUID | str | None = None) -> tuple[int, int, list[Problem]]:
     """Every patient's chain (or one): (patients, entries, problems)."""
+    patients: list[uuid.UUID | str]
     if patient_id is not None:
         patients = [patient_id]
     else:
@@ -104,7 +106,8 @@ def verify(patient_id=None) -> tuple[int, int, list[Problem]]:
             {str(p) for p in AuditEntry.objects.values_list("patient_id", flat=True).distinct()}
             | {str(p) for p in AuditHead.objects.values_list("patient_id", flat=True)}
         )
-    entries, problems = 0, []
+    entries = 0
+    problems: list[Problem] = []
     for patient in patients:
         count, found = verify_patient(patient)
         entries += count
@@ -115,22 +118,29 @@ def verify(patient_id=None) -> tuple[int, int, list[Problem]]:
 class Command(BaseCommand):
     help = "Journal d'accès : vérifier les chaînes d'empreintes (suppression, modification, ordre)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True)
         check = sub.add_parser(
             "verify", help="Vérifier la chaîne de chaque patient (ou d'un seul avec --patient)."
         )
         check.add_argument("--patient", help="Identifiant (UUID) d'un patient.")
 
-    def handle(self, *args, subcommand=None, patient=None, **options):
+    def handle(
+        self,
+        *args: Any,
+        subcommand: str | None = None,
+        patient: str | None = None,
+        **options: Any,
+    ) -> None:
         if subcommand != "verify":
             raise CommandError(f"Sous-commande inconnue : {subcommand}")
+        wanted: str | uuid.UUID | None = patient
         if patient:
             try:
-                patient = uuid.UUID(patient)
+                wanted = uuid.UUID(patient)
             except ValueError:
                 raise CommandError(f"Identifiant de patient invalide : {patient}") from None
-        patients, entries, problems = verify(patient)
+        patients, entries, problems = verify(wanted)
         for problem in problems:
             self.stderr.write(str(problem))
         if problems:
