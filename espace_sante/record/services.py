@@ -630,7 +630,7 @@ def patient_of_document(document_id: DocumentId) -> Person | None:
 
 
 def visible_titles(
-    actor: Actor | None, patient_id: uuid.UUID, document_ids: Iterable[DocumentId]
+    actor: Actor | None, patient_id: policy.Id, document_ids: Iterable[DocumentId]
 ) -> dict[str, str]:
     """Titles of those of ``document_ids`` ``actor`` may still see, for the history.
 
