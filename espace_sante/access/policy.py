@@ -1,9 +1,14 @@
-"""The one decision point for health data (shared/domain/access.md).
+"""The one decision point for health data (docs/domain/access.md).
 
-Every read or write of a patient's health data asks ``can`` (or ``check``,
-which raises) and lists go through the queryset filters here. Deny by
+Services ask through ``access.guard`` (which decides here, then traces);
+lists go through the queryset filters here (``visible_documents``). Deny by
 default: an actor kind, action, profession or document type this module does
 not know is refused.
+
+Length (about 900 lines) on purpose: every rule of who may see what — the
+patient's side, professionals, apps, messaging, settings — sits in one module
+that a reviewer reads whole and that the oracle (tests/access/
+test_policy_oracle.py) and the mutants (bench/mutants.py) aim at.
 """
 
 import uuid
