@@ -153,8 +153,7 @@ UNSCOPED = {
     "espace_sante.record.services:patient_of_document": BY_OPAQUE_ID,
     "espace_sante.messaging.writing:access_conversation": BY_OPAQUE_ID,
     "espace_sante.messaging.writing:conversation_of_message": BY_OPAQUE_ID,
-    "espace_sante.messaging.attachments:access_attachment": BY_OPAQUE_ID,
-    "espace_sante.messaging.attachments:describe_attachment": BY_OPAQUE_ID,
+    "espace_sante.messaging.attachments:_open_attachment": BY_OPAQUE_ID,
     "espace_sante.pharmacy.services:access_order": BY_OPAQUE_ID,
     # Lists of the professionals' side, across patients by nature (see the indexes
     # excused in access.owned.ALLOWED_EXCEPTIONS).

@@ -93,8 +93,8 @@ def store_attachments(actor, patient: Person, uploads: Iterable) -> list[Checked
 # --- Attachments out --------------------------------------------------------------------
 
 
-def access_attachment(actor, attachment_id) -> tuple[Attachment, str]:
-    """The attachment and its file name, if ``actor`` may download it; traced."""
+def _open_attachment(actor, attachment_id, action: MessageAction) -> tuple[Attachment, str]:
+    """The attachment and its decrypted name if ``actor`` may do ``action``; traced."""
     try:
         attachment = Attachment.objects.select_related("message__conversation").get(
             pk=attachment_id
@@ -102,35 +102,23 @@ def access_attachment(actor, attachment_id) -> tuple[Attachment, str]:
     except (Attachment.DoesNotExist, ValueError, TypeError, ValidationError):
         raise NotAllowed from None
     conversation = attachment.message.conversation
-    downloading = check_access(
-        actor, MessageAction.DOWNLOAD, attachment.patient_id, conversation, obj=attachment
-    )
+    opening = check_access(actor, action, attachment.patient_id, conversation, obj=attachment)
     with transaction.atomic():
-        downloading.trace(attachment)
+        opening.trace(attachment)
     filename = crypto.decrypt_text(
         attachment.patient_id, attachment.id, bytes(attachment.filename_encrypted), purpose=FILENAME
     )
     return attachment, filename
+
+
+def access_attachment(actor, attachment_id) -> tuple[Attachment, str]:
+    """The attachment and its file name, if ``actor`` may download it; traced."""
+    return _open_attachment(actor, attachment_id, MessageAction.DOWNLOAD)
 
 
 def describe_attachment(actor, attachment_id) -> tuple[Attachment, str]:
     """The attachment and its name, for a page about it (a read of the conversation)."""
-    try:
-        attachment = Attachment.objects.select_related("message__conversation").get(
-            pk=attachment_id
-        )
-    except (Attachment.DoesNotExist, ValueError, TypeError, ValidationError):
-        raise NotAllowed from None
-    conversation = attachment.message.conversation
-    reading = check_access(
-        actor, MessageAction.READ, attachment.patient_id, conversation, obj=attachment
-    )
-    with transaction.atomic():
-        reading.trace(attachment)
-    filename = crypto.decrypt_text(
-        attachment.patient_id, attachment.id, bytes(attachment.filename_encrypted), purpose=FILENAME
-    )
-    return attachment, filename
+    return _open_attachment(actor, attachment_id, MessageAction.READ)
 
 
 def iter_attachment(attachment: Attachment) -> Iterator[bytes]:
