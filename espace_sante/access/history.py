@@ -114,10 +114,6 @@ class HistoryItem:
     denied: bool
     reported_at: datetime | None = None
 
-    @property
-    def reportable(self) -> bool:
-        return not self.mine and self.reported_at is None
-
 
 @dataclass
 class HistoryPage:

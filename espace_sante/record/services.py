@@ -11,7 +11,6 @@ packages (issue 11 goes on).
 """
 
 import dataclasses
-import hashlib
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -381,13 +380,6 @@ def document_page(
     )
 
 
-def category_counts(listed: list[ListedDocument]) -> list[tuple[str, str, int]]:
-    counts: dict[str, int] = {}
-    for item in listed:
-        counts[item.document.category] = counts.get(item.document.category, 0) + 1
-    return [(code, label, counts[code]) for code, label in CATEGORIES.items() if code in counts]
-
-
 def update_document(
     actor: Actor | None,
     document: Document,
@@ -469,13 +461,6 @@ def sweep_orphan_blobs(older_than_seconds: int = blobs.GRACE_SECONDS) -> int:
         ),
         older_than_seconds,
     )
-
-
-def sha256_of(document: Document) -> str:
-    digest = hashlib.sha256()
-    for chunk in iter_content(document):
-        digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --- Doors that search with their own criteria (the FHIR API) ---------------
