@@ -135,27 +135,18 @@ def start_conversation(
     subject, body = clean_subject(subject), clean_body(body)
     check_rate(actor)
 
-    def create(files):
-        now = timezone.now()
-        conversation_id = uuid.uuid4()
-        conversation = Conversation.objects.create(
-            id=conversation_id,
-            patient=patient,
-            kind=Conversation.Kind.CARE,
-            subject_encrypted=crypto.encrypt_text(
-                patient.id, conversation_id, subject, purpose=SUBJECT
-            ),
-            sender_professional_id=None if from_mailbox else actor.professional_id,
-            organization_id=actor.organization_id,
-            reply_mode=reply_mode,
-            last_message_at=now,
-        )
-        message = _new_message(actor, conversation, body, files, now)
-        starting.trace(conversation)
-        starting.trace(message, event=MessageAction.SEND)
-        return conversation
-
-    return _write(actor, patient, attachments, create)
+    return _open_conversation(
+        actor,
+        patient,
+        starting,
+        subject,
+        body,
+        attachments,
+        kind=Conversation.Kind.CARE,
+        sender_professional_id=None if from_mailbox else actor.professional_id,
+        organization_id=actor.organization_id,
+        reply_mode=reply_mode,
+    )
 
 
 def start_prescription_conversation(
@@ -176,19 +167,35 @@ def start_prescription_conversation(
         )
     check_rate(actor)
 
+    return _open_conversation(
+        actor,
+        patient,
+        starting,
+        subject,
+        body,
+        attachments,
+        kind=Conversation.Kind.PRESCRIPTION,
+        organization=pharmacy,
+        started_by_patient=True,
+    )
+
+
+def _open_conversation(
+    actor, patient: Person, starting, subject: str, body: str, attachments, **fields
+) -> Conversation:
+    """The new conversation and its first message, traced from the decision to start."""
+
     def create(files):
         now = timezone.now()
         conversation_id = uuid.uuid4()
         conversation = Conversation.objects.create(
             id=conversation_id,
             patient=patient,
-            kind=Conversation.Kind.PRESCRIPTION,
             subject_encrypted=crypto.encrypt_text(
                 patient.id, conversation_id, subject, purpose=SUBJECT
             ),
-            organization=pharmacy,
-            started_by_patient=True,
             last_message_at=now,
+            **fields,
         )
         message = _new_message(actor, conversation, body, files, now)
         starting.trace(conversation)
