@@ -12,8 +12,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from espace_sante.access.policy import SYSTEM
-from espace_sante.record import profile_services as services
-from espace_sante.record.profile_models import (
+from espace_sante.record.profile import services
+from espace_sante.record.profile.models import (
     Allergy,
     BloodGroup,
     Condition,

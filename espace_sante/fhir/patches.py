@@ -11,7 +11,7 @@ import json
 import jsonpatch
 import jsonpointer
 
-from espace_sante.record import services as record
+from espace_sante.record.documents import services as record
 
 from .http import FhirError, read_body
 from .mapping import (

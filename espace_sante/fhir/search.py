@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from espace_sante.identity.reference import RPPS_SYSTEM
-from espace_sante.record import services as record
+from espace_sante.record.documents import services as record
 
 from .http import FhirError
 from .mapping import FHIR_TO_STATUS, FINESS_SYSTEM, VISIBILITY_CODES

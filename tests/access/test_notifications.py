@@ -17,7 +17,7 @@ from espace_sante.access import audit, emails, notifications
 from espace_sante.access import services as access
 from espace_sante.access.models import AccessNotification, AuditEntry, NotificationPreference
 from espace_sante.access.policy import Action, actor_for_user
-from espace_sante.record import services as documents
+from espace_sante.record.documents import services as documents
 
 from .audit_support import add_document, pro_actor, verify
 

@@ -23,7 +23,7 @@ from espace_sante.access.owned import PatientOwned
 from espace_sante.crypto import services as crypto
 from espace_sante.identity.models import Person, Professional
 
-from .profile_reference import (
+from .reference import (
     ALLERGY_SEVERITIES,
     BLOOD_GROUPS,
     CONTACT_KINDS,

@@ -16,7 +16,7 @@ from django import forms
 from django.utils import timezone
 from stdnum import ean
 
-from .profile_reference import (
+from .reference import (
     ALLERGY_SEVERITIES,
     BLOOD_GROUPS,
     CONTACT_KINDS,

@@ -22,14 +22,14 @@ from django.views.decorators.http import require_POST
 from espace_sante.access.http import patient_page
 from espace_sante.access.policy import Action, Actor
 from espace_sante.identity.models import Person
+from espace_sante.record.documents import services as documents
+from espace_sante.record.documents.uploads import UploadRefused
 
-from . import profile_services as services
-from . import services as documents
-from .profile_chart import build_chart
-from .profile_forms import MeasureForm, MeasureTargetForm, ProfileForm
-from .profile_reference import MEASURES_BY_SLUG, SECTION_INFO, VACCINE_SUGGESTIONS, MeasureType
-from .profile_services import SECTIONS, SECTIONS_BY_SLUG, ProfileInvalid
-from .uploads import UploadRefused
+from . import services
+from .chart import build_chart
+from .forms import MeasureForm, MeasureTargetForm, ProfileForm
+from .reference import MEASURES_BY_SLUG, SECTION_INFO, VACCINE_SUGGESTIONS, MeasureType
+from .services import SECTIONS, SECTIONS_BY_SLUG, ProfileInvalid
 
 if TYPE_CHECKING:
     # Only for casts: the pages reach the tables through the services.

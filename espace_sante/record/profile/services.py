@@ -32,8 +32,8 @@ from espace_sante.access.policy import Action, Actor, ActorKind, NotAllowed
 from espace_sante.crypto import services as crypto
 from espace_sante.identity.models import Person
 
-from . import profile_forms as forms
-from .profile_models import (
+from . import forms
+from .models import (
     Allergy,
     BloodGroup,
     Condition,
@@ -49,7 +49,7 @@ from .profile_models import (
     Vaccination,
     Wishes,
 )
-from .profile_reference import (
+from .reference import (
     MEASURE_TYPES,
     MEASURES,
     SECTION_INFO,
@@ -61,8 +61,8 @@ from .profile_reference import (
 if TYPE_CHECKING:
     from weasyprint.urls import URLFetcher
 
-    from .models import Document
-    from .services import ListedDocument
+    from espace_sante.record.documents.models import Document
+    from espace_sante.record.documents.services import ListedDocument
 
 _Entry = TypeVar("_Entry", bound=ProfileEntry)
 
@@ -578,7 +578,7 @@ def profile_summary(actor: Actor | None, patient: Person) -> ProfileSummary:
     One audit entry for the whole read (``profile:summary``); the advance
     directives come from the documents service, which traces its own listing.
     """
-    from . import services as documents
+    from espace_sante.record.documents import services as documents
 
     access = _check(actor, Action.LIST, patient.id, SUMMARY_TYPE)
     summary = ProfileSummary(patient=patient)
@@ -661,8 +661,8 @@ def summary_title(day: date) -> str:
 
 def save_summary_to_documents(actor: Actor | None, patient: Person) -> "Document":
     """Store the printable summary in the patient's documents (type DOCPAT08)."""
-    from .models import Document
-    from .services import NewDocument, add_document
+    from espace_sante.record.documents.models import Document
+    from espace_sante.record.documents.services import NewDocument, add_document
 
     today = timezone.localdate()
     content = summary_pdf(actor, patient, today=today)
