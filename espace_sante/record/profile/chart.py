@@ -17,7 +17,7 @@ from django.utils import formats, timezone
 from .reference import MeasureType, french_number
 
 if TYPE_CHECKING:
-    from .services import MeasurePoint, Target
+    from .measures import MeasurePoint, Target
 
 WIDTH, HEIGHT = 720, 320
 LEFT, RIGHT, TOP, BOTTOM = 64, 24, 20, 56
