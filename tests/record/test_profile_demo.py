@@ -9,7 +9,7 @@ from django.utils import timezone
 from espace_sante.access.policy import SYSTEM
 from espace_sante.demo.profile import load_profile_demo
 from espace_sante.record.profile import services
-from espace_sante.record.profile.models import ProfileEntry
+from espace_sante.record.profile.encrypted import ProfileEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.apps import apps
 from django.db import connection
 
 from espace_sante.record.profile import services
-from espace_sante.record.profile.models import ProfileEntry
+from espace_sante.record.profile.encrypted import ProfileEntry
 
 from .profile_support import MARKED, MARKER, actor
 

@@ -21,6 +21,7 @@ from espace_sante.crypto import services as crypto
 from espace_sante.identity.models import Person
 
 from . import forms
+from .encrypted import ProfileEntry
 from .models import (
     Allergy,
     BloodGroup,
@@ -30,7 +31,6 @@ from .models import (
     FamilyHistory,
     Hospitalisation,
     Lifestyle,
-    ProfileEntry,
     Treatment,
     Vaccination,
     Wishes,

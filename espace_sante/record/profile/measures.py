@@ -19,8 +19,8 @@ from espace_sante.access.policy import Action, Actor, NotAllowed
 from espace_sante.crypto import services as crypto
 from espace_sante.identity.models import Person
 
-from . import forms
 from .entries import access_to, scoped, validated
+from .measure_forms import MeasureForm, MeasureTargetForm
 from .models import Measure, MeasureTarget
 from .reference import MEASURE_TYPES, MEASURES, MeasureType, french_number
 
@@ -84,6 +84,14 @@ def _point(row: Measure, measure: MeasureType) -> MeasurePoint:
     )
 
 
+def _find(patient: Person, measure_id: uuid.UUID | str) -> Measure:
+    """One measure of the patient; ``NotAllowed`` for an unknown or malformed id."""
+    try:
+        return scoped(Measure, patient).get(pk=measure_id)
+    except (Measure.DoesNotExist, ValidationError, ValueError):
+        raise NotAllowed from None
+
+
 def add_measure(
     actor: Actor | None,
     patient: Person,
@@ -101,7 +109,7 @@ def add_measure(
     """
     measure = measure_type(code)
     access = access_to(actor, Action.CREATE, patient.id, MEASURES_TYPE)
-    cleaned = validated(forms.MeasureForm, data, patient, measure)
+    cleaned = validated(MeasureForm, data, patient, measure)
     crypto.ensure_keys(patient)
     row = Measure(patient=patient, code=measure.code, measured_at=cleaned["measured_at"])
     row.author = author
@@ -118,10 +126,7 @@ def delete_measure(actor: Actor | None, patient: Person, measure_id: uuid.UUID |
     """Delete one measure of the patient."""
     access = access_to(actor, Action.DELETE, patient.id, MEASURES_TYPE)
     with transaction.atomic():
-        try:
-            row = scoped(Measure, patient).get(pk=measure_id)
-        except (Measure.DoesNotExist, ValidationError, ValueError):
-            raise NotAllowed from None
+        row = _find(patient, measure_id)
         access.trace(row)
         row.delete()
 
@@ -130,10 +135,7 @@ def get_measure(actor: Actor | None, patient: Person, measure_id: uuid.UUID | st
     """One measure of the patient, decrypted (to confirm its deletion)."""
     access = access_to(actor, Action.READ, patient.id, MEASURES_TYPE)
     with transaction.atomic():
-        try:
-            row = scoped(Measure, patient).get(pk=measure_id)
-        except (Measure.DoesNotExist, ValidationError, ValueError):
-            raise NotAllowed from None
+        row = _find(patient, measure_id)
         access.trace(row)
     return _point(row, measure_type(row.code))
 
@@ -183,7 +185,7 @@ def set_measure_target(
     """Set (or replace) the patient's goal for measures of type ``code``."""
     measure = measure_type(code)
     access = access_to(actor, Action.UPDATE, patient.id, MEASURES_TYPE)
-    cleaned = validated(forms.MeasureTargetForm, data, patient, measure)
+    cleaned = validated(MeasureTargetForm, data, patient, measure)
     crypto.ensure_keys(patient)
     with transaction.atomic():
         row = scoped(MeasureTarget, patient).select_for_update().filter(code=code).first()

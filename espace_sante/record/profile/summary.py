@@ -18,9 +18,10 @@ from espace_sante.identity.models import Person
 from espace_sante.record.documents import services as documents
 from espace_sante.record.documents.models import Document
 
+from .encrypted import ProfileEntry
 from .entries import SECTIONS, access_to, scoped
 from .measures import LatestMeasure, latest_of
-from .models import ProfileEntry, Treatment
+from .models import Treatment
 
 if TYPE_CHECKING:
     from weasyprint.urls import URLFetcher

@@ -27,7 +27,8 @@ from espace_sante.record.documents.uploads import UploadRefused
 
 from . import services
 from .chart import build_chart
-from .forms import MeasureForm, MeasureTargetForm, ProfileForm
+from .forms import ProfileForm
+from .measure_forms import MeasureForm, MeasureTargetForm
 from .reference import MEASURES_BY_SLUG, SECTION_INFO, VACCINE_SUGGESTIONS, MeasureType
 from .services import SECTIONS, SECTIONS_BY_SLUG, ProfileInvalid
 
