@@ -3,7 +3,7 @@
 The patch is applied to the resource as we serve it; then only ``status``,
 ``securityLabel`` and the ``isArchived`` extension may differ. Anything else
 is answered 405, as the guide says. The change itself goes through
-``record.services.update_deposit`` (author only, traced).
+``record.documents.changes.update_deposit`` (author only, traced).
 """
 
 import json

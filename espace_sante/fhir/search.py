@@ -1,6 +1,6 @@
 """FHIR search parameters of DocumentReference (ITI-67) as a ``Q`` on documents.
 
-The policy filter is applied by ``record.services.search_documents``; this
+The policy filter is applied by ``record.documents.reading.search_documents``; this
 module only translates what the client asks for. A parameter we cannot honour
 truthfully (the data is not kept) is refused with 400 rather than ignored.
 """

@@ -257,5 +257,5 @@ def test_the_profile_views_reach_health_data_only_through_the_services():
     from espace_sante.record.profile import views as profile_views
 
     source = inspect.getsource(profile_views)
-    assert "profile_models" not in source
+    assert "record.profile.models" not in source
     assert set(re.findall(r"(\w+)\.objects", source)) <= {"Person"}
