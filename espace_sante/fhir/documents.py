@@ -170,7 +170,7 @@ def _replaced_reference(resource) -> str | None:
 
 
 def deposit(caller: Caller, resource, inline_data: bytes | None = None) -> record.Deposit:
-    """Store the document a DocumentReference carries, through ``record.documents.deposit.deposit``."""
+    """Store the document a DocumentReference carries, through ``record.deposit``."""
     if resource.status != "current":
         raise FhirError(
             422,
