@@ -26,11 +26,9 @@ from .deposit import (
     Deposit,
     NewDocument,
     add_document,
-    allowed_types_for,
     deposit,
     deposit_batch,
     find_own_deposit,
-    max_bytes_for,
     sweep_orphan_blobs,
 )
 from .reading import (
@@ -63,7 +61,6 @@ __all__ = [
     "NewDocument",
     "access_document",
     "add_document",
-    "allowed_types_for",
     "content_copy",
     "delete_document",
     "deposit",
@@ -74,7 +71,6 @@ __all__ = [
     "has_event",
     "iter_content",
     "list_documents",
-    "max_bytes_for",
     "open_content",
     "patient_of_document",
     "read_content",

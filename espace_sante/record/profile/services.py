@@ -28,14 +28,12 @@ from .entries import (
     get_singleton,
     list_section,
     save_singleton,
-    section,
     set_blood_group,
     set_lifestyle,
     set_organ_donation,
     update_entry,
 )
 from .measures import (
-    MEASURES_TYPE,
     LatestMeasure,
     MeasurePoint,
     Target,
@@ -46,23 +44,18 @@ from .measures import (
     get_measure_target,
     latest_measures,
     measure_series,
-    measure_type,
     set_measure_target,
 )
 from .summary import (
-    SUMMARY_TYPE,
     ProfileSummary,
     profile_summary,
     save_summary_to_documents,
     summary_pdf,
-    summary_title,
 )
 
 __all__ = [
-    "MEASURES_TYPE",
     "SECTIONS",
     "SECTIONS_BY_SLUG",
-    "SUMMARY_TYPE",
     "LatestMeasure",
     "MeasurePoint",
     "ProfileInvalid",
@@ -84,16 +77,13 @@ __all__ = [
     "latest_measures",
     "list_section",
     "measure_series",
-    "measure_type",
     "profile_summary",
     "save_singleton",
     "save_summary_to_documents",
-    "section",
     "set_blood_group",
     "set_lifestyle",
     "set_measure_target",
     "set_organ_donation",
     "summary_pdf",
-    "summary_title",
     "update_entry",
 ]
