@@ -84,8 +84,8 @@ def main() -> None:
     from espace_sante.crypto import services as crypto
     from espace_sante.identity import services as identity
     from espace_sante.identity.models import Person
-    from espace_sante.record import services
-    from espace_sante.record.models import Document
+    from espace_sante.record.documents import services
+    from espace_sante.record.documents.models import Document
 
     print(f"Base : {engine} — machine : {os.cpu_count()} cœurs")
     patient = identity.create_person(

@@ -13,9 +13,9 @@ from django.urls import get_resolver
 from espace_sante.access.models import AuditEntry
 from espace_sante.access.policy import actor_for_user
 from espace_sante.messaging import services as messaging
-from espace_sante.record import profile_services
-from espace_sante.record import services as record
-from espace_sante.record.models import Document
+from espace_sante.record.documents import services as record
+from espace_sante.record.documents.models import Document
+from espace_sante.record.profile import services as profile_services
 
 from .record.conftest import make_pdf
 

@@ -139,7 +139,7 @@ UNSCOPED = {
     "espace_sante.messaging.retention:sweep_orphan_attachments": (
         "orphan blob sweep: which stored names (under one patient's folder) have a row"
     ),
-    "espace_sante.record.services:sweep_orphan_blobs": (
+    "espace_sante.record.documents.deposit:sweep_orphan_blobs": (
         "orphan blob sweep: which stored names (under one patient's folder) have a row"
     ),
     # Tasks that hold only a row id.
@@ -149,8 +149,8 @@ UNSCOPED = {
         "the conversation of a message in hand (same patient, by its foreign key)"
     ),
     # Entry points by an opaque id: the id is all the caller gives.
-    "espace_sante.record.services:access_document": BY_OPAQUE_ID,
-    "espace_sante.record.services:patient_of_document": BY_OPAQUE_ID,
+    "espace_sante.record.documents.reading:access_document": BY_OPAQUE_ID,
+    "espace_sante.record.documents.reading:patient_of_document": BY_OPAQUE_ID,
     "espace_sante.messaging.writing:access_conversation": BY_OPAQUE_ID,
     "espace_sante.messaging.writing:conversation_of_message": BY_OPAQUE_ID,
     "espace_sante.messaging.attachments:_open_attachment": BY_OPAQUE_ID,
@@ -168,7 +168,7 @@ UNSCOPED = {
         "limit of people one aidant helps: counts the aidant's links across patients"
     ),
     # Known limit (docs/decisions/0008): a conditional PATCH may name no patient.
-    "espace_sante.record.services:find_own_deposit": (
+    "espace_sante.record.documents.deposit:find_own_deposit": (
         "conditional PATCH by masterIdentifier without a patient: five rows at most, "
         "kept to the caller's own deposits; scoped when the request names the patient"
     ),

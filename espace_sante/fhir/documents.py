@@ -11,10 +11,10 @@ from datetime import date, datetime
 from pydantic import ValidationError
 
 from espace_sante.access.policy import NotAllowed
-from espace_sante.record import services as record
-from espace_sante.record.models import Document
-from espace_sante.record.reference import document_type
-from espace_sante.record.uploads import UploadRefused
+from espace_sante.record.documents import services as record
+from espace_sante.record.documents.models import Document
+from espace_sante.record.documents.reference import document_type
+from espace_sante.record.documents.uploads import UploadRefused
 
 from . import patients
 from .auth import Caller
@@ -170,7 +170,7 @@ def _replaced_reference(resource) -> str | None:
 
 
 def deposit(caller: Caller, resource, inline_data: bytes | None = None) -> record.Deposit:
-    """Store the document a DocumentReference carries, through ``record.services.deposit``."""
+    """Store the document a DocumentReference carries, through ``record.deposit``."""
     if resource.status != "current":
         raise FhirError(
             422,

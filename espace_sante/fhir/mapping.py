@@ -5,7 +5,7 @@ import hashlib
 from espace_sante.access import events
 from espace_sante.identity.models import OPEN_SPACE_STATES, Person
 from espace_sante.identity.reference import RPPS_SYSTEM
-from espace_sante.record.reference import document_type
+from espace_sante.record.documents.reference import document_type
 
 URI_SYSTEM = "urn:ietf:rfc:3986"
 CLASS_SYSTEM = "urn:oid:1.2.250.1.213.1.1.4.1"  # TRE_A03 (XDS classCode)

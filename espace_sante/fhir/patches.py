@@ -3,7 +3,7 @@
 The patch is applied to the resource as we serve it; then only ``status``,
 ``securityLabel`` and the ``isArchived`` extension may differ. Anything else
 is answered 405, as the guide says. The change itself goes through
-``record.services.update_deposit`` (author only, traced).
+``record.documents.changes.update_deposit`` (author only, traced).
 """
 
 import json
@@ -11,7 +11,7 @@ import json
 import jsonpatch
 import jsonpointer
 
-from espace_sante.record import services as record
+from espace_sante.record.documents import services as record
 
 from .http import FhirError, read_body
 from .mapping import (

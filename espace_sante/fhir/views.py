@@ -23,7 +23,7 @@ from espace_sante.access.guard import guard
 from espace_sante.access.http import decrypted_response
 from espace_sante.access.policy import Action, NotAllowed, request_memo
 from espace_sante.identity.models import EXISTING_SPACE_STATES
-from espace_sante.record import services as record
+from espace_sante.record.documents import services as record
 
 from . import capability, documents, mapping, patches, patients, search, transactions
 from .auth import Caller, audit_token, caller

@@ -22,7 +22,7 @@ from espace_sante.access.policy import ActorKind, MessageAction, NotAllowed
 from espace_sante.identity.models import Organization, Person
 from espace_sante.messaging import services as messaging
 from espace_sante.messaging.services import MessagingRefused
-from espace_sante.record import services as record
+from espace_sante.record.documents import services as record
 
 from .events import PRESCRIPTION_STATUS
 from .models import PrescriptionOrder

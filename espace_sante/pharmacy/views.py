@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 
 from espace_sante.access.policy import NotAllowed, actor_for_user
 from espace_sante.messaging.services import MessagingRefused
-from espace_sante.record import services as record
+from espace_sante.record.documents import services as record
 
 from . import services
 from .forms import PrescriptionForm, SearchForm

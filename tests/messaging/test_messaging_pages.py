@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from espace_sante.messaging import services as messaging
 from espace_sante.messaging.models import Attachment, Conversation, Message
 from espace_sante.pharmacy.models import PrescriptionOrder
-from espace_sante.record.models import Document
+from espace_sante.record.documents.models import Document
 from tests.portal.test_portal import signed_in_professional
 
 from .conftest import make_pdf, pro_actor
@@ -232,7 +232,7 @@ def test_a_patient_sends_a_photo_to_the_pharmacy_which_marks_it_ready(
 
 
 def test_a_patient_sends_a_document_of_her_space(marie_client, personas, carmes, marie):
-    from espace_sante.record import services as record
+    from espace_sante.record.documents import services as record
 
     document = record.add_document(
         marie,

@@ -14,8 +14,8 @@ from espace_sante.access.policy import NotAllowed, actor_for_user
 from espace_sante.messaging import services as messaging
 from espace_sante.messaging.models import Attachment, Conversation, Message
 from espace_sante.messaging.services import MessagingRefused
-from espace_sante.record import services as record
-from espace_sante.record.models import Document
+from espace_sante.record.documents import services as record
+from espace_sante.record.documents.models import Document
 
 from .conftest import make_pdf, pdf_upload, pro_actor, run_worker
 
@@ -428,7 +428,7 @@ def test_the_retention_command_also_sweeps_orphan_attachment_files(
     call_command("messaging_retention")
     assert kept.exists() and fresh.exists() and not orphan.exists()
     # The documents' own sweep leaves the messaging folder alone.
-    from espace_sante.record import services as record_services
+    from espace_sante.record.documents import services as record_services
 
     record_services.sweep_orphan_blobs()
     assert kept.exists()

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from espace_sante.record.models import Document
+from espace_sante.record.documents.models import Document
 
 from .conftest import make_pdf
 

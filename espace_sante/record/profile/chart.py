@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from django.utils import formats, timezone
 
-from .profile_reference import MeasureType, french_number
+from .reference import MeasureType, french_number
 
 if TYPE_CHECKING:
-    from .profile_services import MeasurePoint, Target
+    from .measures import MeasurePoint, Target
 
 WIDTH, HEIGHT = 720, 320
 LEFT, RIGHT, TOP, BOTTOM = 64, 24, 20, 56

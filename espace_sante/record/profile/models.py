@@ -1,39 +1,22 @@
 """The medical profile ("Profil médical"): one table per section of shared/domain/profile.md.
 
-Rule 4, the host cannot read: every health content field (names, free text,
-choices, measure values, contact details) is declared with ``Encrypted()``,
-which stores only ``<name>_encrypted``, a ciphertext under the patient's key
-bound to (patient, row id, field name). In clear stay only what lists are
-sorted and filtered on: patient, id, dates, the measure's LOINC code, the kind
-of author, and timestamps.
-
+Rule 4, the host cannot read: health content is declared with ``Encrypted()``
+(``encrypted.py``); only what lists are sorted and filtered on stays in clear.
 Rule 2: every table has a non-null ``patient`` and an index that starts with it.
-Rows are changed only through ``profile_services``.
+Rows are changed only through the profile's services.
 """
 
-import uuid
 from collections.abc import Iterable
 from datetime import date
-from typing import Any, ClassVar, Self, overload
+from typing import ClassVar
 
 from django.db import models
-from django.utils import formats, timezone
+from django.utils import timezone
 
-from espace_sante.access.owned import PatientOwned
-from espace_sante.crypto import services as crypto
-from espace_sante.identity.models import Person, Professional
+from espace_sante.identity.models import Professional
 
-from .profile_reference import (
-    ALLERGY_SEVERITIES,
-    BLOOD_GROUPS,
-    CONTACT_KINDS,
-    DISABILITY_KINDS,
-    DISABILITY_RATES,
-    FAMILY_RELATIONS,
-    ORGAN_DONATION,
-    VACCINATION_ROUTES,
-    VACCINATION_SITES,
-)
+from . import reference
+from .encrypted import Encrypted, ProfileEntry, long_date
 
 __all__ = [
     "Allergy",
@@ -50,119 +33,6 @@ __all__ = [
     "Vaccination",
     "Wishes",
 ]
-
-
-def long_date(value: date | None) -> str:
-    return formats.date_format(value, "j F Y") if value else ""
-
-
-class Encrypted:
-    """A text field kept only encrypted.
-
-    Declared as ``name = Encrypted()``, it adds the column ``name_encrypted``
-    (a BinaryField). Reading ``row.name`` decrypts once and caches the text on
-    the instance; assigning stores the text and marks it for encryption, which
-    happens in ``save()``, when the row's patient and id are settled. With
-    ``choices``, ``row.name_label`` gives the label of the stored code.
-    """
-
-    def __init__(self, choices: dict[str, str] | None = None) -> None:
-        self.choices = choices
-
-    def contribute_to_class(self, cls: type["ProfileEntry"], name: str) -> None:
-        self.name = name
-        self.column = f"{name}_encrypted"
-        cls.add_to_class(self.column, models.BinaryField(editable=False))
-        setattr(cls, name, self)
-        cls._encrypted_fields = (*cls._encrypted_fields, name)
-        if self.choices is not None:
-            choices = self.choices
-
-            def label(instance: ProfileEntry, _name: str = name) -> str:
-                value: str = getattr(instance, _name)
-                return choices.get(value, value)
-
-            setattr(cls, f"{name}_label", property(label))
-
-    @overload
-    def __get__(self, instance: None, owner: type | None = None) -> Self: ...
-
-    @overload
-    def __get__(self, instance: "ProfileEntry", owner: type | None = None) -> str: ...
-
-    def __get__(self, instance: "ProfileEntry | None", owner: type | None = None) -> "Self | str":
-        if instance is None:
-            return self
-        plain: dict[str, str] = instance.__dict__.setdefault("_plaintext", {})
-        if self.name not in plain:
-            ciphertext: bytes = getattr(instance, self.column)
-            if instance._state.adding and not ciphertext:
-                plain[self.name] = ""
-            else:
-                # No shortcut for an empty column of a saved row: every saved
-                # field holds a ciphertext, so an empty one means tampering.
-                plain[self.name] = crypto.decrypt_text(
-                    instance.patient_id, instance.pk, ciphertext, purpose=self.name
-                )
-        return plain[self.name]
-
-    def __set__(self, instance: "ProfileEntry", value: object) -> None:
-        # Any value is accepted and kept as its text (a Decimal measure, a code...).
-        text = "" if value is None else str(value).strip()
-        instance.__dict__.setdefault("_plaintext", {})[self.name] = text
-        instance.__dict__.setdefault("_to_encrypt", set()).add(self.name)
-
-
-class ProfileEntry(PatientOwned):
-    """What every profile row shares: opaque id, patient, timestamps, encryption on save."""
-
-    _encrypted_fields: ClassVar[tuple[str, ...]] = ()
-    # Declared for the type checker: each concrete table gets Django's default manager.
-    objects: ClassVar[models.Manager[Self]]
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # No separate index on patient alone: each table's own index starts with it.
-    patient = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+", db_index=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        abstract = True
-
-    def __str__(self) -> str:
-        # Never the content: a row printed in a log must reveal nothing.
-        return f"{self._meta.verbose_name} {self.id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.seal()
-        super().save(*args, **kwargs)
-
-    def seal(self) -> None:
-        """Encrypt the changed fields (and any never set) into their columns."""
-        pending: set[str] = self.__dict__.get("_to_encrypt", set())
-        for name in self._encrypted_fields:
-            column = f"{name}_encrypted"
-            if name in pending or not getattr(self, column):
-                text = getattr(self, name)
-                setattr(
-                    self,
-                    column,
-                    crypto.encrypt_text(self.patient_id, self.pk, text, purpose=name),
-                )
-        pending.clear()
-
-    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
-        self.__dict__.pop("_plaintext", None)
-        self.__dict__.pop("_to_encrypt", None)
-        super().refresh_from_db(*args, **kwargs)
-
-    @property
-    def title(self) -> str:
-        raise NotImplementedError
-
-    def details(self) -> list[tuple[str, str]]:
-        """(label, text) pairs shown under the title; empty values are left out."""
-        return []
 
 
 def _present(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -191,9 +61,7 @@ class Condition(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
         verbose_name_plural = "maladies et sujets de santé"
         indexes = [models.Index(fields=["patient", "start_date"], name="profile_condition_patient")]
 
-    @property
-    def title(self) -> str:
-        return self.name
+    title_field = "name"
 
     def details(self) -> list[tuple[str, str]]:
         return _present([("Période", _period(self.start_date, self.end_date))])
@@ -234,16 +102,14 @@ class Treatment(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
 class Allergy(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     substance = Encrypted()
     reaction = Encrypted()
-    severity = Encrypted(choices=ALLERGY_SEVERITIES)
+    severity = Encrypted(choices=reference.ALLERGY_SEVERITIES)
     severity_label: str  # property added by Encrypted(choices=...)
 
     class Meta:
         verbose_name = "allergie"
         indexes = [models.Index(fields=["patient", "created_at"], name="profile_allergy_patient")]
 
-    @property
-    def title(self) -> str:
-        return self.substance
+    title_field = "substance"
 
     def details(self) -> list[tuple[str, str]]:
         return _present([("Réaction", self.reaction), ("Gravité", self.severity_label)])
@@ -256,9 +122,9 @@ class Vaccination(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
 
     vaccine = Encrypted()
     lot_number = Encrypted()
-    route = Encrypted(choices=VACCINATION_ROUTES)
+    route = Encrypted(choices=reference.VACCINATION_ROUTES)
     route_label: str  # property added by Encrypted(choices=...)
-    site = Encrypted(choices=VACCINATION_SITES)
+    site = Encrypted(choices=reference.VACCINATION_SITES)
     site_label: str  # property added by Encrypted(choices=...)
     performer = Encrypted()  # who vaccinated, as the patient or professional wrote it
     vaccinated_on = models.DateField()
@@ -274,9 +140,7 @@ class Vaccination(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
             models.Index(fields=["patient", "vaccinated_on"], name="profile_vaccination_patient")
         ]
 
-    @property
-    def title(self) -> str:
-        return self.vaccine
+    title_field = "vaccine"
 
     def details(self) -> list[tuple[str, str]]:
         return _present(
@@ -303,9 +167,7 @@ class Hospitalisation(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
             models.Index(fields=["patient", "start_date"], name="profile_hospitalisation_pat")
         ]
 
-    @property
-    def title(self) -> str:
-        return self.place
+    title_field = "place"
 
     def details(self) -> list[tuple[str, str]]:
         return _present(
@@ -314,7 +176,7 @@ class Hospitalisation(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
 
 
 class FamilyHistory(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
-    relation = Encrypted(choices=FAMILY_RELATIONS)
+    relation = Encrypted(choices=reference.FAMILY_RELATIONS)
     relation_label: str  # property added by Encrypted(choices=...)
     condition = Encrypted()
 
@@ -323,9 +185,7 @@ class FamilyHistory(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
         verbose_name_plural = "antécédents familiaux"
         indexes = [models.Index(fields=["patient", "created_at"], name="profile_family_patient")]
 
-    @property
-    def title(self) -> str:
-        return self.condition
+    title_field = "condition"
 
     def details(self) -> list[tuple[str, str]]:
         return _present([("Lien de parenté", self.relation_label)])
@@ -407,9 +267,9 @@ class Lifestyle(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
 
 
 class Disability(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
-    kind = Encrypted(choices=DISABILITY_KINDS)
+    kind = Encrypted(choices=reference.DISABILITY_KINDS)
     kind_label: str  # property added by Encrypted(choices=...)
-    rate = Encrypted(choices=DISABILITY_RATES)
+    rate = Encrypted(choices=reference.DISABILITY_RATES)
     rate_label: str  # property added by Encrypted(choices=...)
     technical_help = Encrypted()
     human_help = Encrypted()
@@ -420,9 +280,7 @@ class Disability(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
             models.Index(fields=["patient", "created_at"], name="profile_disability_patient")
         ]
 
-    @property
-    def title(self) -> str:
-        return self.kind_label
+    title_field = "kind_label"
 
     def details(self) -> list[tuple[str, str]]:
         return _present(
@@ -435,7 +293,7 @@ class Disability(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
 
 
 class BloodGroup(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
-    group = Encrypted(choices=BLOOD_GROUPS)
+    group = Encrypted(choices=reference.BLOOD_GROUPS)
     group_label: str  # property added by Encrypted(choices=...)
 
     class Meta:
@@ -444,18 +302,13 @@ class BloodGroup(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
             models.UniqueConstraint(fields=["patient"], name="profile_blood_group_unique")
         ]
 
-    @property
-    def title(self) -> str:
-        return self.group_label
-
-    def details(self) -> list[tuple[str, str]]:
-        return []
+    title_field = "group_label"
 
 
 class Contact(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     """Someone of the patient's circle: to alert, trusted person, caregiver, helped person."""
 
-    kind = Encrypted(choices=CONTACT_KINDS)
+    kind = Encrypted(choices=reference.CONTACT_KINDS)
     kind_label: str  # property added by Encrypted(choices=...)
     name = Encrypted()
     relation = Encrypted()
@@ -467,9 +320,7 @@ class Contact(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
         verbose_name_plural = "entourage"
         indexes = [models.Index(fields=["patient", "created_at"], name="profile_contact_patient")]
 
-    @property
-    def title(self) -> str:
-        return self.name
+    title_field = "name"
 
     def details(self) -> list[tuple[str, str]]:
         return _present(
@@ -485,7 +336,7 @@ class Contact(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
 class Wishes(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     """Volontés: the position on organ donation (advance directives are documents)."""
 
-    organ_donation = Encrypted(choices=ORGAN_DONATION)
+    organ_donation = Encrypted(choices=reference.ORGAN_DONATION)
     organ_donation_label: str  # property added by Encrypted(choices=...)
 
     class Meta:
@@ -493,9 +344,4 @@ class Wishes(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
         verbose_name_plural = "volontés"
         constraints = [models.UniqueConstraint(fields=["patient"], name="profile_wishes_unique")]
 
-    @property
-    def title(self) -> str:
-        return self.organ_donation_label
-
-    def details(self) -> list[tuple[str, str]]:
-        return []
+    title_field = "organ_donation_label"

@@ -2,21 +2,20 @@
 
 The services validate through these forms whatever the door (web page, API,
 demo), so a rule and its message are written once. Field names are the
-attribute names of the models in ``profile_models``.
+attribute names of the models in ``models``. The forms of measures are in
+``measure_forms``.
 
-Length (about 600 lines): one form per section, each short; kept in one file so
+Length (about 420 lines): one form per section, each short; kept in one file so
 that the rules and their French messages read side by side.
 """
 
-from datetime import datetime, time
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django import forms
 from django.utils import timezone
 from stdnum import ean
 
-from .profile_reference import (
+from .reference import (
     ALLERGY_SEVERITIES,
     BLOOD_GROUPS,
     CONTACT_KINDS,
@@ -26,9 +25,6 @@ from .profile_reference import (
     ORGAN_DONATION,
     VACCINATION_ROUTES,
     VACCINATION_SITES,
-    MeasureType,
-    Unit,
-    french_number,
 )
 
 if TYPE_CHECKING:
@@ -44,13 +40,6 @@ class DateInput(forms.DateInput):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="%Y-%m-%d", **kwargs)
-
-
-class TimeInput(forms.TimeInput):
-    input_type = "time"
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="%H:%M", **kwargs)
 
 
 def date_field(
@@ -420,209 +409,3 @@ class WishesForm(ProfileForm):
         radio=True,
         required_msg="Choisissez une réponse.",
     )
-
-
-# --- Measures ---------------------------------------------------------------
-
-
-class FrenchDecimalField(forms.Field):
-    """A number typed the French way (« 72,5 ») or the English way (« 72.5 »)."""
-
-    widget = forms.TextInput
-
-    def __init__(self, *, example: str, **kwargs: Any) -> None:
-        self.example = example
-        super().__init__(**kwargs)
-
-    def to_python(self, value: Any) -> Decimal | None:
-        if isinstance(value, Decimal | int):
-            return Decimal(value)
-        text = "" if value is None else str(value).strip()
-        if not text:
-            return None
-        # Spaces (and the thin ones of French typography) group thousands.
-        compact = "".join(text.split()).replace("\u202f", "").replace(",", ".")
-        try:
-            number = Decimal(compact) if len(compact) <= 20 else None
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite():
-            raise forms.ValidationError(
-                f"Saisissez un nombre, par exemple {self.example}.", code="invalid"
-            )
-        return number
-
-
-def _range_error(
-    subject: str,
-    feminine: bool,
-    unit: Unit,
-    low: Decimal | None = None,
-    high: Decimal | None = None,
-) -> str:
-    low = unit.minimum if low is None else low
-    high = unit.maximum if high is None else high
-    agreed = "comprise" if feminine else "compris"
-    return (
-        f"{subject} doit être {agreed} entre {french_number(low)} et {french_number(high)} "
-        f"{unit.label}."
-    )
-
-
-class MeasureForm(ProfileForm):
-    """A value (two for blood pressure), its unit when there is a choice, date and time."""
-
-    def __init__(self, measure: MeasureType, *args: Any, **kwargs: Any) -> None:
-        self.measure = measure
-        super().__init__(*args, **kwargs)
-        unit = measure.unit
-        if measure.components:
-            first, second = measure.components
-            self.fields["value"] = self._value_field(f"{first.label}, en {unit.label}", first.label)
-            self.fields["second_value"] = self._value_field(
-                f"{second.label}, en {unit.label}", second.label
-            )
-        else:
-            label = measure.label if len(measure.units) > 1 else f"{measure.label} ({unit.label})"
-            self.fields["value"] = self._value_field(label, measure.label)
-        if len(measure.units) > 1:
-            self.fields["unit"] = forms.ChoiceField(
-                label="Unité",
-                choices=[(u.code, u.label) for u in measure.units],
-                initial=unit.code,
-                widget=forms.Select(attrs={"class": "fr-select"}),
-                error_messages={"required": "Choisissez l'unité."},
-            )
-        self.fields["date"] = date_field(
-            "Date de la mesure",
-            required=True,
-            required_msg="Indiquez la date de la mesure, par exemple 14/03/2025.",
-        )
-        self.fields["date"].initial = timezone.localdate()
-        self.fields["date"].widget.attrs["class"] = "fr-input"
-        self.fields["time"] = forms.TimeField(
-            label="Heure",
-            required=False,
-            help_text="Facultatif, par exemple 08:30.",
-            widget=TimeInput(attrs={"class": "fr-input"}),
-            error_messages={"invalid": "Saisissez une heure valide, par exemple 08:30."},
-        )
-        if measure.hint:
-            self.fields["value"].help_text = measure.hint
-
-    def _value_field(self, label: str, short: str) -> FrenchDecimalField:
-        return FrenchDecimalField(
-            label=label,
-            example=self.measure.example,
-            widget=forms.TextInput(
-                attrs={"inputmode": "decimal", "class": "fr-input", "autocomplete": "off"}
-            ),
-            error_messages={"required": f"Indiquez la valeur : {short.lower()}."},
-        )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        measure = self.measure
-        unit = measure.unit_for(cleaned.get("unit") or measure.unit.code)
-        if unit is None:
-            return cleaned
-        cleaned["unit"] = unit.code
-        step = Decimal(1).scaleb(-unit.decimals)
-        if measure.components:
-            for name, component in zip(("value", "second_value"), measure.components, strict=True):
-                value = cleaned.get(name)
-                if value is None:
-                    continue
-                if not component.minimum <= value <= component.maximum:
-                    self.add_error(
-                        name,
-                        _range_error(
-                            component.subject,
-                            component.feminine,
-                            unit,
-                            component.minimum,
-                            component.maximum,
-                        ),
-                    )
-                else:
-                    cleaned[name] = value.quantize(step)
-            high, low = cleaned.get("value"), cleaned.get("second_value")
-            if high is not None and low is not None and not self.errors and high <= low:
-                self.add_error(
-                    "second_value",
-                    "La pression diastolique (le chiffre le plus bas) doit être inférieure "
-                    "à la systolique. Vérifiez l'ordre des deux chiffres.",
-                )
-        else:
-            value = cleaned.get("value")
-            if value is not None:
-                if not unit.minimum <= value <= unit.maximum:
-                    self.add_error("value", _range_error(measure.subject, measure.feminine, unit))
-                else:
-                    cleaned["value"] = value.quantize(step)
-        day = cleaned.get("date")
-        if day is not None:
-            clock = cleaned.get("time")
-            now = timezone.localtime()
-            if day > now.date():
-                self.add_error("date", "La date de la mesure ne peut pas être dans le futur.")
-            else:
-                if clock is None:
-                    clock = now.time().replace(microsecond=0) if day == now.date() else time(12)
-                measured_at = timezone.make_aware(datetime.combine(day, clock))
-                if measured_at > now:
-                    self.add_error("time", "L'heure de la mesure ne peut pas être dans le futur.")
-                cleaned["measured_at"] = measured_at
-        return cleaned
-
-
-class MeasureTargetForm(ProfileForm):
-    """The patient's goal for one measure type, in its first unit."""
-
-    def __init__(self, measure: MeasureType, *args: Any, **kwargs: Any) -> None:
-        self.measure = measure
-        super().__init__(*args, **kwargs)
-        unit = measure.unit
-        if measure.components:
-            for name, component in zip(("value", "second_value"), measure.components, strict=True):
-                self.fields[name] = FrenchDecimalField(
-                    label=f"Objectif : {component.label.lower()}, en {unit.label}",
-                    example=measure.example,
-                    widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "fr-input"}),
-                    error_messages={"required": "Indiquez la valeur de votre objectif."},
-                )
-        else:
-            self.fields["value"] = FrenchDecimalField(
-                label=f"Objectif ({unit.label})",
-                example=measure.example,
-                widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "fr-input"}),
-                error_messages={"required": "Indiquez la valeur de votre objectif."},
-            )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        measure, unit = self.measure, self.measure.unit
-        step = Decimal(1).scaleb(-unit.decimals)
-        if measure.components:
-            for name, component in zip(("value", "second_value"), measure.components, strict=True):
-                value = cleaned.get(name)
-                if value is not None and not component.minimum <= value <= component.maximum:
-                    self.add_error(
-                        name,
-                        _range_error(
-                            component.subject,
-                            component.feminine,
-                            unit,
-                            component.minimum,
-                            component.maximum,
-                        ),
-                    )
-                elif value is not None:
-                    cleaned[name] = value.quantize(step)
-        else:
-            value = cleaned.get("value")
-            if value is not None and not unit.minimum <= value <= unit.maximum:
-                self.add_error("value", _range_error(measure.subject, measure.feminine, unit))
-            elif value is not None:
-                cleaned["value"] = value.quantize(step)
-        return cleaned

@@ -8,6 +8,7 @@ exists), after the refusal is traced by the service. Every response carries
 """
 
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, cast
 
@@ -22,26 +23,29 @@ from django.views.decorators.http import require_POST
 from espace_sante.access.http import patient_page
 from espace_sante.access.policy import Action, Actor
 from espace_sante.identity.models import Person
+from espace_sante.record.documents import services as documents
+from espace_sante.record.documents.uploads import UploadRefused
 
-from . import profile_services as services
-from . import services as documents
-from .profile_chart import build_chart
-from .profile_forms import MeasureForm, MeasureTargetForm, ProfileForm
-from .profile_reference import MEASURES_BY_SLUG, SECTION_INFO, VACCINE_SUGGESTIONS, MeasureType
-from .profile_services import SECTIONS, SECTIONS_BY_SLUG, ProfileInvalid
-from .uploads import UploadRefused
+from . import services
+from .chart import build_chart
+from .forms import ProfileForm
+from .measure_forms import MeasureForm, MeasureTargetForm
+from .reference import MEASURES_BY_SLUG, SECTION_INFO, VACCINE_SUGGESTIONS, MeasureType
+from .services import SECTIONS, SECTIONS_BY_SLUG, ProfileInvalid
 
 if TYPE_CHECKING:
-    # Only for casts: the pages reach the tables through the services.
+    # Only for types: the pages reach the tables through the services.
+    from .encrypted import ProfileEntry
     from .models import Treatment, Vaccination
 
 # Sections reached from the entourage page, not from the index.
 SUBSECTIONS = {"volontes": "contacts"}
 
 
-def _section(slug: str) -> services.Section:
+def _section(slug: str, *, singleton: bool | None = None) -> services.Section:
+    """The section of ``slug``; 404 for an unknown one, or one not of the kind asked."""
     sec = SECTIONS_BY_SLUG.get(slug)
-    if sec is None:
+    if sec is None or (singleton is not None and sec.singleton != singleton):
         raise Http404
     return sec
 
@@ -179,9 +183,20 @@ def _form_page(
     sec: services.Section,
     form: ProfileForm,
     *,
+    save: Callable[[], "ProfileEntry"],
+    saved: Callable[["ProfileEntry"], str],
     title: str,
     action_url: str,
 ) -> HttpResponse:
+    """The form of an entry: a valid POST is saved (``save``), then back to the section."""
+    if request.method == "POST":
+        try:
+            row = save()
+        except ProfileInvalid as exc:
+            form = exc.form
+        else:
+            messages.success(request, saved(row))
+            return redirect(_section_url(patient, sec))
     return render(
         request,
         "record/profile/entry_form.html",
@@ -201,25 +216,16 @@ def _form_page(
 def entry_add(
     request: HttpRequest, actor: Actor | None, patient: Person, slug: str
 ) -> HttpResponse:
-    sec = _section(slug)
-    if sec.singleton:
-        raise Http404
+    sec = _section(slug, singleton=False)
     # Asked before showing an empty form, so a refused visitor sees nothing.
     services.check_section(actor, patient, Action.CREATE, sec.key)
-    form = sec.form(patient=patient)
-    if request.method == "POST":
-        try:
-            row = services.add_entry(actor, patient, sec.key, request.POST)
-        except ProfileInvalid as exc:
-            form = exc.form
-        else:
-            messages.success(request, f"C'est enregistré : « {row.title} ».")
-            return redirect(_section_url(patient, sec))
     return _form_page(
         request,
         patient,
         sec,
-        form,
+        sec.form(patient=patient),
+        save=lambda: services.add_entry(actor, patient, sec.key, request.POST),
+        saved=lambda entry: f"C'est enregistré : « {entry.title} ».",
         title=sec.info.add_label,
         action_url=reverse("profile:entry_add", args=[patient.id, slug]),
     )
@@ -229,24 +235,15 @@ def entry_add(
 def entry_edit(
     request: HttpRequest, actor: Actor | None, patient: Person, slug: str, entry_id: uuid.UUID
 ) -> HttpResponse:
-    sec = _section(slug)
-    if sec.singleton:
-        raise Http404
+    sec = _section(slug, singleton=False)
     row = services.get_entry(actor, patient, sec.key, entry_id)
-    form = sec.form(initial=services.entry_initial(row, sec.key), patient=patient)
-    if request.method == "POST":
-        try:
-            row = services.update_entry(actor, patient, sec.key, entry_id, request.POST)
-        except ProfileInvalid as exc:
-            form = exc.form
-        else:
-            messages.success(request, f"C'est modifié : « {row.title} ».")
-            return redirect(_section_url(patient, sec))
     return _form_page(
         request,
         patient,
         sec,
-        form,
+        sec.form(initial=services.entry_initial(row, sec.key), patient=patient),
+        save=lambda: services.update_entry(actor, patient, sec.key, entry_id, request.POST),
+        saved=lambda entry: f"C'est modifié : « {entry.title} ».",
         title=sec.info.edit_label,
         action_url=reverse("profile:entry_edit", args=[patient.id, slug, entry_id]),
     )
@@ -256,9 +253,7 @@ def entry_edit(
 def entry_delete(
     request: HttpRequest, actor: Actor | None, patient: Person, slug: str, entry_id: uuid.UUID
 ) -> HttpResponse:
-    sec = _section(slug)
-    if sec.singleton:
-        raise Http404
+    sec = _section(slug, singleton=False)
     if request.method == "POST":
         services.delete_entry(actor, patient, sec.key, entry_id)
         messages.success(request, "C'est supprimé.")
@@ -281,25 +276,16 @@ def entry_delete(
 def singleton_edit(
     request: HttpRequest, actor: Actor | None, patient: Person, slug: str
 ) -> HttpResponse:
-    sec = _section(slug)
-    if not sec.singleton:
-        raise Http404
+    sec = _section(slug, singleton=True)
     row = services.get_singleton(actor, patient, sec.key)
     initial = services.entry_initial(row, sec.key) if row else {}
-    form = sec.form(initial=initial, patient=patient)
-    if request.method == "POST":
-        try:
-            services.save_singleton(actor, patient, sec.key, request.POST)
-        except ProfileInvalid as exc:
-            form = exc.form
-        else:
-            messages.success(request, "C'est enregistré.")
-            return redirect(_section_url(patient, sec))
     return _form_page(
         request,
         patient,
         sec,
-        form,
+        sec.form(initial=initial, patient=patient),
+        save=lambda: services.save_singleton(actor, patient, sec.key, request.POST),
+        saved=lambda entry: "C'est enregistré.",
         title=sec.info.edit_label if row else sec.info.add_label,
         action_url=reverse("profile:singleton_edit", args=[patient.id, slug]),
     )
@@ -309,9 +295,7 @@ def singleton_edit(
 def singleton_clear(
     request: HttpRequest, actor: Actor | None, patient: Person, slug: str
 ) -> HttpResponse:
-    sec = _section(slug)
-    if not sec.singleton:
-        raise Http404
+    sec = _section(slug, singleton=True)
     if request.method == "POST":
         services.clear_singleton(actor, patient, sec.key)
         messages.success(request, "C'est effacé.")
