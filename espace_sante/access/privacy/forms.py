@@ -10,10 +10,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
+from espace_sante.access.consent_models import PatientRole
 from espace_sante.identity.models import Professional
 from espace_sante.identity.validators import validate_rpps
-
-from .consent_models import PatientRole
 
 VISIBLE, MASKED = "visibles", "masques"
 SEARCH_LIMIT = 20

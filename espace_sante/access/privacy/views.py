@@ -23,12 +23,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from espace_sante.access import services
+from espace_sante.access.consent_models import Consent, PatientRole
+from espace_sante.access.policy import Actor, NotAllowed, actor_for_user, patient_side_mode
+from espace_sante.access.services import AccessChangeRefused
 from espace_sante.identity.models import Person, Professional
 
-from . import services
-from .consent_models import Consent, PatientRole
-from .policy import Actor, NotAllowed, actor_for_user, patient_side_mode
-from .privacy_forms import (
+from .forms import (
     MASKED,
     ROLE_HELP,
     VISIBLE,
@@ -39,7 +40,6 @@ from .privacy_forms import (
     RoleForm,
     SearchForm,
 )
-from .services import AccessChangeRefused
 
 ROLE_LABELS = dict(PatientRole.Kind.choices)
 
