@@ -88,7 +88,7 @@ def patient_uuid(patient: PatientRef) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError as exc:
-        raise ValueError(f"Identifiant de patient invalide : {value!r}") from exc
+        raise ValueError(f"Invalid patient id: {value!r}") from exc
 
 
 def _object_key(object_id: ObjectId) -> str:
@@ -218,8 +218,7 @@ def unwrap_keyset(
         )
     except tink.TinkError as exc:
         raise CryptoError(
-            f"Les clés du patient {patient} ne se déchiffrent pas avec la clé de chiffrement "
-            "de clés."
+            f"The keys of patient {patient} do not decrypt with the key-encryption key."
         ) from exc
 
 
@@ -257,14 +256,14 @@ def _read_primitive(patient: uuid.UUID, kind: str, *, create: bool) -> Primitive
     row = _key_row(patient)
     if row is None:
         if not create:
-            raise DecryptionFailed("Aucune clé pour ce patient : rien n'a été chiffré pour lui.")
+            raise DecryptionFailed("No keys for this patient: nothing was encrypted for them.")
         _create_keys(patient)
         # _create_keys inserted the row or raised.
         row = cast(_KeyRow, _key_row(patient))
     wrapped_aead, wrapped_stream, kek_key_id, destroyed_at = row
     wrapped = wrapped_aead if kind == AEAD else wrapped_stream
     if destroyed_at is not None:
-        raise KeysDestroyed(f"Les clés de ce patient ont été détruites le {destroyed_at:%Y-%m-%d}.")
+        raise KeysDestroyed(f"This patient's keys were destroyed on {destroyed_at:%Y-%m-%d}.")
     wrapped = bytes(wrapped)  # memoryview on PostgreSQL
     cache_key = (patient, kind, kek_key_id)
     if (primitive := _cache.get(cache_key, wrapped)) is not None:
@@ -272,8 +271,8 @@ def _read_primitive(patient: uuid.UUID, kind: str, *, create: bool) -> Primitive
     kek = kek_file.current()
     if kek_key_id not in kek.key_ids:
         raise CryptoError(
-            f"La clé {kek_key_id} qui protège les clés de ce patient n'est plus dans le fichier "
-            f"de clé de chiffrement de clés {kek.path}."
+            f"Key {kek_key_id}, which wraps this patient's keys, is no longer in the "
+            f"key-encryption keyset file {kek.path}."
         )
     primitive = unwrap_keyset(wrapped, kek, patient, kind).primitive(_PRIMITIVES[kind])
     _cache.put(cache_key, wrapped, primitive)
@@ -308,14 +307,14 @@ def _create_keys(patient: uuid.UUID) -> None:
             with transaction.atomic():
                 # Checked here: the foreign key is only enforced at commit.
                 if not Person.objects.filter(pk=patient).exists():
-                    raise CryptoError(f"Aucune personne {patient} : impossible de créer ses clés.")
+                    raise CryptoError(f"No person {patient}: cannot create their keys.")
                 kek = kek_file.current()
                 row, created = PatientKeys.objects.get_or_create(
                     patient_id=patient, defaults=_new_wrapped_keys(patient, kek)
                 )
                 if not created:
                     if row.destroyed_at is not None:
-                        raise KeysDestroyed("Les clés de ce patient ont été détruites.")
+                        raise KeysDestroyed("This patient's keys were destroyed.")
                     return
                 # The end of a rotation removes old KEK keys while it holds a lock
                 # on this table, so our insert waited for it: if the key we used
@@ -325,7 +324,7 @@ def _create_keys(patient: uuid.UUID) -> None:
                 return
         except _KekChanged:
             continue
-    raise CryptoError("La clé de chiffrement de clés change sans cesse : réessayez.")
+    raise CryptoError("The key-encryption key keeps changing: try again.")
 
 
 def ensure_keys(patient: PatientRef) -> None:
@@ -341,7 +340,7 @@ def ensure_keys(patient: PatientRef) -> None:
     row = _key_row(patient_id)  # in a request, the row the encryption then uses
     if row is not None:
         if row[3] is not None:
-            raise KeysDestroyed("Les clés de ce patient ont été détruites.")
+            raise KeysDestroyed("This patient's keys were destroyed.")
         return
     _create_keys(patient_id)
 
@@ -448,7 +447,7 @@ def decrypt(
         return plaintext
     except tink.TinkError as exc:
         raise DecryptionFailed(
-            "Déchiffrement impossible : donnée altérée ou liée à un autre patient, objet ou usage."
+            "Cannot decrypt: data altered, or bound to another patient, object or purpose."
         ) from exc
 
 

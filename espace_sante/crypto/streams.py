@@ -82,7 +82,7 @@ def open_encrypting_stream(
     try:
         stream = primitive.new_encrypting_stream(sink, associated_data)
     except tink.TinkError as exc:
-        raise CryptoError("Impossible d'ouvrir le flux de chiffrement.") from exc
+        raise CryptoError("Cannot open the encrypting stream.") from exc
     try:
         yield stream
     except BaseException:
@@ -93,7 +93,7 @@ def open_encrypting_stream(
     try:
         stream.close()  # writes the last segment, which marks the end of the blob
     except tink.TinkError as exc:
-        raise CryptoError("Échec de l'écriture du flux chiffré.") from exc
+        raise CryptoError("Writing the encrypted stream failed.") from exc
     flush = getattr(destination, "flush", None)
     if flush is not None:
         flush()
@@ -116,8 +116,8 @@ class _DecryptingReader(io.RawIOBase):
             return self._inner.read(-1 if size is None else size)
         except tink.TinkError as exc:
             raise DecryptionFailed(
-                "Déchiffrement impossible : fichier altéré, tronqué ou lié à un autre "
-                "patient ou document."
+                "Cannot decrypt: file altered, truncated, or bound to another patient or "
+                "document."
             ) from exc
 
     # Called with a bytearray or memoryview; typeshed's WriteableBuffer has no len or slicing.
@@ -152,6 +152,6 @@ def open_decrypting_stream(
     try:
         inner = primitive.new_decrypting_stream(source, associated_data)
     except tink.TinkError as exc:
-        raise DecryptionFailed("Déchiffrement impossible : en-tête du fichier invalide.") from exc
+        raise DecryptionFailed("Cannot decrypt: invalid file header.") from exc
     # A RawIOBase with read/readinto/close and ``with``: what readers of a BinaryIO use.
     return cast(BinaryIO, _DecryptingReader(inner))
