@@ -12,20 +12,18 @@ response carries ``Cache-Control: no-store``.
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import wraps
-from typing import Any
 
 from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from espace_sante.access import services
 from espace_sante.access.consent_models import Consent, PatientRole
-from espace_sante.access.policy import Actor, NotAllowed, actor_for_user, patient_side_mode
+from espace_sante.access.http import patient_page
+from espace_sante.access.policy import Actor, NotAllowed, patient_side_mode
 from espace_sante.access.services import AccessChangeRefused
 from espace_sante.identity.models import Person, Professional
 
@@ -44,32 +42,20 @@ from .forms import (
 ROLE_LABELS = dict(PatientRole.Kind.choices)
 
 
-def privacy_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed-in only, never cached, patient from the URL, a refusal answered by 404."""
-
-    @login_required
-    @never_cache
-    @wraps(view)
-    def wrapper(
-        request: HttpRequest, patient_id: uuid.UUID, *args: Any, **kwargs: Any
-    ) -> HttpResponse:
-        patient = Person.objects.filter(pk=patient_id).first()
-        if patient is None:
-            raise Http404
-        try:
-            response = view(request, actor_for_user(request.user), patient, *args, **kwargs)
-        except NotAllowed:
-            raise Http404 from None
-        response["Cache-Control"] = "no-store"
-        return response
-
-    return wrapper
-
-
 def _require_manager(actor: Actor | None, patient: Person) -> None:
     """For pages that show a form before any change: the same rule as the verbs."""
     if patient_side_mode(actor, patient.id) is None:
         raise NotAllowed
+
+
+def _settings_posted(
+    form_class: type[django_forms.Form], request: HttpRequest, actor: Actor | None, patient: Person
+) -> dict[str, bool]:
+    """The checkboxes posted to a settings form (optional booleans: always valid)."""
+    _require_manager(actor, patient)
+    form = form_class(request.POST)
+    form.is_valid()
+    return dict(form.cleaned_data)
 
 
 def _refusal(refusal: AccessChangeRefused) -> str:
@@ -180,7 +166,7 @@ def _render_index(
     )
 
 
-@privacy_page
+@patient_page
 def index(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     return _render_index(request, actor, patient)
 
@@ -188,7 +174,7 @@ def index(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpRes
 # --- Blocking, unblocking, consent -------------------------------------------
 
 
-@privacy_page
+@patient_page
 def block(
     request: HttpRequest, actor: Actor | None, patient: Person, professional_id: uuid.UUID
 ) -> HttpResponse:
@@ -245,7 +231,7 @@ def _apply_to_professional(
     return _back(patient)
 
 
-@privacy_page
+@patient_page
 @require_POST
 def unblock(
     request: HttpRequest, actor: Actor | None, patient: Person, professional_id: uuid.UUID
@@ -261,7 +247,7 @@ def unblock(
     )
 
 
-@privacy_page
+@patient_page
 @require_POST
 def revoke_consent(
     request: HttpRequest, actor: Actor | None, patient: Person, professional_id: uuid.UUID
@@ -287,7 +273,7 @@ def _search(data: QueryDict) -> tuple[SearchForm | None, list[Professional] | No
     return form, (form.results() if form.is_valid() else None)
 
 
-@privacy_page
+@patient_page
 def role_add(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     """Give a role to a professional found by RPPS number or by name."""
     _require_manager(actor, patient)
@@ -325,7 +311,7 @@ def role_add(request: HttpRequest, actor: Actor | None, patient: Person) -> Http
     )
 
 
-@privacy_page
+@patient_page
 @require_POST
 def role_remove(
     request: HttpRequest, actor: Actor | None, patient: Person, professional_id: uuid.UUID
@@ -350,7 +336,7 @@ def role_remove(
 # --- Settings ---------------------------------------------------------------------
 
 
-@privacy_page
+@patient_page
 @require_POST
 def new_documents(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     form = NewDocumentsForm(request.POST)
@@ -367,18 +353,16 @@ def new_documents(request: HttpRequest, actor: Actor | None, patient: Person) ->
     return _back(patient)
 
 
-@privacy_page
+@patient_page
 @require_POST
 def mask_everything(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     """Asked from the main page, confirmed on a page of its own, then changed."""
-    _require_manager(actor, patient)
-    form = MaskEverythingForm(request.POST)
-    form.is_valid()  # two optional booleans: always valid
-    wanted = form.cleaned_data["mask_everything"]
+    posted = _settings_posted(MaskEverythingForm, request, actor, patient)
+    wanted = posted["mask_everything"]
     if wanted == services.settings_for(patient).mask_everything:
         messages.info(request, "Ce réglage n'a pas changé.")
         return _back(patient)
-    if not form.cleaned_data["confirmed"]:
+    if not posted["confirmed"]:
         return render(
             request,
             "access/privacy/mask_everything_confirm.html",
@@ -401,13 +385,10 @@ def mask_everything(request: HttpRequest, actor: Actor | None, patient: Person) 
     return _back(patient)
 
 
-@privacy_page
+@patient_page
 @require_POST
 def emergency(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
-    _require_manager(actor, patient)
-    form = EmergencyForm(request.POST)
-    form.is_valid()  # three optional booleans: always valid
-    changes = dict(form.cleaned_data)
+    changes = _settings_posted(EmergencyForm, request, actor, patient)
     if services.settings_for(patient).mask_everything:
         # While everything is masked, masked documents stay hidden in an emergency:
         # the checkbox is shown disabled and its (absent) value is not a choice.
