@@ -66,6 +66,12 @@ def _back(patient: Person) -> HttpResponse:
     return redirect("privacy:index", patient_id=patient.id)
 
 
+def _saved(request: HttpRequest, patient: Person, what: str) -> HttpResponse:
+    """Say what a setting now does, back on the main page."""
+    messages.success(request, f"C'est enregistré : {what}")
+    return _back(patient)
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The signed-in citizen's own space (a parent reaches a child's from its URL)."""
@@ -343,14 +349,14 @@ def new_documents(request: HttpRequest, actor: Actor | None, patient: Person) ->
     if not form.is_valid():
         return _render_index(request, actor, patient, status=400, new_documents_form=form)
     services.update_settings(actor, patient, mask_new_documents=form.mask_new_documents)
-    messages.success(
+    return _saved(
         request,
-        "C'est enregistré : vos prochains documents seront masqués aux professionnels."
+        patient,
+        "vos prochains documents seront masqués aux professionnels."
         if form.mask_new_documents
-        else "C'est enregistré : vos prochains documents seront visibles par les professionnels "
-        "qui ont accès à votre dossier.",
+        else "vos prochains documents seront visibles par les professionnels qui ont accès à "
+        "votre dossier.",
     )
-    return _back(patient)
 
 
 @patient_page
@@ -375,14 +381,14 @@ def mask_everything(request: HttpRequest, actor: Actor | None, patient: Person) 
             },
         )
     services.update_settings(actor, patient, mask_everything=wanted)
-    messages.success(
+    return _saved(
         request,
-        "C'est enregistré : tous vos documents sont masqués aux professionnels, urgences comprises."
+        patient,
+        "tous vos documents sont masqués aux professionnels, urgences comprises."
         if wanted
-        else "C'est enregistré : vos documents ne sont plus tous masqués. Ceux que vous avez "
-        "masqués un par un le restent.",
+        else "vos documents ne sont plus tous masqués. Ceux que vous avez masqués un par un le "
+        "restent.",
     )
-    return _back(patient)
 
 
 @patient_page
