@@ -108,8 +108,7 @@ def _load(path: Path) -> Kek:
         text = handle.read().decode("utf-8")
     if st.st_mode & 0o077:
         log.warning(
-            "The key-encryption keyset file %s is readable by other users (mode %o): "
-            "make it 0600.",
+            "The key-encryption keyset file %s is readable by other users (mode %o): make it 0600.",
             path,
             stat.S_IMODE(st.st_mode),
         )

@@ -116,8 +116,7 @@ class _DecryptingReader(io.RawIOBase):
             return self._inner.read(-1 if size is None else size)
         except tink.TinkError as exc:
             raise DecryptionFailed(
-                "Cannot decrypt: file altered, truncated, or bound to another patient or "
-                "document."
+                "Cannot decrypt: file altered, truncated, or bound to another patient or document."
             ) from exc
 
     # Called with a bytearray or memoryview; typeshed's WriteableBuffer has no len or slicing.
