@@ -17,6 +17,7 @@ from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -215,58 +216,45 @@ def block(
     )
 
 
-def _apply_to_professional(
-    request: HttpRequest,
-    actor: Actor | None,
-    patient: Person,
-    professional_id: uuid.UUID,
-    change: Callable[[Actor | None, Person, Professional], bool],
-    done: str,
-) -> HttpResponse:
-    """Run one service about a professional; say what happened, or that nothing had to."""
-    professional = get_object_or_404(Professional, pk=professional_id)
-    try:
-        changed = change(actor, patient, professional)
-    except AccessChangeRefused as refusal:
-        messages.error(request, _refusal(refusal))
-    else:
-        if changed:
-            messages.success(request, done.format(name=professional.display_name))
+def _professional_change(
+    change: Callable[[Actor | None, Person, Professional], bool], done: str
+) -> Callable[..., HttpResponseBase]:
+    """A page (POST) that runs one service about a professional and says what happened.
+
+    ``done`` is said when something changed (``{name}``: the professional);
+    when nothing had to change, the person is told so.
+    """
+
+    @patient_page
+    @require_POST
+    def view(
+        request: HttpRequest, actor: Actor | None, patient: Person, professional_id: uuid.UUID
+    ) -> HttpResponse:
+        professional = get_object_or_404(Professional, pk=professional_id)
+        try:
+            changed = change(actor, patient, professional)
+        except AccessChangeRefused as refusal:
+            messages.error(request, _refusal(refusal))
         else:
-            messages.info(request, "Il n'y avait rien à changer.")
-    return _back(patient)
+            if changed:
+                messages.success(request, done.format(name=professional.display_name))
+            else:
+                messages.info(request, "Il n'y avait rien à changer.")
+        return _back(patient)
+
+    return view
 
 
-@patient_page
-@require_POST
-def unblock(
-    request: HttpRequest, actor: Actor | None, patient: Person, professional_id: uuid.UUID
-) -> HttpResponse:
-    return _apply_to_professional(
-        request,
-        actor,
-        patient,
-        professional_id,
-        services.unblock_professional,
-        "Vous avez débloqué {name}. Pour lire de nouveau votre dossier, ce professionnel devra "
-        "vous demander votre consentement.",
-    )
-
-
-@patient_page
-@require_POST
-def revoke_consent(
-    request: HttpRequest, actor: Actor | None, patient: Person, professional_id: uuid.UUID
-) -> HttpResponse:
-    return _apply_to_professional(
-        request,
-        actor,
-        patient,
-        professional_id,
-        services.revoke_consent,
-        "Vous avez retiré votre consentement à {name}. Pour lire de nouveau votre dossier, ce "
-        "professionnel devra vous le demander.",
-    )
+unblock = _professional_change(
+    services.unblock_professional,
+    "Vous avez débloqué {name}. Pour lire de nouveau votre dossier, ce professionnel devra "
+    "vous demander votre consentement.",
+)
+revoke_consent = _professional_change(
+    services.revoke_consent,
+    "Vous avez retiré votre consentement à {name}. Pour lire de nouveau votre dossier, ce "
+    "professionnel devra vous le demander.",
+)
 
 
 # --- Roles ----------------------------------------------------------------------
