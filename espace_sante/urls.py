@@ -19,7 +19,7 @@ urlpatterns = [
     path("pro/pharmacie/", include("espace_sante.pharmacy.pro_urls")),
     path("pro/", include("espace_sante.portal.urls")),
     path("profil/", include("espace_sante.record.profile.urls")),
-    path("parametres/confidentialite/", include("espace_sante.access.privacy_urls")),
+    path("parametres/confidentialite/", include("espace_sante.access.privacy.urls")),
     path("parametres/", include("espace_sante.access.urls")),
     path("operateur/", include("espace_sante.operator.urls")),
     path("", include("espace_sante.enrollment.urls")),

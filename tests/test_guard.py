@@ -131,9 +131,9 @@ UNSCOPED = {
         "the audit verification walks every patient's chain (it lists the patients first)"
     ),
     "espace_sante.crypto.kek:_create": "refuses a new KEK while any patient key exists",
-    "espace_sante.crypto.services:rotate_kek": "KEK rotation counts the keys it cannot unwrap",
-    "espace_sante.crypto.services:_rewrap_batch": "KEK rotation re-wraps every key, by batches",
-    "espace_sante.crypto.services:kek_status": "operator statistics: keys per KEK (counts only)",
+    "espace_sante.crypto.rotation:rotate_kek": "KEK rotation counts the keys it cannot unwrap",
+    "espace_sante.crypto.rotation:_rewrap_batch": "KEK rotation re-wraps every key, by batches",
+    "espace_sante.crypto.rotation:kek_status": "operator statistics: keys per KEK (counts only)",
     "espace_sante.messaging.retention:apply_retention": "retention sweep of inactive conversations",
     "espace_sante.messaging.retention:warn_before_retention": "retention sweep: warnings due",
     "espace_sante.messaging.retention:sweep_orphan_attachments": (

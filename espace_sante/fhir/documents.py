@@ -19,7 +19,7 @@ from espace_sante.record.documents.uploads import UploadRefused
 from . import patients
 from .auth import Caller
 from .http import FhirError
-from .mapping import CONFIDENTIALITY_SYSTEM, VISIBILITY_CODES
+from .mapping import CONFIDENTIALITY_SYSTEM, VISIBILITY_CODES, unknown_security_label
 
 UNSUPPORTED_ERRORS = 5
 
@@ -123,12 +123,7 @@ def _labels(resource) -> dict:
                     }[code]
                 ] = True
             else:
-                raise FhirError(
-                    422,
-                    f"Étiquette de sécurité « {code} » inconnue (N, R, V, MASQUE_PS, "
-                    "INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX).",
-                    code="code-invalid",
-                )
+                raise unknown_security_label(code)
     return found
 
 

@@ -20,6 +20,7 @@ from .mapping import (
     STATUS_TO_FHIR,
     VISIBILITY_CODES,
     document_reference,
+    unknown_security_label,
 )
 
 CHANGEABLE = {"status", "securityLabel", "extension"}
@@ -66,12 +67,7 @@ def _labels(resource: dict) -> tuple[str, set[str]]:
             elif code in VISIBILITY_CODES:
                 visibility.add(code)
             else:
-                raise FhirError(
-                    422,
-                    f"Étiquette de sécurité « {code} » inconnue (N, R, V, MASQUE_PS, "
-                    "INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX).",
-                    code="code-invalid",
-                )
+                raise unknown_security_label(code)
     return confidentiality, visibility
 
 

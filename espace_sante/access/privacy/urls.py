@@ -6,7 +6,7 @@ for a child's space; the policy decides who manages which space.
 
 from django.urls import path
 
-from . import privacy_views as views
+from . import views
 
 app_name = "privacy"
 urlpatterns = [

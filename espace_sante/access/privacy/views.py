@@ -12,23 +12,23 @@ response carries ``Cache-Control: no-store``.
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import wraps
-from typing import Any
 
 from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from espace_sante.access import services
+from espace_sante.access.consent_models import Consent, PatientRole
+from espace_sante.access.http import patient_page
+from espace_sante.access.policy import Actor, NotAllowed, patient_side_mode
+from espace_sante.access.services import AccessChangeRefused
 from espace_sante.identity.models import Person, Professional
 
-from . import services
-from .consent_models import Consent, PatientRole
-from .policy import Actor, NotAllowed, actor_for_user, patient_side_mode
-from .privacy_forms import (
+from .forms import (
     MASKED,
     ROLE_HELP,
     VISIBLE,
@@ -39,31 +39,8 @@ from .privacy_forms import (
     RoleForm,
     SearchForm,
 )
-from .services import AccessChangeRefused
 
 ROLE_LABELS = dict(PatientRole.Kind.choices)
-
-
-def privacy_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed-in only, never cached, patient from the URL, a refusal answered by 404."""
-
-    @login_required
-    @never_cache
-    @wraps(view)
-    def wrapper(
-        request: HttpRequest, patient_id: uuid.UUID, *args: Any, **kwargs: Any
-    ) -> HttpResponse:
-        patient = Person.objects.filter(pk=patient_id).first()
-        if patient is None:
-            raise Http404
-        try:
-            response = view(request, actor_for_user(request.user), patient, *args, **kwargs)
-        except NotAllowed:
-            raise Http404 from None
-        response["Cache-Control"] = "no-store"
-        return response
-
-    return wrapper
 
 
 def _require_manager(actor: Actor | None, patient: Person) -> None:
@@ -72,12 +49,28 @@ def _require_manager(actor: Actor | None, patient: Person) -> None:
         raise NotAllowed
 
 
+def _settings_posted(
+    form_class: type[django_forms.Form], request: HttpRequest, actor: Actor | None, patient: Person
+) -> dict[str, bool]:
+    """The checkboxes posted to a settings form (optional booleans: always valid)."""
+    _require_manager(actor, patient)
+    form = form_class(request.POST)
+    form.is_valid()
+    return dict(form.cleaned_data)
+
+
 def _refusal(refusal: AccessChangeRefused) -> str:
     return " ".join(refusal.messages)
 
 
 def _back(patient: Person) -> HttpResponse:
     return redirect("privacy:index", patient_id=patient.id)
+
+
+def _saved(request: HttpRequest, patient: Person, what: str) -> HttpResponse:
+    """Say what a setting now does, back on the main page."""
+    messages.success(request, f"C'est enregistré : {what}")
+    return _back(patient)
 
 
 @login_required
@@ -180,7 +173,7 @@ def _render_index(
     )
 
 
-@privacy_page
+@patient_page
 def index(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     return _render_index(request, actor, patient)
 
@@ -188,7 +181,7 @@ def index(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpRes
 # --- Blocking, unblocking, consent -------------------------------------------
 
 
-@privacy_page
+@patient_page
 def block(
     request: HttpRequest, actor: Actor | None, patient: Person, professional_id: uuid.UUID
 ) -> HttpResponse:
@@ -223,58 +216,45 @@ def block(
     )
 
 
-def _apply_to_professional(
-    request: HttpRequest,
-    actor: Actor | None,
-    patient: Person,
-    professional_id: uuid.UUID,
-    change: Callable[[Actor | None, Person, Professional], bool],
-    done: str,
-) -> HttpResponse:
-    """Run one service about a professional; say what happened, or that nothing had to."""
-    professional = get_object_or_404(Professional, pk=professional_id)
-    try:
-        changed = change(actor, patient, professional)
-    except AccessChangeRefused as refusal:
-        messages.error(request, _refusal(refusal))
-    else:
-        if changed:
-            messages.success(request, done.format(name=professional.display_name))
+def _professional_change(
+    change: Callable[[Actor | None, Person, Professional], bool], done: str
+) -> Callable[..., HttpResponseBase]:
+    """A page (POST) that runs one service about a professional and says what happened.
+
+    ``done`` is said when something changed (``{name}``: the professional);
+    when nothing had to change, the person is told so.
+    """
+
+    @patient_page
+    @require_POST
+    def view(
+        request: HttpRequest, actor: Actor | None, patient: Person, professional_id: uuid.UUID
+    ) -> HttpResponse:
+        professional = get_object_or_404(Professional, pk=professional_id)
+        try:
+            changed = change(actor, patient, professional)
+        except AccessChangeRefused as refusal:
+            messages.error(request, _refusal(refusal))
         else:
-            messages.info(request, "Il n'y avait rien à changer.")
-    return _back(patient)
+            if changed:
+                messages.success(request, done.format(name=professional.display_name))
+            else:
+                messages.info(request, "Il n'y avait rien à changer.")
+        return _back(patient)
+
+    return view
 
 
-@privacy_page
-@require_POST
-def unblock(
-    request: HttpRequest, actor: Actor | None, patient: Person, professional_id: uuid.UUID
-) -> HttpResponse:
-    return _apply_to_professional(
-        request,
-        actor,
-        patient,
-        professional_id,
-        services.unblock_professional,
-        "Vous avez débloqué {name}. Pour lire de nouveau votre dossier, ce professionnel devra "
-        "vous demander votre consentement.",
-    )
-
-
-@privacy_page
-@require_POST
-def revoke_consent(
-    request: HttpRequest, actor: Actor | None, patient: Person, professional_id: uuid.UUID
-) -> HttpResponse:
-    return _apply_to_professional(
-        request,
-        actor,
-        patient,
-        professional_id,
-        services.revoke_consent,
-        "Vous avez retiré votre consentement à {name}. Pour lire de nouveau votre dossier, ce "
-        "professionnel devra vous le demander.",
-    )
+unblock = _professional_change(
+    services.unblock_professional,
+    "Vous avez débloqué {name}. Pour lire de nouveau votre dossier, ce professionnel devra "
+    "vous demander votre consentement.",
+)
+revoke_consent = _professional_change(
+    services.revoke_consent,
+    "Vous avez retiré votre consentement à {name}. Pour lire de nouveau votre dossier, ce "
+    "professionnel devra vous le demander.",
+)
 
 
 # --- Roles ----------------------------------------------------------------------
@@ -287,7 +267,7 @@ def _search(data: QueryDict) -> tuple[SearchForm | None, list[Professional] | No
     return form, (form.results() if form.is_valid() else None)
 
 
-@privacy_page
+@patient_page
 def role_add(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     """Give a role to a professional found by RPPS number or by name."""
     _require_manager(actor, patient)
@@ -325,7 +305,7 @@ def role_add(request: HttpRequest, actor: Actor | None, patient: Person) -> Http
     )
 
 
-@privacy_page
+@patient_page
 @require_POST
 def role_remove(
     request: HttpRequest, actor: Actor | None, patient: Person, professional_id: uuid.UUID
@@ -350,35 +330,33 @@ def role_remove(
 # --- Settings ---------------------------------------------------------------------
 
 
-@privacy_page
+@patient_page
 @require_POST
 def new_documents(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     form = NewDocumentsForm(request.POST)
     if not form.is_valid():
         return _render_index(request, actor, patient, status=400, new_documents_form=form)
     services.update_settings(actor, patient, mask_new_documents=form.mask_new_documents)
-    messages.success(
+    return _saved(
         request,
-        "C'est enregistré : vos prochains documents seront masqués aux professionnels."
+        patient,
+        "vos prochains documents seront masqués aux professionnels."
         if form.mask_new_documents
-        else "C'est enregistré : vos prochains documents seront visibles par les professionnels "
-        "qui ont accès à votre dossier.",
+        else "vos prochains documents seront visibles par les professionnels qui ont accès à "
+        "votre dossier.",
     )
-    return _back(patient)
 
 
-@privacy_page
+@patient_page
 @require_POST
 def mask_everything(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
     """Asked from the main page, confirmed on a page of its own, then changed."""
-    _require_manager(actor, patient)
-    form = MaskEverythingForm(request.POST)
-    form.is_valid()  # two optional booleans: always valid
-    wanted = form.cleaned_data["mask_everything"]
+    posted = _settings_posted(MaskEverythingForm, request, actor, patient)
+    wanted = posted["mask_everything"]
     if wanted == services.settings_for(patient).mask_everything:
         messages.info(request, "Ce réglage n'a pas changé.")
         return _back(patient)
-    if not form.cleaned_data["confirmed"]:
+    if not posted["confirmed"]:
         return render(
             request,
             "access/privacy/mask_everything_confirm.html",
@@ -391,23 +369,20 @@ def mask_everything(request: HttpRequest, actor: Actor | None, patient: Person) 
             },
         )
     services.update_settings(actor, patient, mask_everything=wanted)
-    messages.success(
+    return _saved(
         request,
-        "C'est enregistré : tous vos documents sont masqués aux professionnels, urgences comprises."
+        patient,
+        "tous vos documents sont masqués aux professionnels, urgences comprises."
         if wanted
-        else "C'est enregistré : vos documents ne sont plus tous masqués. Ceux que vous avez "
-        "masqués un par un le restent.",
+        else "vos documents ne sont plus tous masqués. Ceux que vous avez masqués un par un le "
+        "restent.",
     )
-    return _back(patient)
 
 
-@privacy_page
+@patient_page
 @require_POST
 def emergency(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpResponse:
-    _require_manager(actor, patient)
-    form = EmergencyForm(request.POST)
-    form.is_valid()  # three optional booleans: always valid
-    changes = dict(form.cleaned_data)
+    changes = _settings_posted(EmergencyForm, request, actor, patient)
     if services.settings_for(patient).mask_everything:
         # While everything is masked, masked documents stay hidden in an emergency:
         # the checkbox is shown disabled and its (absent) value is not a choice.

@@ -10,10 +10,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
+from espace_sante.access.consent_models import PatientRole
 from espace_sante.identity.models import Professional
 from espace_sante.identity.validators import validate_rpps
-
-from .consent_models import PatientRole
 
 VISIBLE, MASKED = "visibles", "masques"
 SEARCH_LIMIT = 20
@@ -69,14 +68,18 @@ class NewDocumentsForm(forms.Form):
         return visibility == MASKED
 
 
+def _setting(*, label: str, help_text: str) -> forms.BooleanField:
+    """A checkbox of the settings: left unticked, it turns the setting off (never an error)."""
+    return forms.BooleanField(label=label, help_text=help_text, required=False)
+
+
 class MaskEverythingForm(forms.Form):
     """« Tout masquer, urgences comprises »: asked once, then confirmed."""
 
-    mask_everything = forms.BooleanField(
+    mask_everything = _setting(
         label="Tout masquer, urgences comprises",
         help_text="Tous mes documents sont masqués aux professionnels, même en urgence. Une "
         "confirmation vous sera demandée.",
-        required=False,
     )
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
@@ -84,25 +87,22 @@ class MaskEverythingForm(forms.Form):
 class EmergencyForm(forms.Form):
     """The three emergency settings of access.md: ETREAT, BTG, MASKED."""
 
-    emergency_samu = forms.BooleanField(
+    emergency_samu = _setting(
         label="Le médecin régulateur du SAMU peut consulter mon dossier",
         help_text="Quand vous ou un proche appelez le 15, le médecin qui répond peut lire votre "
         "dossier pour décider des secours à envoyer. Réglage conseillé : activé.",
-        required=False,
     )
-    emergency_btg = forms.BooleanField(
+    emergency_btg = _setting(
         label="Un professionnel peut accéder à mon dossier en urgence (bris de glace)",
         help_text="Si vous êtes hors d'état de donner votre accord (inconscient, par exemple) et "
         "que votre vie est en danger, un professionnel qui vous soigne peut ouvrir votre dossier "
         "pour quelques heures, en écrivant pourquoi. Vous et votre médecin traitant en êtes "
         "informés. Réglage conseillé : activé.",
-        required=False,
     )
-    emergency_masked = forms.BooleanField(
+    emergency_masked = _setting(
         label="En urgence, mes documents masqués sont aussi visibles",
         help_text="Sans ce réglage, les documents que vous avez masqués restent cachés même en "
         "urgence.",
-        required=False,
     )
 
 
