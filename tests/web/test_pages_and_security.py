@@ -23,6 +23,11 @@ def test_pages_carry_a_strict_content_security_policy_and_refuse_framing(client)
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
+    # Features no page uses are off; passkeys stay allowed for the site itself.
+    policy = response["Permissions-Policy"]
+    for feature in ("camera=()", "microphone=()", "geolocation=()", "payment=()"):
+        assert feature in policy
+    assert "publickey-credentials-get=(self)" in policy
 
 
 def test_session_and_csrf_cookies_are_secure_and_http_only(client, personas):
