@@ -6,6 +6,9 @@ from espace_sante.web import views as web_views
 admin.site.site_header = "espace-santé — administration"
 admin.site.site_title = "espace-santé"
 
+# A database outage answers 503 with Retry-After (a FHIR OperationOutcome on /fhir/).
+handler500 = "espace_sante.web.views.server_error"
+
 urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
     path("readyz", web_views.readyz, name="readyz"),

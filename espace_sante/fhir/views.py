@@ -20,7 +20,12 @@ from fhir.resources.R4B.documentreference import DocumentReference
 from espace_sante.access import history
 from espace_sante.access import services as access
 from espace_sante.access.guard import guard
-from espace_sante.access.http import decrypted_response
+from espace_sante.access.http import (
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_TEXT,
+    database_unreachable,
+    decrypted_response,
+)
 from espace_sante.access.policy import Action, NotAllowed, request_memo
 from espace_sante.identity.models import EXISTING_SPACE_STATES
 from espace_sante.record.documents import services as record
@@ -65,7 +70,18 @@ def endpoint(view):
             return error_response(
                 FhirError(404, "Ressource introuvable.", code="not-found"), content_type
             )
-        except Exception:
+        except Exception as error:
+            if database_unreachable(error):
+                log.warning("FHIR request refused: database unreachable")
+                return error_response(
+                    FhirError(
+                        503,
+                        UNAVAILABLE_TEXT,
+                        code="transient",
+                        headers={"Retry-After": RETRY_AFTER_SECONDS},
+                    ),
+                    content_type,
+                )
             log.exception("FHIR request failed")
             return error_response(
                 FhirError(
