@@ -9,9 +9,9 @@ from django.views.decorators.http import require_POST
 
 from espace_sante.access.http import acting_professional
 from espace_sante.access.policy import NotAllowed
-from espace_sante.identity.models import Person
+from espace_sante.identity.models import Organization, Person
 
-from . import services
+from . import extensions, services
 from .forms import CloseForm, ComposeForm, ReplyForm
 from .services import MessagingRefused
 from .views import _errors, _no_store, stream_attachment
@@ -40,8 +40,6 @@ def inbox(request):
     if actor is None:
         return redirect("portal:account")
     groups = services.professional_inbox(actor)
-    from espace_sante.identity.models import Organization
-
     organization = Organization.objects.filter(pk=actor.organization_id).first()
     return _no_store(
         render(
@@ -50,7 +48,10 @@ def inbox(request):
             {
                 "page_title": "Messagerie",
                 "groups": groups,
-                "is_pharmacy": organization is not None and organization.kind == "pharmacy",
+                # A pharmacy also follows its prescriptions in their own list.
+                "other_inboxes": extensions.for_organization_kind(organization.kind)
+                if organization
+                else [],
             },
         )
     )
@@ -106,6 +107,7 @@ def conversation(request, conversation_id):
                 "page": page,
                 "form": ReplyForm(),
                 "close_form": CloseForm(),
+                "kind_pages": extensions.pages_of(found),
                 "attachment_url": "messaging_pro:attachment",
             },
         )

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from espace_sante.access.http import decrypted_response, space_shown
 from espace_sante.access.policy import NotAllowed, actor_for_user
 
-from . import services
+from . import extensions, services
 from .forms import ReplyForm, SaveAttachmentForm
 from .services import MessagingRefused
 
@@ -54,6 +54,7 @@ def inbox(request):
                 "items": items,
                 "patient": person,
                 "own_space": person == _person(request),
+                "patient_starts": extensions.registered(),
                 "unread": sum(1 for item in items if item.unread),
             },
         )
