@@ -45,6 +45,7 @@ def door_modules() -> list[Path]:
         for path in ROOT.rglob("*.py")
         if path.name in ("views.py", "api.py")
         or path.name.endswith(("_views.py", "_api.py"))
+        or "views" in path.parts  # an app's views/ package (one module per audience)
         or "fhir" in path.parts
     )
 

@@ -231,7 +231,11 @@ def conversation_panel(conversation: Conversation, patient_side: bool) -> Panel 
     ).first()
     if order is None:
         return None
-    template = "pharmacy/_order_status.html" if patient_side else "pharmacy/pro_order_status.html"
+    template = (
+        "pharmacy/_order_status.html"
+        if patient_side
+        else "pharmacy/professional/_order_status.html"
+    )
     return Panel(template, {"order": order})
 
 

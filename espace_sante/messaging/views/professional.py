@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -10,11 +9,12 @@ from django.views.decorators.http import require_POST
 from espace_sante.access.http import acting_professional
 from espace_sante.access.policy import NotAllowed
 from espace_sante.identity.models import Organization, Person
+from espace_sante.messaging import extensions, services
+from espace_sante.messaging.forms import CloseForm, ComposeForm, ReplyForm
+from espace_sante.messaging.services import MessagingRefused
 
-from . import extensions, services
-from .forms import CloseForm, ComposeForm, ReplyForm
-from .services import MessagingRefused
-from .views import _errors, _no_store, stream_attachment
+from . import shared
+from .shared import conversation_or_404, no_store
 
 
 def _actor_with_organization(request):
@@ -26,13 +26,6 @@ def _actor_with_organization(request):
     return actor
 
 
-def _conversation(actor, conversation_id):
-    try:
-        return services.access_conversation(actor, conversation_id)
-    except NotAllowed:
-        raise Http404 from None
-
-
 @login_required
 @never_cache
 def inbox(request):
@@ -41,10 +34,10 @@ def inbox(request):
         return redirect("portal:account")
     groups = services.professional_inbox(actor)
     organization = Organization.objects.filter(pk=actor.organization_id).first()
-    return _no_store(
+    return no_store(
         render(
             request,
-            "messaging/pro_inbox.html",
+            "messaging/professional/inbox.html",
             {
                 "page_title": "Messagerie",
                 "groups": groups,
@@ -83,10 +76,10 @@ def compose(request, patient_id):
         else:
             messages.success(request, f"Votre message est envoyé à {person.display_name}.")
             return redirect("messaging_pro:conversation", conversation_id=conversation.id)
-    return _no_store(
+    return no_store(
         render(
             request,
-            "messaging/compose.html",
+            "messaging/professional/compose.html",
             {"page_title": f"Écrire à {person.display_name}", "form": form, "person": person},
         )
     )
@@ -96,12 +89,12 @@ def compose(request, patient_id):
 @never_cache
 def conversation(request, conversation_id):
     actor = acting_professional(request)
-    found = _conversation(actor, conversation_id)
+    found = conversation_or_404(actor, conversation_id)
     page = services.read_conversation(actor, found)
-    return _no_store(
+    return no_store(
         render(
             request,
-            "messaging/pro_conversation.html",
+            "messaging/professional/conversation.html",
             {
                 "page_title": page.subject,
                 "page": page,
@@ -118,46 +111,37 @@ def conversation(request, conversation_id):
 @require_POST
 def reply(request, conversation_id):
     actor = acting_professional(request)
-    found = _conversation(actor, conversation_id)
-    form = ReplyForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            services.reply(
-                actor, found, form.cleaned_data["body"], form.cleaned_data["attachments"]
-            )
-        except MessagingRefused as refusal:
-            messages.error(request, refusal.messages[0])
-        else:
-            messages.success(request, "Votre message est envoyé.")
-    else:
-        _errors(request, form)
-    return redirect("messaging_pro:conversation", conversation_id=found.id)
+    return shared.reply(
+        request,
+        actor,
+        conversation_or_404(actor, conversation_id),
+        success="Votre message est envoyé.",
+        back="messaging_pro:conversation",
+    )
 
 
 @login_required
 @require_POST
 def close(request, conversation_id):
     actor = acting_professional(request)
-    found = _conversation(actor, conversation_id)
-    form = CloseForm(request.POST)
-    if form.is_valid():
+    found = conversation_or_404(actor, conversation_id)
+
+    def close_it(data):
         try:
-            services.close_conversation(actor, found, form.cleaned_data["reason"])
-        except MessagingRefused as refusal:
-            messages.error(request, refusal.messages[0])
+            services.close_conversation(actor, found, data["reason"])
         except NotAllowed:
-            messages.error(request, "Cette conversation est déjà fermée.")
-        else:
-            messages.success(request, "La conversation est fermée ; le patient voit votre motif.")
-    else:
-        _errors(request, form)
-    return redirect("messaging_pro:conversation", conversation_id=found.id)
+            raise MessagingRefused("Cette conversation est déjà fermée.") from None
+
+    return shared.act_on_conversation(
+        request,
+        CloseForm(request.POST),
+        close_it,
+        success="La conversation est fermée ; le patient voit votre motif.",
+        conversation=found,
+        back="messaging_pro:conversation",
+    )
 
 
 @login_required
 def attachment(request, attachment_id):
-    try:
-        found, filename = services.access_attachment(acting_professional(request), attachment_id)
-    except NotAllowed:
-        raise Http404 from None
-    return stream_attachment(found, filename)
+    return shared.attachment_download(acting_professional(request), attachment_id)

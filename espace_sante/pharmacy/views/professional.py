@@ -10,9 +10,8 @@ from django.views.decorators.http import require_POST
 from espace_sante.access.http import acting_professional
 from espace_sante.access.policy import NotAllowed
 from espace_sante.messaging.services import MessagingRefused
-
-from . import services
-from .models import PrescriptionOrder
+from espace_sante.pharmacy import services
+from espace_sante.pharmacy.models import PrescriptionOrder
 
 
 @login_required
@@ -31,7 +30,7 @@ def inbox(request):
         raise Http404 from None
     response = render(
         request,
-        "pharmacy/pro_inbox.html",
+        "pharmacy/professional/inbox.html",
         {
             "page_title": "Ordonnances reçues",
             "items": items,
