@@ -137,7 +137,7 @@ UNSCOPED = {
     "espace_sante.crypto.services:kek_status": "operator statistics: keys per KEK (counts only)",
     "espace_sante.messaging.retention:apply_retention": "retention sweep of inactive conversations",
     "espace_sante.messaging.retention:warn_before_retention": "retention sweep: warnings due",
-    "espace_sante.messaging.retention:sweep_orphan_attachments": (
+    "espace_sante.messaging.retention:_attached": (
         "orphan blob sweep: which stored names (under one patient's folder) have a row"
     ),
     "espace_sante.record.services:sweep_orphan_blobs": (
