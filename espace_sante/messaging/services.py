@@ -5,7 +5,8 @@
 - ``writing``: start a conversation, reply, close, delete;
 - ``reading``: a conversation, the inboxes of both sides, unread counts;
 - ``notices``: the email about a new message, and its task;
-- ``retention``: warn, then delete old conversations and orphan files.
+- ``retention``: warn, then delete old conversations and orphan files;
+- ``extensions``: what an app built on messaging (the pharmacy) adds to its pages.
 
 Every function takes the acting ``Actor`` and goes through ``access.guard``.
 Only professionals (for an organisation, or its mailbox) start a conversation;
