@@ -3,6 +3,7 @@ from tests.messaging.conftest import (  # noqa: F401  (fixtures re-exported for 
     carmes,
     conversation,
     dr_martin,
+    make_pdf,
     marie,
     pdf_upload,
     pharmacist,
