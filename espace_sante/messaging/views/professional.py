@@ -14,22 +14,13 @@ from espace_sante.messaging.forms import CloseForm, ComposeForm, ReplyForm
 from espace_sante.messaging.services import MessagingRefused
 
 from . import shared
-from .shared import conversation_or_404, no_store
-
-
-def _actor_with_organization(request):
-    """The professional acting for a chosen organisation, or None (then choose one)."""
-    actor = acting_professional(request)
-    if actor is None or actor.organization_id is None:
-        messages.info(request, "Choisissez d'abord la structure pour laquelle vous exercez.")
-        return None
-    return actor
+from .shared import actor_with_organization, conversation_or_404, no_store
 
 
 @login_required
 @never_cache
 def inbox(request):
-    actor = _actor_with_organization(request)
+    actor = actor_with_organization(request)
     if actor is None:
         return redirect("portal:account")
     groups = services.professional_inbox(actor)
@@ -54,7 +45,7 @@ def inbox(request):
 @never_cache
 def compose(request, patient_id):
     """Write to a patient found through the portal's patient search."""
-    actor = _actor_with_organization(request)
+    actor = actor_with_organization(request)
     if actor is None:
         return redirect("portal:account")
     person = get_object_or_404(Person, pk=patient_id)

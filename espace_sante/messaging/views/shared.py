@@ -6,12 +6,24 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from espace_sante.access.http import decrypted_response
+from espace_sante.access.http import acting_professional, decrypted_response
 from espace_sante.access.policy import NotAllowed
 from espace_sante.messaging import services
 from espace_sante.messaging.forms import ReplyForm
 from espace_sante.messaging.models import Conversation
 from espace_sante.messaging.services import MessagingRefused
+
+
+def actor_with_organization(request: HttpRequest):
+    """The professional acting for a chosen organisation, or None (then choose one).
+
+    Messages go out in an organisation's name; the pharmacy's list is its organisation's.
+    """
+    actor = acting_professional(request)
+    if actor is None or actor.organization_id is None:
+        messages.info(request, "Choisissez d'abord la structure pour laquelle vous exercez.")
+        return None
+    return actor
 
 
 def conversation_or_404(actor, conversation_id) -> Conversation:
