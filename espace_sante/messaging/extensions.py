@@ -3,9 +3,9 @@
 Messaging sits below the apps that use it and must not import them
 (import-linter layers). The pharmacy's prescriptions are conversations of
 their own kind: the pharmacy registers here, from its ``AppConfig.ready()``,
-the panel shown on such a conversation (the prescription's status), the
-professionals' list those conversations belong to (« Ordonnances reçues ») and
-the page where a patient starts one.
+the badge and the panel shown on such a conversation (the prescription's
+status), the professionals' list those conversations belong to (« Ordonnances
+reçues ») and the page where a patient starts one.
 """
 
 from collections.abc import Callable
@@ -25,6 +25,7 @@ class Panel:
 @dataclass(frozen=True)
 class ConversationKindPages:
     kind: str  # a Conversation.Kind
+    badge: str  # beside such a conversation in the patient's list
     # The panel for a conversation of this kind, on the patient's side or not; None for none.
     panel: Callable[[Conversation, bool], Panel | None]
     # Professionals of organisations of this kind follow these conversations in their own list.

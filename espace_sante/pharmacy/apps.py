@@ -16,6 +16,7 @@ class PharmacyConfig(AppConfig):
         extensions.register(
             extensions.ConversationKindPages(
                 kind=Conversation.Kind.PRESCRIPTION,
+                badge="Ordonnance",
                 panel=services.conversation_panel,
                 organization_kind="pharmacy",
                 inbox_label="Ordonnances reçues",

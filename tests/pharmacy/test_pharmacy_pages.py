@@ -27,6 +27,8 @@ def test_a_care_conversation_has_no_pharmacy_part(personas, conversation):
     page = client.get(f"/pro/messagerie/{conversation.id}/").content.decode()
     assert 'href="/pro/messagerie/">Messagerie</a>' in page
     assert "prescription-status" not in page
+    client.force_login(personas.mother.user)
+    assert 'fr-badge--info">Ordonnance</p>' not in client.get("/messagerie/").content.decode()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -57,6 +59,8 @@ def test_a_patient_sends_a_photo_to_the_pharmacy_which_marks_it_ready(
     # Messaging shows the pharmacy's status on the conversation (messaging.extensions).
     page = marie_client.get(f"/messagerie/{order.conversation_id}/").content.decode()
     assert 'data-testid="prescription-status">Ordonnance : Reçue</p>' in page
+    inbox = marie_client.get("/messagerie/").content.decode()
+    assert 'fr-badge--info">Ordonnance</p>' in inbox
     # Used before: offered first next time.
     assert "utilisées au cours de l" in marie_client.get("/messagerie/ordonnance/").content.decode()
 

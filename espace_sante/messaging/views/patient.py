@@ -43,7 +43,7 @@ def inbox(request):
                 "items": items,
                 "patient": person,
                 "own_space": person == _person(request),
-                "patient_starts": extensions.registered(),
+                "other_kinds": extensions.registered(),
                 "unread": sum(1 for item in items if item.unread),
             },
         )
