@@ -117,3 +117,21 @@ def test_a_patient_sends_a_document_of_her_space(marie_client, personas, carmes,
     assert name == "Ordonnance Dr Martin.pdf"
     assert b"".join(messaging.iter_attachment(found)) == make_pdf()
     assert order.conversation.kind == "prescription"
+
+
+def test_the_professional_pages_ask_for_the_organisation_first(personas):
+    from espace_sante.identity import services as identity
+
+    # A second organisation: none is chosen for the pharmacist any more.
+    other = identity.create_organization(finess="310009998", kind="pharmacy", name="Pharmacie 2")
+    identity.add_role(personas.pharmacist, other, "Remplaçante")
+    client = signed_in_professional(personas.pharmacist, personas)
+    for url in (
+        "/pro/pharmacie/",
+        "/pro/messagerie/",
+        f"/pro/messagerie/ecrire/{personas.mother.id}/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"] == "/pro/compte/", url
+    page = client.get("/pro/pharmacie/", follow=True).content.decode()
+    assert "Choisissez d&#x27;abord la structure pour laquelle vous exercez." in page

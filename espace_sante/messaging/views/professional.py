@@ -14,15 +14,13 @@ from espace_sante.messaging.forms import CloseForm, ComposeForm, ReplyForm
 from espace_sante.messaging.services import MessagingRefused
 
 from . import shared
-from .shared import actor_with_organization, conversation_or_404, no_store
+from .shared import conversation_or_404, no_store, with_organization
 
 
 @login_required
 @never_cache
-def inbox(request):
-    actor = actor_with_organization(request)
-    if actor is None:
-        return redirect("portal:account")
+@with_organization
+def inbox(request, actor):
     groups = services.professional_inbox(actor)
     organization = Organization.objects.filter(pk=actor.organization_id).first()
     return no_store(
@@ -43,11 +41,9 @@ def inbox(request):
 
 @login_required
 @never_cache
-def compose(request, patient_id):
+@with_organization
+def compose(request, actor, patient_id):
     """Write to a patient found through the portal's patient search."""
-    actor = actor_with_organization(request)
-    if actor is None:
-        return redirect("portal:account")
     person = get_object_or_404(Person, pk=patient_id)
     form = ComposeForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():

@@ -1,6 +1,7 @@
 """What the patient's and the professional's messaging pages do the same way."""
 
 from collections.abc import Callable
+from functools import wraps
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,16 +15,22 @@ from espace_sante.messaging.models import Conversation
 from espace_sante.messaging.services import MessagingRefused
 
 
-def actor_with_organization(request: HttpRequest):
-    """The professional acting for a chosen organisation, or None (then choose one).
+def with_organization(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The view gets the professional acting for a chosen organisation (``actor``).
 
-    Messages go out in an organisation's name; the pharmacy's list is its organisation's.
+    Without one, the professional is sent to choose it first: messages go out in an
+    organisation's name, and a pharmacy's list is its organisation's.
     """
-    actor = acting_professional(request)
-    if actor is None or actor.organization_id is None:
-        messages.info(request, "Choisissez d'abord la structure pour laquelle vous exercez.")
-        return None
-    return actor
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        actor = acting_professional(request)
+        if actor is None or actor.organization_id is None:
+            messages.info(request, "Choisissez d'abord la structure pour laquelle vous exercez.")
+            return redirect("portal:account")
+        return view(request, actor, *args, **kwargs)
+
+    return wrapper
 
 
 def conversation_or_404(actor, conversation_id) -> Conversation:

@@ -10,17 +10,15 @@ from django.views.decorators.http import require_POST
 from espace_sante.access.http import acting_professional
 from espace_sante.access.policy import NotAllowed
 from espace_sante.messaging.services import MessagingRefused
-from espace_sante.messaging.views.shared import actor_with_organization
+from espace_sante.messaging.views.shared import with_organization
 from espace_sante.pharmacy import services
 from espace_sante.pharmacy.models import PrescriptionOrder
 
 
 @login_required
 @never_cache
-def inbox(request):
-    actor = actor_with_organization(request)
-    if actor is None:
-        return redirect("portal:account")
+@with_organization
+def inbox(request, actor):
     status = request.GET.get("statut", "")
     if status not in PrescriptionOrder.Status.values:
         status = ""
