@@ -45,6 +45,7 @@ def door_modules() -> list[Path]:
         for path in ROOT.rglob("*.py")
         if path.name in ("views.py", "api.py")
         or path.name.endswith(("_views.py", "_api.py"))
+        or "views" in path.parts  # an app's views/ package (one module per audience)
         or "fhir" in path.parts
     )
 
@@ -136,7 +137,7 @@ UNSCOPED = {
     "espace_sante.crypto.rotation:kek_status": "operator statistics: keys per KEK (counts only)",
     "espace_sante.messaging.retention:apply_retention": "retention sweep of inactive conversations",
     "espace_sante.messaging.retention:warn_before_retention": "retention sweep: warnings due",
-    "espace_sante.messaging.retention:sweep_orphan_attachments": (
+    "espace_sante.messaging.retention:_attached": (
         "orphan blob sweep: which stored names (under one patient's folder) have a row"
     ),
     "espace_sante.record.documents.deposit:sweep_orphan_blobs": (

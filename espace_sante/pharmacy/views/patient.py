@@ -8,10 +8,9 @@ from django.views.decorators.cache import never_cache
 
 from espace_sante.access.policy import NotAllowed, actor_for_user
 from espace_sante.messaging.services import MessagingRefused
+from espace_sante.pharmacy import services
+from espace_sante.pharmacy.forms import PrescriptionForm, SearchForm
 from espace_sante.record.documents import services as record
-
-from . import services
-from .forms import PrescriptionForm, SearchForm
 
 
 @login_required

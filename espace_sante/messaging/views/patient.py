@@ -1,4 +1,4 @@
-"""The patient's messaging pages (/messagerie/). Thin: one access function, one service."""
+"""The citizen's messaging pages (/messagerie/). Thin: one access function, one service."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -7,12 +7,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from espace_sante.access.http import decrypted_response, space_shown
+from espace_sante.access.http import space_shown
 from espace_sante.access.policy import NotAllowed, actor_for_user
+from espace_sante.messaging import extensions, services
+from espace_sante.messaging.forms import ReplyForm, SaveAttachmentForm
+from espace_sante.messaging.services import MessagingRefused
 
-from . import services
-from .forms import ReplyForm, SaveAttachmentForm
-from .services import MessagingRefused
+from . import shared
+from .shared import conversation_or_404, no_store
 
 
 def _person(request):
@@ -23,20 +25,7 @@ def _person(request):
 
 
 def _conversation(request, conversation_id):
-    try:
-        return services.access_conversation(actor_for_user(request.user), conversation_id)
-    except NotAllowed:
-        raise Http404 from None
-
-
-def _no_store(response):
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def _errors(request, form) -> None:
-    for errors in form.errors.values():
-        messages.error(request, errors[0])
+    return conversation_or_404(actor_for_user(request.user), conversation_id)
 
 
 @login_required
@@ -45,7 +34,7 @@ def inbox(request):
     # Her own space, or ``?espace=`` of a child she represents or a person she helps.
     person = space_shown(request)
     items = services.inbox(actor_for_user(request.user), person)
-    return _no_store(
+    return no_store(
         render(
             request,
             "messaging/inbox.html",
@@ -54,6 +43,7 @@ def inbox(request):
                 "items": items,
                 "patient": person,
                 "own_space": person == _person(request),
+                "other_kinds": extensions.registered(),
                 "unread": sum(1 for item in items if item.unread),
             },
         )
@@ -65,7 +55,7 @@ def inbox(request):
 def conversation(request, conversation_id):
     found = _conversation(request, conversation_id)
     page = services.read_conversation(actor_for_user(request.user), found)
-    return _no_store(
+    return no_store(
         render(
             request,
             "messaging/conversation.html",
@@ -82,43 +72,18 @@ def conversation(request, conversation_id):
 @login_required
 @require_POST
 def reply(request, conversation_id):
-    found = _conversation(request, conversation_id)
-    form = ReplyForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            services.reply(
-                actor_for_user(request.user),
-                found,
-                form.cleaned_data["body"],
-                form.cleaned_data["attachments"],
-            )
-        except MessagingRefused as refusal:
-            messages.error(request, refusal.messages[0])
-        else:
-            messages.success(request, "Votre réponse est envoyée.")
-    else:
-        _errors(request, form)
-    return redirect("messaging:conversation", conversation_id=found.id)
-
-
-def stream_attachment(attachment, filename: str, disposition: str = "attachment"):
-    """The decrypted bytes as a download (also used by the professional pages)."""
-    return decrypted_response(
-        services.iter_attachment(attachment),
-        content_type=attachment.mime_type,
-        size=attachment.size,
-        disposition=disposition,
-        filename=filename,
+    return shared.reply(
+        request,
+        actor_for_user(request.user),
+        _conversation(request, conversation_id),
+        success="Votre réponse est envoyée.",
+        back="messaging:conversation",
     )
 
 
 @login_required
 def attachment(request, attachment_id):
-    try:
-        found, filename = services.access_attachment(actor_for_user(request.user), attachment_id)
-    except NotAllowed:
-        raise Http404 from None
-    return stream_attachment(found, filename)
+    return shared.attachment_download(actor_for_user(request.user), attachment_id)
 
 
 @login_required
@@ -149,7 +114,7 @@ def save_attachment(request, attachment_id):
         else:
             messages.success(request, "La pièce jointe est ajoutée à vos documents.")
             return redirect("record:document_detail", document_id=document.id)
-    return _no_store(
+    return no_store(
         render(
             request,
             "messaging/save_attachment.html",
@@ -175,7 +140,7 @@ def delete(request, conversation_id):
             raise Http404 from None
         messages.success(request, "La conversation et ses pièces jointes sont supprimées.")
         return redirect("messaging:inbox")
-    return _no_store(
+    return no_store(
         render(
             request,
             "messaging/delete.html",

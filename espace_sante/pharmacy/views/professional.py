@@ -10,18 +10,15 @@ from django.views.decorators.http import require_POST
 from espace_sante.access.http import acting_professional
 from espace_sante.access.policy import NotAllowed
 from espace_sante.messaging.services import MessagingRefused
-
-from . import services
-from .models import PrescriptionOrder
+from espace_sante.messaging.views.shared import with_organization
+from espace_sante.pharmacy import services
+from espace_sante.pharmacy.models import PrescriptionOrder
 
 
 @login_required
 @never_cache
-def inbox(request):
-    actor = acting_professional(request)
-    if actor is None or actor.organization_id is None:
-        messages.info(request, "Choisissez d'abord la structure pour laquelle vous exercez.")
-        return redirect("portal:account")
+@with_organization
+def inbox(request, actor):
     status = request.GET.get("statut", "")
     if status not in PrescriptionOrder.Status.values:
         status = ""
@@ -31,7 +28,7 @@ def inbox(request):
         raise Http404 from None
     response = render(
         request,
-        "pharmacy/pro_inbox.html",
+        "pharmacy/professional/inbox.html",
         {
             "page_title": "Ordonnances reçues",
             "items": items,

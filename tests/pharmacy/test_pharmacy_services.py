@@ -12,7 +12,7 @@ from espace_sante.messaging.services import MessagingRefused
 from espace_sante.pharmacy import services as pharmacy
 from espace_sante.pharmacy.models import PrescriptionOrder
 
-from .conftest import pro_actor
+from .conftest import pdf_upload, pro_actor
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +35,29 @@ def test_search_by_name_town_or_postal_code(personas, carmes):
     assert pharmacy.search_pharmacies("Pharmacie Nantes") == []
     assert pharmacy.search_pharmacies("Cabinet") == []  # only pharmacies
     assert pharmacy.search_pharmacies("") == []
+
+
+def test_a_patient_may_start_only_to_a_pharmacy(personas, marie, carmes):
+    conversation = pharmacy.start_prescription_conversation(
+        marie,
+        personas.mother,
+        carmes,
+        subject="Ordonnance",
+        body="Bonjour",
+        attachments=[pdf_upload("ordonnance.pdf")],
+    )
+    assert conversation.started_by_patient and conversation.organization == carmes
+    cabinet = personas.gp.roles.first().organization
+    with pytest.raises(MessagingRefused) as refused:
+        pharmacy.start_prescription_conversation(
+            marie,
+            personas.mother,
+            cabinet,
+            subject="Ordonnance",
+            body="Bonjour",
+            attachments=[pdf_upload()],
+        )
+    assert "qu'à une pharmacie" in refused.value.messages[0]
 
 
 def test_the_prescription_reaches_the_pharmacy_inbox(personas, marie, pharmacist, order):
@@ -99,7 +122,7 @@ def test_a_prescription_needs_a_file_and_a_pharmacy(personas, marie, carmes):
         pharmacy.send_prescription(marie, personas.mother, carmes)
     cabinet = personas.gp.roles.first().organization
     with pytest.raises(MessagingRefused):
-        messaging.start_prescription_conversation(
+        pharmacy.start_prescription_conversation(
             marie, personas.mother, cabinet, subject="x", body="y", attachments=[]
         )
     assert PrescriptionOrder.objects.count() == 0
