@@ -415,6 +415,10 @@ RECORD_PATIENT_ALLOWED_TYPES = env.list(
 RECORD_ALLOWED_TYPES = env.list(
     "RECORD_ALLOWED_TYPES", default=[*RECORD_PATIENT_ALLOWED_TYPES, "application/xml"]
 )
+# Images above this many pixels (all pages of a TIFF together) are refused from
+# their header, before decoding: a 48-megapixel phone photo fits, a pixel flood
+# does not (decoding costs about 3 bytes a pixel).
+RECORD_IMAGE_MAX_PIXELS = env.int("RECORD_IMAGE_MAX_PIXELS", default=50_000_000)
 # Uploads above this size go to a temporary file rather than memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024

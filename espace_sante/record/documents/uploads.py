@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import IO, TypedDict
@@ -156,18 +157,34 @@ def _check_pdf(path: str) -> None:
 def _check_image(path: str, mime_type: str) -> None:
     expected = {"image/jpeg": "JPEG", "image/png": "PNG", "image/tiff": "TIFF"}[mime_type]
     try:
-        with Image.open(path) as image:
-            if image.format != expected:
-                raise UploadRefused("Cette image est endommagée.", code="image_broken")
-            image.verify()
-        # verify() leaves the image unusable; decode it fully once to be sure.
-        with Image.open(path) as image:
-            image.load()
+        # Our own limit, below Pillow's, decides (Pillow only warns up to twice its own).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if image.format != expected:
+                    raise UploadRefused("Cette image est endommagée.", code="image_broken")
+                # The header gives the size: refuse before decoding a single pixel
+                # (a 500 KB PNG of 13,000 × 13,000 pixels took 600 MB to decode).
+                frames = getattr(image, "n_frames", 1)
+                if image.width * image.height * frames > settings.RECORD_IMAGE_MAX_PIXELS:
+                    raise UploadRefused(
+                        f"Cette image est trop grande ({image.width} × {image.height} pixels"
+                        f"{f', {frames} pages' if frames > 1 else ''}) : la limite est de "
+                        f"{settings.RECORD_IMAGE_MAX_PIXELS // 1_000_000} millions de pixels. "
+                        "Réduisez sa définition puis réessayez.",
+                        code="image_too_large",
+                    )
+                image.verify()
+            # verify() leaves the image unusable; decode it fully once to be sure.
+            with Image.open(path) as image:
+                image.load()
     except UploadRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise UploadRefused(
-            "Cette image est trop grande (en pixels). Réduisez sa définition puis réessayez.",
+            "Cette image est trop grande : la limite est de "
+            f"{settings.RECORD_IMAGE_MAX_PIXELS // 1_000_000} millions de pixels. "
+            "Réduisez sa définition puis réessayez.",
             code="image_too_large",
         ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
