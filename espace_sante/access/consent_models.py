@@ -55,6 +55,14 @@ class Block(PatientOwned):
     class Meta:
         verbose_name = "blocage"
         indexes = [models.Index(fields=["patient", "professional"], name="block_patient_pro")]
+        # One active block per professional, even when 20 requests race (lifted ones stay).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "professional"],
+                condition=models.Q(lifted_at__isnull=True),
+                name="one_active_block",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.professional_id} bloqué par {self.patient_id}"
@@ -76,6 +84,14 @@ class Consent(PatientOwned):
     class Meta:
         verbose_name = "consentement"
         indexes = [models.Index(fields=["patient", "professional"], name="consent_patient_pro")]
+        # One running consent per professional, even when requests race (revoked ones stay).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "professional"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_active_consent",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Consentement de {self.patient_id} à {self.professional_id}"

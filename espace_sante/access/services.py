@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -76,6 +76,15 @@ def _open_consents(patient: Person, professional_id: Id) -> QuerySet[Consent]:
     )
 
 
+def _lock_patient(patient: Person) -> None:
+    """Serialise the patient's access changes (PostgreSQL; SQLite writes one at a time).
+
+    Parallel requests then see each other's block or consent instead of both
+    creating one; the partial unique constraints are the last line.
+    """
+    Person.objects.select_for_update().filter(pk=patient.pk).values_list("pk").first()
+
+
 def settings_for(patient: Person) -> AccessSettings:
     return AccessSettings.objects.get_or_create(patient=patient)[0]
 
@@ -118,13 +127,18 @@ def block_professional(actor: Actor | None, patient: Person, professional: Profe
             "nouveau médecin traitant auprès de votre caisse d'assurance maladie.",
             code="medecin_traitant",
         )
+    _lock_patient(patient)
     existing = _open_blocks(patient, professional.id).first()
     if existing:
         return existing
     now = timezone.now()
     _open_consents(patient, professional.id).update(revoked_at=now, revoked_reason="blocage")
     PatientRole.objects.filter(patient=patient, professional=professional).delete()
-    block = Block.objects.create(patient=patient, professional=professional, created_at=now)
+    try:
+        with transaction.atomic():
+            block = Block.objects.create(patient=patient, professional=professional, created_at=now)
+    except IntegrityError:  # a parallel request blocked them first
+        return _open_blocks(patient, professional.id).get()
     managing.trace(block, object_type="block", reason=str(professional.id))
     return block
 
@@ -143,6 +157,7 @@ def unblock_professional(actor: Actor | None, patient: Person, professional: Pro
 def record_consent(actor: Actor, patient: Person) -> Consent:
     """A professional records the consent the patient, present, just gave them."""
     professional_id = _require_professional(actor)
+    _lock_patient(patient)
     if _open_blocks(patient, professional_id).exists():
         # Told in words that reveal nothing of the record.
         raise AccessChangeRefused(
@@ -151,13 +166,18 @@ def record_consent(actor: Actor, patient: Person) -> Consent:
             code="blocked",
         )
     consent = _open_consents(patient, professional_id).first()
-    if consent is None:
-        consent = Consent.objects.create(
-            patient=patient,
-            professional_id=professional_id,
-            organization_id=actor.organization_id,
-        )
-        audit.record(actor, "consent", patient.id, obj=consent, mode=Mode.CONSENT)
+    if consent is not None:
+        return consent
+    try:
+        with transaction.atomic():
+            consent = Consent.objects.create(
+                patient=patient,
+                professional_id=professional_id,
+                organization_id=actor.organization_id,
+            )
+    except IntegrityError:  # a parallel request recorded it first
+        return _open_consents(patient, professional_id).get()
+    audit.record(actor, "consent", patient.id, obj=consent, mode=Mode.CONSENT)
     return consent
 
 

@@ -96,6 +96,11 @@ def object_to_creation(check: CodeCheck) -> SpaceTransition:
     """
     now = timezone.now()
     person = lock_person(check.person.pk)
+    latest = SpaceTransition.objects.filter(patient=person).order_by("-at", "-id").first()
+    if latest is not None and latest.event == Event.OBJECTED:
+        # Objected already (a parallel or repeated request): the same objection, the
+        # same receipt — never "already activated".
+        return latest
     if not can(person, Event.OBJECTED):
         raise TransitionRefused(Event.OBJECTED, person.space_state)
     use_code(person, check.code_id, now)

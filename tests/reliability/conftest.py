@@ -13,3 +13,7 @@ def database_proxy():
     proxy = CuttableProxy((settings["HOST"] or "127.0.0.1", int(settings["PORT"] or 5432)))
     yield proxy
     proxy.close()
+
+
+# The enrollment fixtures (a campaign, its imported beneficiaries, letters kept apart).
+from tests.enrollment.conftest import campaign, imported, private_letters  # noqa: E402, F401
