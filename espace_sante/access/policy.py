@@ -139,7 +139,11 @@ class NotAllowed(PermissionDenied):
 def actor_for_user(
     user: "AbstractBaseUser | AnonymousUser | None", organization_id: Id | None = None
 ) -> Actor | None:
-    """The actor behind a signed-in account, or None when it may touch no health data."""
+    """The actor behind a signed-in account; None only for nobody signed in.
+
+    An operator is an actor too, whom the policy refuses everything: their
+    attempts on health data are then traced as theirs, never as anonymous.
+    """
     if not user or not user.is_authenticated:
         return None
     person = getattr(user, "person", None)
@@ -154,6 +158,8 @@ def actor_for_user(
             organization_id=organization_id,
             profession=professional.profession,
         )
+    if getattr(user, "kind", None) == "operator":
+        return Actor(ActorKind.OPERATOR, user_id=user.pk)
     return None
 
 

@@ -119,3 +119,27 @@ def test_an_operator_suspends_then_resumes_a_space_and_the_person_is_told(
 def test_an_unknown_nir_finds_nobody(client, operator):
     page = client.get("/operateur/personnes/", {"nir": person_row(999)["nir"]}).content.decode()
     assert "Aucune personne ne correspond" in page
+
+
+def test_an_operators_attempt_on_a_document_is_refused_and_traced_as_theirs(
+    client, operator, personas
+):
+    from espace_sante.access.models import AuditEntry
+    from espace_sante.access.policy import actor_for_user
+    from espace_sante.record.documents import services as record
+    from tests.record.conftest import make_pdf
+
+    marie = personas.mother
+    document = record.add_document(
+        actor_for_user(marie.user),
+        marie,
+        SimpleUploadedFile("b.pdf", make_pdf()),
+        record.NewDocument(title="Bilan sanguin", type_code="DOCPAT05", source="patient"),
+    )
+    response = client.get(f"/documents/{document.id}/")
+    assert response.status_code == 404
+    assert "Bilan sanguin" not in response.content.decode()
+    refused = AuditEntry.objects.get(patient_id=marie.id, outcome="denied")
+    # access.md: every attempt is traced with who made it — an operator, not "anonymous".
+    assert refused.actor_kind == "operator"
+    assert str(refused.actor_user_id) == str(operator.pk)
