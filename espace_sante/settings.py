@@ -4,6 +4,9 @@ Every value comes from an environment variable with a safe default; README.md
 lists them all. Secrets can also come from a file (``NAME_FILE``), and the
 secret key is generated under ``var/`` on first run so that a fresh checkout
 works without configuration and nothing secret is ever committed.
+
+Length (over 500 lines): one module on purpose, so that every setting and its
+default is found in one place, grouped by app with a comment saying why.
 """
 
 import os
