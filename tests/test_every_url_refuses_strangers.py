@@ -514,7 +514,7 @@ def test_a_professional_without_a_reason_is_refused_every_page_of_the_record(
     stranger = professional_client(make_professional(last_name="Inconnu"))
     before = AuditEntry.objects.filter(patient_id=personas.mother.id, outcome="denied").count()
     assert_refused(stranger, routes_of(PRO_PATIENT), marie_objects)
-    assert_no_secret(stranger, routes_of(PRO_IDENTITY), marie_objects)
+    assert_no_secret(stranger, routes_of(PRO, PRO_IDENTITY), marie_objects)
     # Posting to PRO_REASON would give him a reason (consent, care, emergency): a
     # right of any professional, tested in tests/portal.
     assert_refused(stranger, routes_of(PRO_REASON), marie_objects, methods=("get",))
@@ -553,7 +553,7 @@ def test_a_blocked_professional_is_refused_every_page_of_the_record(personas, ma
             f"/pro/patients/{personas.mother.id}/{route}", {"justification": "Urgence vitale"}
         )
     assert_refused(client, routes_of(PRO_PATIENT), marie_objects)
-    assert_no_secret(client, routes_of(PRO_IDENTITY, PRO_REASON), marie_objects)
+    assert_no_secret(client, routes_of(PRO, PRO_IDENTITY, PRO_REASON), marie_objects)
     assert AuditEntry.objects.filter(
         patient_id=personas.mother.id, actor_professional_id=blocked.id, outcome="denied"
     ).exists()
