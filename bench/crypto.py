@@ -59,7 +59,7 @@ def bench(tmp: Path) -> None:
     from tink import aead, streaming_aead
 
     from espace_sante.crypto import kek as kek_file
-    from espace_sante.crypto import services
+    from espace_sante.crypto import services, streams
     from espace_sante.crypto.models import PatientKeys
     from espace_sante.identity.services import create_person
 
@@ -84,10 +84,10 @@ def bench(tmp: Path) -> None:
             handle.write(os.urandom(MB))
     before = peak_rss_mb()
     with open(plain_file, "rb") as source, open(blob_file, "wb") as destination:
-        with services.open_encrypting_stream(pid, oid, destination) as stream:
+        with streams.open_encrypting_stream(pid, oid, destination) as stream:
             while chunk := source.read(MB):
                 stream.write(chunk)
-    with services.open_decrypting_stream(pid, oid, open(blob_file, "rb")) as stream:
+    with streams.open_decrypting_stream(pid, oid, open(blob_file, "rb")) as stream:
         while stream.read(MB):
             pass
     rss_growth = peak_rss_mb() - before
@@ -101,7 +101,7 @@ def bench(tmp: Path) -> None:
 
     def ours_encrypt():
         destination = io.BytesIO()
-        with services.open_encrypting_stream(pid, oid, destination) as stream:
+        with streams.open_encrypting_stream(pid, oid, destination) as stream:
             for chunk in chunks:
                 stream.write(chunk)
         return destination.getvalue()
@@ -109,7 +109,7 @@ def bench(tmp: Path) -> None:
     ours_ciphertext = ours_encrypt()
 
     def ours_decrypt():
-        with services.open_decrypting_stream(pid, oid, io.BytesIO(ours_ciphertext)) as stream:
+        with streams.open_decrypting_stream(pid, oid, io.BytesIO(ours_ciphertext)) as stream:
             while stream.read(MB):
                 pass
 

@@ -121,8 +121,8 @@ def setup_data():
     from espace_sante.identity import services as identity
     from espace_sante.identity.models import Organization, Professional
     from espace_sante.identity.reference import INS_DEMO_NIR
-    from espace_sante.record import services as record
-    from espace_sante.record.models import Document
+    from espace_sante.record.documents import services as record
+    from espace_sante.record.documents.models import Document
 
     call_command("migrate", verbosity=0)
     load_demo(with_documents=False, with_profile=False)

@@ -82,10 +82,11 @@ def main() -> None:
 
     from espace_sante.access.policy import SYSTEM, Actor, ActorKind
     from espace_sante.crypto import services as crypto
+    from espace_sante.crypto import streams
     from espace_sante.identity import services as identity
     from espace_sante.identity.models import Person
-    from espace_sante.record import services
-    from espace_sante.record.models import Document
+    from espace_sante.record.documents import services
+    from espace_sante.record.documents.models import Document
 
     print(f"Base : {engine} — machine : {os.cpu_count()} cœurs")
     patient = identity.create_person(
@@ -117,7 +118,7 @@ def main() -> None:
     start = time.perf_counter()
     for _ in range(args.ingest):
         with tempfile.TemporaryFile() as sink:
-            with crypto.open_encrypting_stream(patient.id, uuid.uuid4(), sink) as stream:
+            with streams.open_encrypting_stream(patient.id, uuid.uuid4(), sink) as stream:
                 for offset in range(0, len(pdf), 64 * 1024):
                     stream.write(pdf[offset : offset + 64 * 1024])
     encrypting = time.perf_counter() - start
@@ -136,7 +137,7 @@ def main() -> None:
     data = os.urandom(size)
     start = time.perf_counter()
     with tempfile.TemporaryFile() as sink:
-        with crypto.open_encrypting_stream(patient.id, uuid.uuid4(), sink) as stream:
+        with streams.open_encrypting_stream(patient.id, uuid.uuid4(), sink) as stream:
             for offset in range(0, size, 1024 * 1024):
                 stream.write(data[offset : offset + 1024 * 1024])
     ours = size / (time.perf_counter() - start) / 1e6

@@ -15,9 +15,8 @@ def main() -> None:
             # RQ on Redis: its worker, with the scheduler for tasks enqueued for later.
             argv[1:2] = ["rqworker", "default", "--with-scheduler"]
             argv += ["--job-class", "django_tasks_rq.Job"]
-        else:
-            # The database task backend's worker, under our own name.
-            argv[1] = "db_worker"
+        # Otherwise `worker` is ours: the database queue's worker, kept alive
+        # through database outages (web/worker.py).
     execute_from_command_line(argv)
 
 

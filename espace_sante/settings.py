@@ -115,7 +115,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "espace_sante.web.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -301,6 +303,29 @@ CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Browser features no page uses are off, for the site and what it embeds;
+# passkeys (WebAuthn) stay allowed for the site itself.
+PERMISSIONS_POLICY = {
+    **{
+        feature: []
+        for feature in (
+            "accelerometer",
+            "bluetooth",
+            "camera",
+            "display-capture",
+            "geolocation",
+            "gyroscope",
+            "magnetometer",
+            "microphone",
+            "midi",
+            "payment",
+            "serial",
+            "usb",
+        )
+    },
+    "publickey-credentials-create": ["self"],
+    "publickey-credentials-get": ["self"],
+}
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
@@ -390,6 +415,10 @@ RECORD_PATIENT_ALLOWED_TYPES = env.list(
 RECORD_ALLOWED_TYPES = env.list(
     "RECORD_ALLOWED_TYPES", default=[*RECORD_PATIENT_ALLOWED_TYPES, "application/xml"]
 )
+# Images above this many pixels (all pages of a TIFF together) are refused from
+# their header, before decoding: a 48-megapixel phone photo fits, a pixel flood
+# does not (decoding costs about 3 bytes a pixel).
+RECORD_IMAGE_MAX_PIXELS = env.int("RECORD_IMAGE_MAX_PIXELS", default=50_000_000)
 # Uploads above this size go to a temporary file rather than memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
@@ -408,6 +437,23 @@ MESSAGING_ATTACHMENT_ALLOWED_TYPES = env.list(
     "MESSAGING_ATTACHMENT_ALLOWED_TYPES", default=RECORD_PATIENT_ALLOWED_TYPES
 )
 MESSAGING_MAX_ATTACHMENTS = env.int("MESSAGING_MAX_ATTACHMENTS", default=5)
+
+# --- Request sizes ------------------------------------------------------------
+# A body larger than its part of the site's largest legitimate form is refused
+# from its Content-Length (413), before anything is read or spooled to disk
+# (web/middleware.py); the form's own checks still give the precise message.
+# The FHIR door has its own limit (fhir/http.py).
+_ATTACHMENTS_BYTES = MESSAGING_MAX_ATTACHMENTS * MESSAGING_ATTACHMENT_MAX_BYTES
+REQUEST_BODY_LIMITS = {
+    "/documents/": RECORD_PATIENT_MAX_BYTES,
+    "/messagerie/": _ATTACHMENTS_BYTES,
+    "/pro/": max(RECORD_PROFESSIONAL_MAX_BYTES, _ATTACHMENTS_BYTES),
+    # A department's beneficiary file at once.
+    "/operateur/": env.int("OPERATOR_MAX_UPLOAD_BYTES", default=512 * 1024 * 1024),
+}
+REQUEST_BODY_DEFAULT_LIMIT = RECORD_PATIENT_MAX_BYTES
+# Room for the multipart headers and the form's other fields.
+REQUEST_BODY_MARGIN = 1024 * 1024
 MESSAGING_BODY_MAX_CHARS = env.int("MESSAGING_BODY_MAX_CHARS", default=10_000)
 # Against abuse: messages one sender may send per hour (then a clear refusal).
 MESSAGING_PROFESSIONAL_MAX_PER_HOUR = env.int("MESSAGING_PROFESSIONAL_MAX_PER_HOUR", default=100)

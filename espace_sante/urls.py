@@ -1,10 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from espace_sante.messaging import urls as messaging_urls
+from espace_sante.pharmacy import urls as pharmacy_urls
 from espace_sante.web import views as web_views
 
 admin.site.site_header = "espace-santé — administration"
 admin.site.site_title = "espace-santé"
+
+# A database outage answers 503 with Retry-After (a FHIR OperationOutcome on /fhir/).
+handler500 = "espace_sante.web.views.server_error"
 
 urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
@@ -12,14 +17,14 @@ urlpatterns = [
     path("comptes/", include("allauth.urls")),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("admin/", admin.site.urls),
-    path("documents/", include("espace_sante.record.urls")),
-    path("messagerie/ordonnance/", include("espace_sante.pharmacy.urls")),
-    path("messagerie/", include("espace_sante.messaging.urls")),
-    path("pro/messagerie/", include("espace_sante.messaging.pro_urls")),
-    path("pro/pharmacie/", include("espace_sante.pharmacy.pro_urls")),
+    path("documents/", include("espace_sante.record.documents.urls")),
+    path("messagerie/ordonnance/", include(pharmacy_urls.patient_namespace)),
+    path("messagerie/", include(messaging_urls.patient_namespace)),
+    path("pro/messagerie/", include(messaging_urls.professional_namespace)),
+    path("pro/pharmacie/", include(pharmacy_urls.professional_namespace)),
     path("pro/", include("espace_sante.portal.urls")),
-    path("profil/", include("espace_sante.record.profile_urls")),
-    path("parametres/confidentialite/", include("espace_sante.access.privacy_urls")),
+    path("profil/", include("espace_sante.record.profile.urls")),
+    path("parametres/confidentialite/", include("espace_sante.access.privacy.urls")),
     path("parametres/", include("espace_sante.access.urls")),
     path("operateur/", include("espace_sante.operator.urls")),
     path("", include("espace_sante.enrollment.urls")),

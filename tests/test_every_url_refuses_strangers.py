@@ -25,9 +25,9 @@ from espace_sante.identity import services as identity
 from espace_sante.identity.models import User
 from espace_sante.messaging import services as messaging
 from espace_sante.pharmacy import services as pharmacy
-from espace_sante.record import profile_services
-from espace_sante.record import services as record
-from espace_sante.record.models import Document
+from espace_sante.record.documents import services as record
+from espace_sante.record.documents.models import Document
+from espace_sante.record.profile import services as profile_services
 from tests.personas import make_blocked_professional, make_professional
 from tests.signin import OPERATOR_TOTP_SECRET, sign_in_with_totp
 

@@ -45,6 +45,7 @@ def door_modules() -> list[Path]:
         for path in ROOT.rglob("*.py")
         if path.name in ("views.py", "api.py")
         or path.name.endswith(("_views.py", "_api.py"))
+        or "views" in path.parts  # an app's views/ package (one module per audience)
         or "fhir" in path.parts
     )
 
@@ -131,15 +132,15 @@ UNSCOPED = {
         "the audit verification walks every patient's chain (it lists the patients first)"
     ),
     "espace_sante.crypto.kek:_create": "refuses a new KEK while any patient key exists",
-    "espace_sante.crypto.services:rotate_kek": "KEK rotation counts the keys it cannot unwrap",
-    "espace_sante.crypto.services:_rewrap_batch": "KEK rotation re-wraps every key, by batches",
-    "espace_sante.crypto.services:kek_status": "operator statistics: keys per KEK (counts only)",
+    "espace_sante.crypto.rotation:rotate_kek": "KEK rotation counts the keys it cannot unwrap",
+    "espace_sante.crypto.rotation:_rewrap_batch": "KEK rotation re-wraps every key, by batches",
+    "espace_sante.crypto.rotation:kek_status": "operator statistics: keys per KEK (counts only)",
     "espace_sante.messaging.retention:apply_retention": "retention sweep of inactive conversations",
     "espace_sante.messaging.retention:warn_before_retention": "retention sweep: warnings due",
-    "espace_sante.messaging.retention:sweep_orphan_attachments": (
+    "espace_sante.messaging.retention:_attached": (
         "orphan blob sweep: which stored names (under one patient's folder) have a row"
     ),
-    "espace_sante.record.services:sweep_orphan_blobs": (
+    "espace_sante.record.documents.deposit:sweep_orphan_blobs": (
         "orphan blob sweep: which stored names (under one patient's folder) have a row"
     ),
     # Tasks that hold only a row id.
@@ -149,8 +150,8 @@ UNSCOPED = {
         "the conversation of a message in hand (same patient, by its foreign key)"
     ),
     # Entry points by an opaque id: the id is all the caller gives.
-    "espace_sante.record.services:access_document": BY_OPAQUE_ID,
-    "espace_sante.record.services:patient_of_document": BY_OPAQUE_ID,
+    "espace_sante.record.documents.reading:access_document": BY_OPAQUE_ID,
+    "espace_sante.record.documents.reading:patient_of_document": BY_OPAQUE_ID,
     "espace_sante.messaging.writing:access_conversation": BY_OPAQUE_ID,
     "espace_sante.messaging.writing:conversation_of_message": BY_OPAQUE_ID,
     "espace_sante.messaging.attachments:_open_attachment": BY_OPAQUE_ID,
@@ -168,7 +169,7 @@ UNSCOPED = {
         "limit of people one aidant helps: counts the aidant's links across patients"
     ),
     # Known limit (docs/decisions/0008): a conditional PATCH may name no patient.
-    "espace_sante.record.services:find_own_deposit": (
+    "espace_sante.record.documents.deposit:find_own_deposit": (
         "conditional PATCH by masterIdentifier without a patient: five rows at most, "
         "kept to the caller's own deposits; scoped when the request names the patient"
     ),

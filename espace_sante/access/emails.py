@@ -6,10 +6,12 @@ or an emergency justification. Run by the ``send_access_notification`` task;
 """
 
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -94,26 +96,43 @@ def message_for(notification: AccessNotification) -> tuple[str, str, str]:
     )
 
 
-def deliver(notification_id: uuid.UUID | str) -> bool:
-    """Send one notification once. Safe to run twice or on two workers.
+def send_once(
+    row: "QuerySet[Any]",
+    claim_field: str,
+    compose: Callable[[], tuple[list[str], str, str]],
+) -> bool:
+    """Send the email about one row once. Safe to run twice or on two workers.
 
-    The row is claimed (``sent_at`` set where it was empty) before sending:
-    of two workers, only the one whose update changed the row sends. If the
-    mail server refuses, the claim is released and the task fails, to be run
-    again.
+    ``row`` is a queryset of that one row. It is claimed (``claim_field`` set
+    where it was empty) before sending: of two workers, only the one whose
+    update changed the row sends. ``compose()`` gives the addresses, subject
+    and body; one email per address (co-parents do not see each other's). No
+    address: nobody to tell, the row is kept as handled. If the mail server
+    refuses, the claim is released and the task fails, to be run again.
     """
-    claimed = AccessNotification.objects.filter(pk=notification_id, sent_at__isnull=True).update(
-        sent_at=timezone.now()
-    )
+    claimed = row.filter(**{f"{claim_field}__isnull": True}).update(**{claim_field: timezone.now()})
     if not claimed:
         return False
-    notification = AccessNotification.objects.get(pk=notification_id)
-    address, subject, body = message_for(notification)
-    if not address:
-        return False  # nobody to tell (no email on file): kept as handled
+    addresses, subject, body = compose()
+    if not addresses:
+        return False
     try:
-        EmailMessage(SUBJECT_PREFIX + subject, body, to=[address]).send()
+        for address in addresses:
+            EmailMessage(SUBJECT_PREFIX + subject, body, to=[address]).send()
     except Exception:
-        AccessNotification.objects.filter(pk=notification_id).update(sent_at=None)
+        row.update(**{claim_field: None})
         raise
     return True
+
+
+def deliver(notification_id: uuid.UUID | str) -> bool:
+    """Send one access notification once (``send_once``)."""
+    return send_once(
+        AccessNotification.objects.filter(pk=notification_id),
+        "sent_at",
+        lambda: _to_one(*message_for(AccessNotification.objects.get(pk=notification_id))),
+    )
+
+
+def _to_one(address: str, subject: str, body: str) -> tuple[list[str], str, str]:
+    return [address] if address else [], subject, body

@@ -16,7 +16,7 @@ roll back the proof that it was refused.
 """
 
 from dataclasses import dataclass
-from typing import cast
+from typing import TypedDict, Unpack, cast
 
 from . import audit, events, policy
 from .models import AuditEntry
@@ -32,6 +32,14 @@ from .policy import (
 )
 
 _DATA_ACTIONS = frozenset(str(action) for action in Action)
+
+
+class Question(TypedDict, total=False):
+    """What the policy needs beyond (actor, action, patient, object): see ``guard``."""
+
+    section: str | None
+    conversation: ConversationLike | None
+    to_pharmacy: bool
 
 
 @dataclass(frozen=True)
@@ -81,15 +89,17 @@ def decide(
     action: str,
     patient_id: Id,
     obj: object = None,
-    *,
-    section: str | None = None,
-    conversation: ConversationLike | None = None,
-    to_pharmacy: bool = False,
+    **question: Unpack[Question],
 ) -> Decision:
     """The policy's decision, untraced: for guard() and for what a page may offer."""
+    section = question.get("section")
     if isinstance(action, MessageAction):
         return policy.decide_message(
-            actor, action, patient_id, conversation, to_pharmacy=to_pharmacy
+            actor,
+            action,
+            patient_id,
+            question.get("conversation"),
+            to_pharmacy=question.get("to_pharmacy", False),
         )
     if str(action) not in _DATA_ACTIONS:
         # Managing the space's access: blocks, roles, settings, consents.
@@ -128,12 +138,10 @@ def guard(
     patient_id: Id,
     obj: object = None,
     *,
-    section: str | None = None,
-    conversation: ConversationLike | None = None,
-    to_pharmacy: bool = False,
     object_type: str = "",
     reason: str = "",
     trace: bool = True,
+    **question: Unpack[Question],
 ) -> Access:
     """Decide, trace and return the access; trace the refusal and raise ``NotAllowed``.
 
@@ -146,26 +154,13 @@ def guard(
     the access with ``Access.trace`` once the object exists.
     """
     event = events.get(action)
-    kind = _object_type(obj if obj is not None else conversation, section, object_type)
-    decision = decide(
-        actor,
-        action,
-        patient_id,
-        obj,
-        section=section,
-        conversation=conversation,
-        to_pharmacy=to_pharmacy,
-    )
+    # What the entry names: the object, else the conversation it belongs to.
+    traced = obj if obj is not None else question.get("conversation")
+    kind = _object_type(traced, question.get("section"), object_type)
+    decision = decide(actor, action, patient_id, obj, **question)
     if not decision:
-        raise refuse(
-            actor,
-            event,
-            patient_id,
-            obj if obj is not None else conversation,
-            object_type=kind,
-            reason=reason,
-        )
+        raise refuse(actor, event, patient_id, traced, object_type=kind, reason=reason)
     access = Access(actor, event, patient_id, decision, kind)
     if trace:
-        access.trace(obj if obj is not None else conversation, reason=reason)
+        access.trace(traced, reason=reason)
     return access

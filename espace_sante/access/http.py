@@ -13,6 +13,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -24,6 +25,28 @@ from .policy import Actor, NotAllowed, actor_for_user, patient_side_mode
 
 # The organisation a professional chose to act for, kept in their session.
 SESSION_ORGANIZATION = "portal_organization_id"
+
+# Seconds a client should wait before trying again while the database is away.
+RETRY_AFTER_SECONDS = "30"
+UNAVAILABLE_TEXT = (
+    "Le service est momentanément indisponible (base de données injoignable) : "
+    "rien n'a été traité. Réessayez dans quelques instants."
+)
+
+
+def database_unreachable(error: BaseException | None) -> bool:
+    """The error, or one it arose from (a session store failing after it), is a lost database.
+
+    Such a request answers 503 with Retry-After, not 500: nothing is wrong with
+    what the person sent.
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, (OperationalError, InterfaceError)):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def citizen_actor(request: HttpRequest) -> Actor | None:

@@ -49,24 +49,24 @@ ALLOWED_EXCEPTIONS: dict[str, str] = {
     # blob). The name starts with the patient id, so (patient, blob_name) would be
     # as strict; moving to it is a non-data-losing migration left for the sharding
     # work (Citus wants the distribution column in every unique index).
-    "record.Document:blob_name": "nom de blob unique dans tout le stockage (clé d'objet)",
-    "messaging.Attachment:blob_name": "nom de blob unique dans tout le stockage (clé d'objet)",
+    "record.Document:blob_name": "blob name unique across the whole store (object key)",
+    "messaging.Attachment:blob_name": "blob name unique across the whole store (object key)",
     # One order per conversation; both rows belong to the same patient (written
     # together by pharmacy.services).
-    "pharmacy.PrescriptionOrder:conversation": "une ordonnance par conversation du même patient",
+    "pharmacy.PrescriptionOrder:conversation": "one order per conversation, same patient",
     # Professionals' and organisations' inboxes span patients by nature.
-    "messaging.Conversation:conv_pro": "boîte de réception d'un professionnel (tous patients)",
-    "messaging.Conversation:conv_organization": "boîte d'une structure (tous patients)",
-    "pharmacy.PrescriptionOrder:rx_pharmacy_status": "file d'une pharmacie (tous patients)",
+    "messaging.Conversation:conv_pro": "a professional's inbox (all patients)",
+    "messaging.Conversation:conv_organization": "an organisation's inbox (all patients)",
+    "pharmacy.PrescriptionOrder:rx_pharmacy_status": "a pharmacy's queue (all patients)",
     # Background sweep of inactive conversations (retention), across patients.
-    "messaging.Conversation:conv_retention": "balayage de conservation (tâche de fond)",
+    "messaging.Conversation:conv_retention": "retention sweep (background task)",
     # Rate limits count what one author wrote, whoever the patient.
-    "messaging.Message:msg_rate_pro": "limite de débit par professionnel (tous patients)",
-    "messaging.Message:msg_rate_person": "limite de débit par personne (tous patients)",
+    "messaging.Message:msg_rate_pro": "rate limit per professional (all patients)",
+    "messaging.Message:msg_rate_person": "rate limit per person (all patients)",
     # The operators' queue of new reports.
-    "access.AccessReport:report_status": "file des signalements pour les opérateurs",
+    "access.AccessReport:report_status": "the operators' queue of reports",
     # Key rotation re-wraps every row whose KEK differs from the current one.
-    "crypto.PatientKeys:crypto_keys_kek_key_id": "rotation de la clé de chiffrement de clés",
+    "crypto.PatientKeys:crypto_keys_kek_key_id": "rotation of the key-encryption key",
 }
 
 
@@ -107,8 +107,8 @@ def problems(
     if patient is None or not patient.concrete:
         return [
             checks.Error(
-                f"{label} hérite de PatientOwned sans colonne patient « {model.patient_field} ».",
-                hint="Ajoutez un champ patient non nul, ou déclarez patient_field.",
+                f"{label} inherits PatientOwned without a patient column '{model.patient_field}'.",
+                hint="Add a non-null patient field, or set patient_field.",
                 obj=model,
                 id="access.E001",
             )
@@ -116,7 +116,7 @@ def problems(
     if patient.null:
         found.append(
             checks.Error(
-                f"{label}.{patient.name} peut être nul : chaque ligne appartient à un patient.",
+                f"{label}.{patient.name} is nullable: every row belongs to a patient.",
                 obj=model,
                 id="access.E002",
             )
@@ -127,9 +127,9 @@ def problems(
             return
         found.append(
             checks.Error(
-                f"{label} : {what} ne commence pas par « {patient.name} ».",
+                f"{label}: {what} does not start with '{patient.name}'.",
                 hint=(
-                    "Mettez le patient en tête, ou ajoutez une exception motivée dans "
+                    "Put the patient first, or add an exception with its reason to "
                     "espace_sante.access.owned.ALLOWED_EXCEPTIONS."
                 ),
                 obj=model,
@@ -140,12 +140,12 @@ def problems(
     meta = model._meta
     for index in meta.indexes:
         if index.expressions or not _starts_with_patient(model, patient, index.fields):
-            refuse(index.name, f"l'index {index.name}")
+            refuse(index.name, f"index {index.name}")
     for constraint in meta.constraints:
         if isinstance(constraint, models.UniqueConstraint) and (
             constraint.expressions or not _starts_with_patient(model, patient, constraint.fields)
         ):
-            refuse(constraint.name, f"la contrainte d'unicité {constraint.name}")
+            refuse(constraint.name, f"unique constraint {constraint.name}")
     for fields in meta.unique_together:
         if not _starts_with_patient(model, patient, fields):
             refuse(",".join(fields), f"unique_together {tuple(fields)}")
@@ -158,10 +158,10 @@ def problems(
         # A foreign key's own index is allowed (joins); a plain db_index or a
         # unique column is an index that does not start with the patient.
         if field.unique:
-            refuse(field.name, f"le champ unique {field.name}")
+            refuse(field.name, f"unique field {field.name}")
         # Field.db_index is missing from the stubs.
         elif field.db_index and not field.is_relation:  # type: ignore[attr-defined]
-            refuse(field.name, f"l'index du champ {field.name}")
+            refuse(field.name, f"the index of field {field.name}")
     return found
 
 
@@ -191,7 +191,7 @@ def stale_exceptions(allowed: dict[str, str] | None = None) -> list[checks.Check
         used |= {f"{label}:{name}" for name in names}
     return [
         checks.Warning(
-            f"L'exception « {key} » ne correspond plus à rien : retirez-la.",
+            f"Exception '{key}' no longer matches anything: remove it.",
             obj=key,
             id="access.W001",
         )

@@ -41,42 +41,35 @@ _T = TypeVar("_T")
 _M = TypeVar("_M", bound=Model)
 
 
+# Columns are plain attributes of these protocols; what the model computes stays a property.
+
+
 class DocumentLike(Protocol):
     """What the policy reads of a document (``record.Document``; the kernel does not import it)."""
 
-    @property
-    def invisible_patient(self) -> bool: ...
-    @property
-    def invisible_representatives(self) -> bool: ...
+    invisible_patient: bool
+    invisible_representatives: bool
+    masked_from_professionals: bool
+    status: str
+    type_code: str
+    author_professional_id: uuid.UUID | None
+    author_organization_id: uuid.UUID | None
+
     @property
     def is_patient_owned(self) -> bool: ...
-    @property
-    def masked_from_professionals(self) -> bool: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def type_code(self) -> str: ...
-    @property
-    def author_professional_id(self) -> object: ...
-    @property
-    def author_organization_id(self) -> object: ...
 
 
 class ConversationLike(Protocol):
     """What the policy reads of a conversation (``messaging.Conversation``)."""
 
-    @property
-    def patient_id(self) -> object: ...
-    @property
-    def sender_professional_id(self) -> uuid.UUID | None: ...
-    @property
-    def organization_id(self) -> object: ...
-    @property
-    def patient_deleted_at(self) -> datetime | None: ...
+    patient_id: uuid.UUID
+    sender_professional_id: uuid.UUID | None
+    organization_id: uuid.UUID | None
+    patient_deleted_at: datetime | None
+    closed_at: datetime | None
+
     @property
     def patient_may_reply(self) -> bool: ...
-    @property
-    def closed_at(self) -> datetime | None: ...
 
 
 class Action(StrEnum):

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from espace_sante.identity.models import Organization, Person, Professional, Role
@@ -28,6 +29,7 @@ from .consent_models import (
 )
 from .guard import Access, guard
 from .policy import (
+    SETTINGS_FIELDS,
     Actor,
     ActorKind,
     Id,
@@ -37,13 +39,6 @@ from .policy import (
     professional_relation,
 )
 
-SETTINGS_FIELDS = (
-    "emergency_samu",
-    "emergency_btg",
-    "emergency_masked",
-    "mask_new_documents",
-    "mask_everything",
-)
 MAX_CAREGIVERS = 3
 MAX_CARED_FOR = 5
 
@@ -67,6 +62,18 @@ def _require_professional(actor: Actor | None) -> Id:
     if actor is None or actor.kind != ActorKind.PROFESSIONAL or not actor.professional_id:
         raise NotAllowed
     return actor.professional_id
+
+
+def _open_blocks(patient: Person, professional_id: Id) -> QuerySet[Block]:
+    return Block.objects.filter(
+        patient=patient, professional_id=professional_id, lifted_at__isnull=True
+    )
+
+
+def _open_consents(patient: Person, professional_id: Id) -> QuerySet[Consent]:
+    return Consent.objects.filter(
+        patient=patient, professional_id=professional_id, revoked_at__isnull=True
+    )
 
 
 def settings_for(patient: Person) -> AccessSettings:
@@ -111,15 +118,11 @@ def block_professional(actor: Actor | None, patient: Person, professional: Profe
             "nouveau médecin traitant auprès de votre caisse d'assurance maladie.",
             code="medecin_traitant",
         )
-    existing = Block.objects.filter(
-        patient=patient, professional=professional, lifted_at__isnull=True
-    ).first()
+    existing = _open_blocks(patient, professional.id).first()
     if existing:
         return existing
     now = timezone.now()
-    Consent.objects.filter(
-        patient=patient, professional=professional, revoked_at__isnull=True
-    ).update(revoked_at=now, revoked_reason="blocage")
+    _open_consents(patient, professional.id).update(revoked_at=now, revoked_reason="blocage")
     PatientRole.objects.filter(patient=patient, professional=professional).delete()
     block = Block.objects.create(patient=patient, professional=professional, created_at=now)
     managing.trace(block, object_type="block", reason=str(professional.id))
@@ -130,9 +133,7 @@ def block_professional(actor: Actor | None, patient: Person, professional: Profe
 def unblock_professional(actor: Actor | None, patient: Person, professional: Professional) -> bool:
     """Lift a block; the professional must ask for consent again. False if none."""
     managing = require_patient_side(actor, patient, "unblock")
-    lifted = Block.objects.filter(
-        patient=patient, professional=professional, lifted_at__isnull=True
-    ).update(lifted_at=timezone.now())
+    lifted = _open_blocks(patient, professional.id).update(lifted_at=timezone.now())
     if lifted:
         managing.trace(object_type="block", reason=str(professional.id))
     return bool(lifted)
@@ -142,18 +143,14 @@ def unblock_professional(actor: Actor | None, patient: Person, professional: Pro
 def record_consent(actor: Actor, patient: Person) -> Consent:
     """A professional records the consent the patient, present, just gave them."""
     professional_id = _require_professional(actor)
-    if Block.objects.filter(
-        patient=patient, professional_id=professional_id, lifted_at__isnull=True
-    ).exists():
+    if _open_blocks(patient, professional_id).exists():
         # Told in words that reveal nothing of the record.
         raise AccessChangeRefused(
             "Le consentement ne peut pas être enregistré pour ce patient. Invitez-le à vérifier "
             "ses paramètres de confidentialité dans son espace santé.",
             code="blocked",
         )
-    consent = Consent.objects.filter(
-        patient=patient, professional_id=professional_id, revoked_at__isnull=True
-    ).first()
+    consent = _open_consents(patient, professional_id).first()
     if consent is None:
         consent = Consent.objects.create(
             patient=patient,
@@ -167,9 +164,9 @@ def record_consent(actor: Actor, patient: Person) -> Consent:
 @transaction.atomic
 def revoke_consent(actor: Actor | None, patient: Person, professional: Professional) -> bool:
     managing = require_patient_side(actor, patient, "revoke_consent")
-    revoked = Consent.objects.filter(
-        patient=patient, professional=professional, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now(), revoked_reason="retrait par le patient")
+    revoked = _open_consents(patient, professional.id).update(
+        revoked_at=timezone.now(), revoked_reason="retrait par le patient"
+    )
     if revoked:
         managing.trace(object_type="consent", reason=str(professional.id))
     return bool(revoked)
@@ -186,9 +183,7 @@ def set_role(
         raise AccessChangeRefused("Seule une sage-femme peut être sage-femme référente.")
     if kind == PatientRole.Kind.PHARMACIEN and professional.profession != "21":
         raise AccessChangeRefused("Seul un pharmacien peut être pharmacien correspondant.")
-    if Block.objects.filter(
-        patient=patient, professional=professional, lifted_at__isnull=True
-    ).exists():
+    if _open_blocks(patient, professional.id).exists():
         raise AccessChangeRefused(
             "Ce professionnel est bloqué : débloquez-le avant de lui donner un rôle."
         )

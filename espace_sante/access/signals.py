@@ -37,26 +37,18 @@ def connect_relation_changes() -> None:
 
     from espace_sante.identity.models import Person, Role
 
-    from .consent_models import (
-        AccessSettings,
-        Block,
-        CareRelationship,
-        Consent,
-        EmergencyAccess,
-        MatrixCell,
-        PatientRole,
-    )
+    from . import consent_models as relations
 
     for model in (
         Person,
         Role,
-        AccessSettings,
-        Block,
-        CareRelationship,
-        Consent,
-        EmergencyAccess,
-        MatrixCell,
-        PatientRole,
+        relations.AccessSettings,
+        relations.Block,
+        relations.CareRelationship,
+        relations.Consent,
+        relations.EmergencyAccess,
+        relations.MatrixCell,
+        relations.PatientRole,
     ):
         for signal in (post_save, post_delete):
             signal.connect(

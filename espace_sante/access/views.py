@@ -5,6 +5,9 @@ titulaire reaches their own pages; anyone else gets 404.
 """
 
 import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,30 +26,37 @@ from .forms import HistoryFilterForm, NotificationForm, ReportForm
 from .policy import Actor, NotAllowed, actor_for_user
 
 
-def _own_space(request: HttpRequest) -> tuple[Person, Actor | None]:
-    """The signed-in citizen and their actor; 404 for professionals, operators, anyone else."""
-    person: Person | None = getattr(request.user, "person", None)
-    if person is None:
-        raise Http404
-    return person, actor_for_user(request.user)
+def own_space_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed-in citizen only, never cached (``no-store``), a refusal answered by 404.
+
+    The view is called as ``view(request, patient, actor, ...)``: the signed-in
+    citizen's own space; professionals, operators and anyone else get 404.
+    """
+
+    @login_required
+    @never_cache
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        person: Person | None = getattr(request.user, "person", None)
+        if person is None:
+            raise Http404
+        try:
+            response = view(request, person, actor_for_user(request.user), *args, **kwargs)
+        except NotAllowed:
+            raise Http404 from None
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return wrapper
 
 
-def _no_store(response: HttpResponse) -> HttpResponse:
-    response["Cache-Control"] = "no-store"
-    return response
+@own_space_page
+def settings_index(request: HttpRequest, patient: Person, actor: Actor | None) -> HttpResponse:
+    return render(request, "access/settings_index.html", {"page_title": "Paramètres"})
 
 
-@login_required
-@never_cache
-def settings_index(request: HttpRequest) -> HttpResponse:
-    _own_space(request)
-    return _no_store(render(request, "access/settings_index.html", {"page_title": "Paramètres"}))
-
-
-@login_required
-@never_cache
-def history(request: HttpRequest) -> HttpResponse:
-    patient, actor = _own_space(request)
+@own_space_page
+def history(request: HttpRequest, patient: Person, actor: Actor | None) -> HttpResponse:
     tab = request.GET.get("onglet", history_presentation.TAB_OTHERS)
     if tab not in history_presentation.TABS:
         tab = history_presentation.TAB_OTHERS
@@ -56,56 +66,45 @@ def history(request: HttpRequest) -> HttpResponse:
         number = max(int(request.GET.get("page", "1")), 1)
     except ValueError:
         number = 1
-    try:
-        page = history_presentation.history_page(
-            actor,
-            patient.id,
-            tab=tab,
-            period=filters.get("period", ""),
-            kind=filters.get("kind", ""),
-            page=number,
-        )
-    except NotAllowed:
-        raise Http404 from None
+    page = history_presentation.history_page(
+        actor,
+        patient.id,
+        tab=tab,
+        period=filters.get("period", ""),
+        kind=filters.get("kind", ""),
+        page=number,
+    )
     query = request.GET.copy()
     query.pop("page", None)
     filters_query = request.GET.copy()
     for name in ("page", "onglet"):
         filters_query.pop(name, None)
-    return _no_store(
-        render(
-            request,
-            "access/history.html",
-            {
-                "page_title": "Historique des accès",
-                "form": form,
-                "page": page,
-                "tab": tab,
-                "tabs": history_presentation.TABS,
-                "tab_others": history_presentation.TAB_OTHERS,
-                "filtered": bool(filters and any(filters.values())),
-                "query": query.urlencode(),
-                "filters_query": filters_query.urlencode(),
-            },
-        )
+    return render(
+        request,
+        "access/history.html",
+        {
+            "page_title": "Historique des accès",
+            "form": form,
+            "page": page,
+            "tab": tab,
+            "tabs": history_presentation.TABS,
+            "tab_others": history_presentation.TAB_OTHERS,
+            "filtered": bool(filters and any(filters.values())),
+            "query": query.urlencode(),
+            "filters_query": filters_query.urlencode(),
+        },
     )
 
 
-@login_required
-@never_cache
+@own_space_page
 @require_http_methods(["GET", "POST"])
-def report(request: HttpRequest, entry_id: uuid.UUID) -> HttpResponse:
-    patient, actor = _own_space(request)
-    try:
-        entry = reports.reportable_entry(actor, patient.id, entry_id)
-    except NotAllowed:
-        raise Http404 from None
+def report(
+    request: HttpRequest, patient: Person, actor: Actor | None, entry_id: uuid.UUID
+) -> HttpResponse:
+    entry = reports.reportable_entry(actor, patient.id, entry_id)
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            reports.report_access(actor, patient, entry.id, form.cleaned_data["comment"])
-        except NotAllowed:
-            raise Http404 from None
+        reports.report_access(actor, patient, entry.id, form.cleaned_data["comment"])
         messages.success(
             request,
             "Votre signalement est enregistré. L'équipe d'espace-santé va l'examiner ; "
@@ -113,20 +112,16 @@ def report(request: HttpRequest, entry_id: uuid.UUID) -> HttpResponse:
         )
         return redirect(reverse("access:history") + "?onglet=professionnels")
     [item] = history_presentation.describe(actor, patient.id, [entry])
-    return _no_store(
-        render(
-            request,
-            "access/history_report.html",
-            {"page_title": "Signaler un accès", "item": item, "form": form},
-        )
+    return render(
+        request,
+        "access/history_report.html",
+        {"page_title": "Signaler un accès", "item": item, "form": form},
     )
 
 
-@login_required
-@never_cache
+@own_space_page
 @require_http_methods(["GET", "POST"])
-def notifications(request: HttpRequest) -> HttpResponse:
-    patient, actor = _own_space(request)
+def notifications(request: HttpRequest, patient: Person, actor: Actor | None) -> HttpResponse:
     current = notification_services.preferences(patient.id)
     form = NotificationForm(request.POST or None, current=current)
     if request.method == "POST" and form.is_valid():
@@ -136,10 +131,6 @@ def notifications(request: HttpRequest) -> HttpResponse:
             raise Http404 from None
         messages.success(request, "Vos préférences de notification sont enregistrées.")
         return redirect("access:notifications")
-    return _no_store(
-        render(
-            request,
-            "access/notifications.html",
-            {"page_title": "Notifications", "form": form},
-        )
+    return render(
+        request, "access/notifications.html", {"page_title": "Notifications", "form": form}
     )

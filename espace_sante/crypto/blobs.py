@@ -30,8 +30,8 @@ from django.core.files.storage import Storage, storages
 from django.db import transaction
 from django.utils import timezone
 
-from . import services as crypto
 from .services import ObjectId, PatientRef
+from .streams import open_decrypting_stream, open_encrypting_stream
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def store(
     blobs = storage()
     with tempfile.TemporaryFile(dir=_tmp_dir()) as ciphertext:
         with _readable(source) as plaintext:
-            with crypto.open_encrypting_stream(patient_id, object_id, ciphertext) as sink:
+            with open_encrypting_stream(patient_id, object_id, ciphertext) as sink:
                 while chunk := plaintext.read(CHUNK):
                     sink.write(chunk)
         ciphertext.flush()
@@ -115,7 +115,7 @@ def _fsync_if_local(name: str) -> None:
 def open_decrypted(patient_id: PatientRef, object_id: ObjectId, name: str) -> Iterator[BinaryIO]:
     """A readable stream of the plaintext (``DecryptionFailed`` on a misplaced or altered blob)."""
     with storage().open(name, "rb") as blob:
-        yield crypto.open_decrypting_stream(patient_id, object_id, blob)
+        yield open_decrypting_stream(patient_id, object_id, blob)
 
 
 def iter_decrypted(

@@ -1,4 +1,10 @@
-"""Errors of the crypto app; services.py re-exports them."""
+"""Errors of the crypto app; services.py re-exports them.
+
+Their messages are for developers, in English, except those that tell the
+operator what to do about the key-encryption key (``kek.py``, ``rotation.py``):
+the ``keys`` command shows those as they are, in French like the rest of its
+output.
+"""
 
 
 class CryptoError(Exception):

@@ -108,8 +108,7 @@ def _load(path: Path) -> Kek:
         text = handle.read().decode("utf-8")
     if st.st_mode & 0o077:
         log.warning(
-            "Le fichier de la clé de chiffrement de clés %s est lisible par d'autres "
-            "utilisateurs (mode %o) : passez-le en 0600.",
+            "The key-encryption keyset file %s is readable by other users (mode %o): make it 0600.",
             path,
             stat.S_IMODE(st.st_mode),
         )
@@ -160,7 +159,7 @@ def _create(path: Path) -> None:
         pass  # another process won the race; its key is the one everybody uses
     else:
         _fsync_directory(path.parent)
-        log.info("Clé de chiffrement de clés créée : %s", path)
+        log.info("Key-encryption keyset created: %s", path)
     finally:
         temporary.unlink(missing_ok=True)
 

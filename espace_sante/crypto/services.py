@@ -8,34 +8,30 @@ associated data to the patient, the object and the purpose, so a ciphertext
 copied to another row, patient or column does not decrypt.
 
 Destroying the two wrapped keysets (``shred``) makes every ciphertext of that
-patient unrecoverable; rotating the KEK (``rotate_kek``) re-wraps the keysets
-only, never the data.
+patient unrecoverable.
 
-Length: one module on purpose (about 750 lines): every use of a patient's keys
-(fields, streams, shredding, rotation) sits where one review can see it all.
-
-Other apps call: ``ensure_keys``, ``encrypt``/``decrypt``,
-``encrypt_text``/``decrypt_text``, ``open_encrypting_stream``/``open_decrypting_stream``
-and ``shred``; the ``keys`` command calls ``rotate_kek`` and ``kek_status``.
+This module holds the patient's keys and the fields encrypted with them:
+``ensure_keys``, ``shred``, ``renew_after_shred``, ``key_scope``,
+``encrypt``/``decrypt`` and ``encrypt_text``/``decrypt_text``. Blobs are
+encrypted by ``streams.py`` (stored by ``blobs.py``); the ``keys`` command
+rotates the KEK with ``rotation.py``. Both use the key internals exported
+below (``patient_primitive``, ``unwrap_keyset``…), never the key rows
+themselves.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import io
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
+from typing import Any, cast
 
 import tink
-from django.db import connection, transaction
-from django.db.models import Count
+from django.db import transaction
 from django.utils import timezone
 from tink import aead, streaming_aead
 
@@ -43,26 +39,17 @@ from . import kek as kek_file
 from .errors import CryptoError, DecryptionFailed, KeysDestroyed
 from .models import PatientKeys
 
-if TYPE_CHECKING:
-    from _typeshed import ReadableBuffer
-
 __all__ = [
-    "BLOB_PURPOSE",
     "CryptoError",
     "DecryptionFailed",
-    "KekStatus",
     "KeysDestroyed",
-    "RotationReport",
     "decrypt",
     "decrypt_text",
     "encrypt",
     "encrypt_text",
     "ensure_keys",
-    "kek_status",
     "key_scope",
-    "open_decrypting_stream",
-    "open_encrypting_stream",
-    "rotate_kek",
+    "renew_after_shred",
     "shred",
 ]
 
@@ -71,14 +58,13 @@ streaming_aead.register()
 
 FIELD_TEMPLATE = aead.aead_key_templates.AES256_GCM
 STREAM_TEMPLATE = streaming_aead.streaming_aead_key_templates.AES256_GCM_HKDF_1MB
-BLOB_PURPOSE = "blob"
 # Versioned, so that a future format can coexist with this one.
 _AD_PREFIX = "espace-sante|v1"
 _WRAP_AD_PREFIX = "espace-sante|keyset|v1"
-_AEAD = "aead"
-_STREAM = "stream"
-_FIELDS = {_AEAD: "wrapped_aead", _STREAM: "wrapped_stream"}
-_PRIMITIVES = {_AEAD: aead.Aead, _STREAM: streaming_aead.StreamingAead}
+AEAD = "aead"
+STREAM = "stream"
+WRAPPED_COLUMNS = {AEAD: "wrapped_aead", STREAM: "wrapped_stream"}
+_PRIMITIVES = {AEAD: aead.Aead, STREAM: streaming_aead.StreamingAead}
 
 PatientRef = Any  # a Person, or its id as UUID or str
 ObjectId = uuid.UUID | str | int
@@ -94,7 +80,7 @@ _KeyRow = tuple[bytes | memoryview, bytes | memoryview, int, datetime | None]
 # --- Identifiers and associated data ---------------------------------------
 
 
-def _patient_uuid(patient: PatientRef) -> uuid.UUID:
+def patient_uuid(patient: PatientRef) -> uuid.UUID:
     """The patient's UUID, from a Person, a UUID or its string."""
     value = getattr(patient, "pk", patient)
     if isinstance(value, uuid.UUID):
@@ -102,7 +88,7 @@ def _patient_uuid(patient: PatientRef) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError as exc:
-        raise ValueError(f"Identifiant de patient invalide : {value!r}") from exc
+        raise ValueError(f"Invalid patient id: {value!r}") from exc
 
 
 def _object_key(object_id: ObjectId) -> str:
@@ -130,7 +116,7 @@ def _check_component(value: str, what: str) -> None:
         raise ValueError(f"'|' is not allowed in {what}: {value!r}")
 
 
-def _associated_data(patient: uuid.UUID, object_id: ObjectId, purpose: str) -> bytes:
+def associated_data_of(patient: uuid.UUID, object_id: ObjectId, purpose: str) -> bytes:
     """b"espace-sante|v1|<patient uuid>|<object id>|<purpose>"."""
     object_key = _object_key(object_id)
     if not object_key:
@@ -139,7 +125,7 @@ def _associated_data(patient: uuid.UUID, object_id: ObjectId, purpose: str) -> b
     return f"{_AD_PREFIX}|{patient}|{object_key}|{purpose}".encode()
 
 
-def _wrap_ad(patient: uuid.UUID, kind: str) -> bytes:
+def keyset_associated_data(patient: uuid.UUID, kind: str) -> bytes:
     """Associated data of a wrapped keyset: b"espace-sante|keyset|v1|<patient uuid>|<kind>"."""
     # The patient id binds a wrapped keyset to its row; the kind keeps the two
     # keysets of one patient from being swapped.
@@ -192,6 +178,12 @@ class _PrimitiveCache:
 
 _cache = _PrimitiveCache()
 
+
+def forget_unwrapped_keys() -> None:
+    """Empty this process's cache of unwrapped keys (a KEK rotation starts)."""
+    _cache.clear()
+
+
 # Keys already read in the current scope (one web request, see
 # crypto/middleware.py): a page decrypting 50 fields of one patient reads the
 # key row once instead of 50 times. Outside a scope every call reads the row.
@@ -216,18 +208,21 @@ def key_scope() -> Iterator[None]:
         _scope.reset(token)
 
 
-def _unwrap(wrapped: bytes, kek: kek_file.Kek, patient: uuid.UUID, kind: str) -> tink.KeysetHandle:
+def unwrap_keyset(
+    wrapped: bytes, kek: kek_file.Kek, patient: uuid.UUID, kind: str
+) -> tink.KeysetHandle:
     """Decrypt a wrapped keyset with the KEK; the keyset handle."""
     try:
-        return tink.proto_keyset_format.parse_encrypted(wrapped, kek.aead, _wrap_ad(patient, kind))
+        return tink.proto_keyset_format.parse_encrypted(
+            wrapped, kek.aead, keyset_associated_data(patient, kind)
+        )
     except tink.TinkError as exc:
         raise CryptoError(
-            f"Les clés du patient {patient} ne se déchiffrent pas avec la clé de chiffrement "
-            "de clés."
+            f"The keys of patient {patient} do not decrypt with the key-encryption key."
         ) from exc
 
 
-def _primitive(patient: uuid.UUID, kind: str, *, create: bool) -> Primitive:
+def patient_primitive(patient: uuid.UUID, kind: str, *, create: bool) -> Primitive:
     """The patient's unwrapped AEAD or StreamingAead primitive."""
     held = _scope.get()
     if held is not None and (patient, kind) in held:
@@ -261,14 +256,14 @@ def _read_primitive(patient: uuid.UUID, kind: str, *, create: bool) -> Primitive
     row = _key_row(patient)
     if row is None:
         if not create:
-            raise DecryptionFailed("Aucune clé pour ce patient : rien n'a été chiffré pour lui.")
+            raise DecryptionFailed("No keys for this patient: nothing was encrypted for them.")
         _create_keys(patient)
         # _create_keys inserted the row or raised.
         row = cast(_KeyRow, _key_row(patient))
     wrapped_aead, wrapped_stream, kek_key_id, destroyed_at = row
-    wrapped = wrapped_aead if kind == _AEAD else wrapped_stream
+    wrapped = wrapped_aead if kind == AEAD else wrapped_stream
     if destroyed_at is not None:
-        raise KeysDestroyed(f"Les clés de ce patient ont été détruites le {destroyed_at:%Y-%m-%d}.")
+        raise KeysDestroyed(f"This patient's keys were destroyed on {destroyed_at:%Y-%m-%d}.")
     wrapped = bytes(wrapped)  # memoryview on PostgreSQL
     cache_key = (patient, kind, kek_key_id)
     if (primitive := _cache.get(cache_key, wrapped)) is not None:
@@ -276,10 +271,10 @@ def _read_primitive(patient: uuid.UUID, kind: str, *, create: bool) -> Primitive
     kek = kek_file.current()
     if kek_key_id not in kek.key_ids:
         raise CryptoError(
-            f"La clé {kek_key_id} qui protège les clés de ce patient n'est plus dans le fichier "
-            f"de clé de chiffrement de clés {kek.path}."
+            f"Key {kek_key_id}, which wraps this patient's keys, is no longer in the "
+            f"key-encryption keyset file {kek.path}."
         )
-    primitive = _unwrap(wrapped, kek, patient, kind).primitive(_PRIMITIVES[kind])
+    primitive = unwrap_keyset(wrapped, kek, patient, kind).primitive(_PRIMITIVES[kind])
     _cache.put(cache_key, wrapped, primitive)
     return primitive
 
@@ -294,10 +289,10 @@ class _KekChanged(Exception):
 def _new_wrapped_keys(patient: uuid.UUID, kek: kek_file.Kek) -> dict[str, bytes | int]:
     """Generate the patient's two keysets, wrapped by the KEK primary: PatientKeys fields."""
     wrapped: dict[str, bytes | int] = {}
-    for kind, template in ((_AEAD, FIELD_TEMPLATE), (_STREAM, STREAM_TEMPLATE)):
+    for kind, template in ((AEAD, FIELD_TEMPLATE), (STREAM, STREAM_TEMPLATE)):
         keyset = tink.new_keyset_handle(template)
-        wrapped[_FIELDS[kind]] = tink.proto_keyset_format.serialize_encrypted(
-            keyset, kek.aead, _wrap_ad(patient, kind)
+        wrapped[WRAPPED_COLUMNS[kind]] = tink.proto_keyset_format.serialize_encrypted(
+            keyset, kek.aead, keyset_associated_data(patient, kind)
         )
     wrapped["kek_key_id"] = kek.primary_key_id
     return wrapped
@@ -312,14 +307,14 @@ def _create_keys(patient: uuid.UUID) -> None:
             with transaction.atomic():
                 # Checked here: the foreign key is only enforced at commit.
                 if not Person.objects.filter(pk=patient).exists():
-                    raise CryptoError(f"Aucune personne {patient} : impossible de créer ses clés.")
+                    raise CryptoError(f"No person {patient}: cannot create their keys.")
                 kek = kek_file.current()
                 row, created = PatientKeys.objects.get_or_create(
                     patient_id=patient, defaults=_new_wrapped_keys(patient, kek)
                 )
                 if not created:
                     if row.destroyed_at is not None:
-                        raise KeysDestroyed("Les clés de ce patient ont été détruites.")
+                        raise KeysDestroyed("This patient's keys were destroyed.")
                     return
                 # The end of a rotation removes old KEK keys while it holds a lock
                 # on this table, so our insert waited for it: if the key we used
@@ -329,7 +324,7 @@ def _create_keys(patient: uuid.UUID) -> None:
                 return
         except _KekChanged:
             continue
-    raise CryptoError("La clé de chiffrement de clés change sans cesse : réessayez.")
+    raise CryptoError("The key-encryption key keeps changing: try again.")
 
 
 def ensure_keys(patient: PatientRef) -> None:
@@ -341,11 +336,11 @@ def ensure_keys(patient: PatientRef) -> None:
     enrolment to fail early. Raises ``KeysDestroyed`` after ``shred``: a closed
     record never gets new keys.
     """
-    patient_id = _patient_uuid(patient)
+    patient_id = patient_uuid(patient)
     row = _key_row(patient_id)  # in a request, the row the encryption then uses
     if row is not None:
         if row[3] is not None:
-            raise KeysDestroyed("Les clés de ce patient ont été détruites.")
+            raise KeysDestroyed("This patient's keys were destroyed.")
         return
     _create_keys(patient_id)
 
@@ -357,7 +352,7 @@ def renew_after_shred(patient: PatientRef) -> None:
     the new keys decrypt nothing of the past (those keys are gone for good).
     Does nothing when the patient's keys were never destroyed.
     """
-    patient_id = _patient_uuid(patient)
+    patient_id = patient_uuid(patient)
     with transaction.atomic():
         deleted, _ = PatientKeys.objects.filter(pk=patient_id, destroyed_at__isnull=False).delete()
     _cache.forget_patient(patient_id)
@@ -378,7 +373,7 @@ def shred(patient: PatientRef) -> None:
     database pages; they are encrypted with the KEK, so the next KEK rotation
     (which removes the old KEK keys) makes them useless as well.
     """
-    patient_id = _patient_uuid(patient)
+    patient_id = patient_uuid(patient)
     now = timezone.now()
     with transaction.atomic():
         # Locked so that a rotation batch cannot write re-wrapped keys back.
@@ -425,9 +420,9 @@ def encrypt(
     """
     if not isinstance(plaintext, bytes | bytearray | memoryview):
         raise TypeError("encrypt() encrypts bytes; for text, use encrypt_text().")
-    patient = _patient_uuid(patient_id)
-    associated_data = _associated_data(patient, object_id, purpose)
-    ciphertext: bytes = _primitive(patient, _AEAD, create=True).encrypt(
+    patient = patient_uuid(patient_id)
+    associated_data = associated_data_of(patient, object_id, purpose)
+    ciphertext: bytes = patient_primitive(patient, AEAD, create=True).encrypt(
         bytes(plaintext), associated_data
     )
     return ciphertext
@@ -444,15 +439,15 @@ def decrypt(
     """
     if not isinstance(ciphertext, bytes | bytearray | memoryview):
         raise TypeError("decrypt() expects encrypted bytes.")
-    patient = _patient_uuid(patient_id)
-    associated_data = _associated_data(patient, object_id, purpose)
-    primitive = _primitive(patient, _AEAD, create=False)
+    patient = patient_uuid(patient_id)
+    associated_data = associated_data_of(patient, object_id, purpose)
+    primitive = patient_primitive(patient, AEAD, create=False)
     try:
         plaintext: bytes = primitive.decrypt(bytes(ciphertext), associated_data)
         return plaintext
     except tink.TinkError as exc:
         raise DecryptionFailed(
-            "Déchiffrement impossible : donnée altérée ou liée à un autre patient, objet ou usage."
+            "Cannot decrypt: data altered, or bound to another patient, object or purpose."
         ) from exc
 
 
@@ -475,295 +470,3 @@ def decrypt_text(
     for an empty field, and test for None yourself if the column is nullable.
     """
     return decrypt(patient_id, object_id, ciphertext, purpose=purpose).decode("utf-8")
-
-
-# --- Blobs -----------------------------------------------------------------
-
-
-class _Sink(io.RawIOBase):
-    """What Tink writes into: passes bytes to the caller's destination, never closes it.
-
-    After ``abandon()`` writes are dropped, so that a failed write never ends
-    with the final segment that would make a truncated blob look complete.
-    """
-
-    def __init__(self, destination: BinaryIO):
-        super().__init__()
-        self._destination = destination
-        self._abandoned = False
-
-    def abandon(self) -> None:
-        self._abandoned = True
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: ReadableBuffer) -> int:
-        view = memoryview(data)
-        if self._abandoned:
-            return len(view)
-        done = 0
-        while done < len(view):
-            written = self._destination.write(view[done:])
-            if written is None:  # file-likes that return nothing wrote everything
-                break
-            done += written
-        return len(view)
-
-
-@contextlib.contextmanager
-def open_encrypting_stream(
-    patient_id: PatientRef, object_id: ObjectId, destination: BinaryIO
-) -> Iterator[BinaryIO]:
-    """Context manager yielding a writable binary stream that encrypts into ``destination``.
-
-    Streaming AEAD (AES256_GCM_HKDF_1MB segments) with the patient's blob key,
-    associated data (patient, object, "blob"). Write the plaintext in chunks;
-    memory stays around one segment whatever the size. The ciphertext is
-    complete when the ``with`` block exits normally; ``destination`` is flushed
-    but left open (the caller fsyncs, seeks or closes it). If the block raises,
-    the final segment is not written, so the partial output never decrypts:
-    discard it.
-    """
-    patient = _patient_uuid(patient_id)
-    associated_data = _associated_data(patient, object_id, BLOB_PURPOSE)
-    primitive = _primitive(patient, _STREAM, create=True)
-    sink = _Sink(destination)
-    try:
-        stream = primitive.new_encrypting_stream(sink, associated_data)
-    except tink.TinkError as exc:
-        raise CryptoError("Impossible d'ouvrir le flux de chiffrement.") from exc
-    try:
-        yield stream
-    except BaseException:
-        sink.abandon()
-        with contextlib.suppress(Exception):
-            stream.close()
-        raise
-    try:
-        stream.close()  # writes the last segment, which marks the end of the blob
-    except tink.TinkError as exc:
-        raise CryptoError("Échec de l'écriture du flux chiffré.") from exc
-    flush = getattr(destination, "flush", None)
-    if flush is not None:
-        flush()
-
-
-class _DecryptingReader(io.RawIOBase):
-    """Tink's decrypting stream, with its errors turned into ``DecryptionFailed``."""
-
-    def __init__(self, inner: BinaryIO):
-        super().__init__()
-        self._inner = inner
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
-        if self.closed:
-            raise ValueError("Read from a closed stream.")
-        try:
-            return self._inner.read(-1 if size is None else size)
-        except tink.TinkError as exc:
-            raise DecryptionFailed(
-                "Déchiffrement impossible : fichier altéré, tronqué ou lié à un autre "
-                "patient ou document."
-            ) from exc
-
-    # Called with a bytearray or memoryview; typeshed's WriteableBuffer has no len or slicing.
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            try:
-                self._inner.close()
-            finally:
-                super().close()
-
-
-def open_decrypting_stream(
-    patient_id: PatientRef, object_id: ObjectId, source: IO[bytes]
-) -> BinaryIO:
-    """A readable binary stream giving back the plaintext of a blob read from ``source``.
-
-    Read it with ``read(n)`` in chunks: each 1 MB segment is authenticated
-    before any of its bytes are returned, and ``read`` raises
-    ``DecryptionFailed`` on an altered, truncated or misplaced blob (possibly
-    after earlier chunks were returned: do not act on a blob before reading it
-    to the end). Closing the stream closes ``source``. Usable in ``with``.
-    Raises ``KeysDestroyed`` after ``shred``.
-    """
-    patient = _patient_uuid(patient_id)
-    associated_data = _associated_data(patient, object_id, BLOB_PURPOSE)
-    primitive = _primitive(patient, _STREAM, create=False)
-    try:
-        inner = primitive.new_decrypting_stream(source, associated_data)
-    except tink.TinkError as exc:
-        raise DecryptionFailed("Déchiffrement impossible : en-tête du fichier invalide.") from exc
-    # A RawIOBase with read/readinto/close and ``with``: what readers of a BinaryIO use.
-    return cast(BinaryIO, _DecryptingReader(inner))
-
-
-# --- KEK rotation ----------------------------------------------------------
-
-
-@dataclass
-class RotationReport:
-    """What ``rotate_kek`` did."""
-
-    primary_key_id: int
-    new_key: bool  # False: resumed (or finished) an interrupted rotation
-    rewrapped: int
-    remaining: int  # live rows still wrapped by an old key; 0 once done
-    removed_key_ids: tuple[int, ...] = ()
-
-
-def _lock_keys_table() -> None:
-    """Block new or re-wrapped keys until the transaction ends."""
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(PatientKeys._meta.db_table)
-        with connection.cursor() as cursor:
-            # The table name is ours, quoted; nothing comes from outside.
-            cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")  # noqa: S608
-    # SQLite: transactions start with BEGIN IMMEDIATE (settings), which already
-    # excludes every other writer.
-
-
-def _rewrap_batch(
-    kek: kek_file.Kek, batch_size: int, after: uuid.UUID | None
-) -> tuple[int, uuid.UUID | None]:
-    """Re-wrap up to batch_size rows after `after` (pk order) in one transaction."""
-    with transaction.atomic():
-        rows = (
-            PatientKeys.objects.select_for_update()
-            .filter(destroyed_at__isnull=True)
-            .exclude(kek_key_id=kek.primary_key_id)
-            .order_by("pk")
-        )
-        if after is not None:
-            rows = rows.filter(pk__gt=after)
-        batch = list(rows[:batch_size])
-        for row in batch:
-            if row.kek_key_id not in kek.key_ids:
-                raise CryptoError(
-                    f"Les clés du patient {row.pk} sont protégées par la clé {row.kek_key_id}, "
-                    "absente du fichier : restaurez-le avant la rotation."
-                )
-            for kind, column in _FIELDS.items():
-                ad = _wrap_ad(row.pk, kind)
-                keyset = _unwrap(bytes(getattr(row, column)), kek, row.pk, kind)
-                # Same keyset, same data keys: only its wrapping changes.
-                setattr(
-                    row, column, tink.proto_keyset_format.serialize_encrypted(keyset, kek.aead, ad)
-                )
-            row.kek_key_id = kek.primary_key_id
-        PatientKeys.objects.bulk_update(batch, ["wrapped_aead", "wrapped_stream", "kek_key_id"])
-    return len(batch), (batch[-1].pk if batch else after)
-
-
-def rotate_kek(
-    *,
-    batch_size: int = 500,
-    max_batches: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> RotationReport:
-    """Rotate the KEK: new primary key, re-wrap every patient's keysets, drop the old keys.
-
-    Only the wrapped keysets change; blobs and field ciphertexts are never
-    touched (the data keys stay the same). The keyset file is one state machine:
-
-    - one key only: start a rotation. A new primary key is added and the file
-      is replaced atomically *before* any row is re-wrapped, so a crash can
-      never leave a row wrapped by a key that is not on disk;
-    - several keys: a previous run was interrupted. Resume with the current
-      primary instead of adding yet another key (which would only make the
-      rows already re-wrapped do it again);
-    - then rows whose ``kek_key_id`` differs from the primary are re-wrapped in
-      batches of ``batch_size``, each in its own transaction, so stopping at
-      any point loses nothing and the next run continues;
-    - when no live row uses an old key any more, the old keys are removed from
-      the file (under a table lock, so that no process can wrap new keys with
-      them meanwhile).
-
-    ``max_batches`` stops after that many batches (an operator spreading the
-    work, or a test simulating an interruption); ``progress(done, total)`` is
-    called after each batch. Runs under a file lock: one rotation at a time.
-    """
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1.")
-    with kek_file.rotation_lock():
-        kek = kek_file.current()
-        live = PatientKeys.objects.filter(destroyed_at__isnull=True)
-        lost = live.exclude(kek_key_id__in=kek.key_ids).count()
-        if lost:
-            raise CryptoError(
-                f"{lost} patient(s) ont des clés protégées par une clé absente du fichier "
-                f"{kek.path} : restaurez-le avant toute rotation."
-            )
-        new_key = not kek.old_key_ids
-        if new_key:
-            kek = kek_file.add_primary_key()
-        _cache.clear()
-        total = live.exclude(kek_key_id=kek.primary_key_id).count()
-        done = batches = 0
-        after: uuid.UUID | None = None
-        while max_batches is None or batches < max_batches:
-            count, last = _rewrap_batch(kek, batch_size, after)
-            if count == 0:
-                if after is None:
-                    break  # a whole pass found nothing left
-                after = None  # one more pass catches rows wrapped meanwhile by old keys
-                continue
-            after = last
-            done += count
-            batches += 1
-            if progress is not None:
-                progress(done, max(total, done))
-        remaining = live.exclude(kek_key_id=kek.primary_key_id).count()
-        removed: tuple[int, ...] = ()
-        if remaining == 0:
-            with transaction.atomic():
-                _lock_keys_table()
-                if not live.exclude(kek_key_id=kek.primary_key_id).exists():
-                    removed = kek_file.remove_old_keys()
-            remaining = live.exclude(kek_key_id=kek.primary_key_id).count()
-    return RotationReport(
-        primary_key_id=kek.primary_key_id,
-        new_key=new_key,
-        rewrapped=done,
-        remaining=remaining,
-        removed_key_ids=removed,
-    )
-
-
-@dataclass
-class KekStatus:
-    """The KEK keyset and how many patients each of its keys protects."""
-
-    path: Path
-    primary_key_id: int
-    patients_by_key: dict[int, int]  # every key of the file, 0 if unused
-    missing_keys: dict[int, int] = field(default_factory=dict)  # used but absent: restore!
-    destroyed: int = 0
-
-
-def kek_status() -> KekStatus:
-    """Describe the KEK keyset file and count the live patients wrapped by each key."""
-    kek = kek_file.current(create=False)
-    counts = dict(
-        PatientKeys.objects.filter(destroyed_at__isnull=True)
-        .values("kek_key_id")
-        .annotate(patients=Count("pk"))
-        .order_by()
-        .values_list("kek_key_id", "patients")
-    )
-    return KekStatus(
-        path=kek.path,
-        primary_key_id=kek.primary_key_id,
-        patients_by_key={key_id: counts.pop(key_id, 0) for key_id in kek.key_ids},
-        missing_keys=counts,
-        destroyed=PatientKeys.objects.filter(destroyed_at__isnull=False).count(),
-    )

@@ -10,8 +10,8 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from espace_sante.access.policy import Actor, ActorKind
-from espace_sante.record import services
-from espace_sante.record.models import Document
+from espace_sante.record.documents import services
+from espace_sante.record.documents.models import Document
 
 PARIS = ZoneInfo("Europe/Paris")
 _CSS = """

@@ -12,38 +12,13 @@ from decimal import Decimal
 from django.utils import timezone
 
 from espace_sante.access.policy import SYSTEM
-from espace_sante.record import profile_services as services
-from espace_sante.record.profile_models import (
-    Allergy,
-    BloodGroup,
-    Condition,
-    Contact,
-    Disability,
-    FamilyHistory,
-    Hospitalisation,
-    Lifestyle,
-    Measure,
-    Treatment,
-    Vaccination,
-    Wishes,
-)
+from espace_sante.record.profile import services
+from espace_sante.record.profile.models import Measure
 
 WEIGHT, HEIGHT, HEAD = "29463-7", "8302-2", "8287-5"
 BLOOD_PRESSURE, GLUCOSE, HBA1C = "85354-9", "2339-0", "4548-4"
-PROFILE_MODELS = [
-    Allergy,
-    BloodGroup,
-    Condition,
-    Contact,
-    Disability,
-    FamilyHistory,
-    Hospitalisation,
-    Lifestyle,
-    Measure,
-    Treatment,
-    Vaccination,
-    Wishes,
-]
+# Every table a demo profile writes to: the sections' and the measures'.
+PROFILE_MODELS = [*(section.model for section in services.SECTIONS.values()), Measure]
 
 
 def has_profile(patient) -> bool:

@@ -71,23 +71,28 @@ def close_space(
     return closure
 
 
+def _operator_switch(
+    person: Person, event: str, *, actor: User, reason: str, active: bool
+) -> Person:
+    """Move the space to its next state for an operator; signing in follows it."""
+    person = lock_person(person.pk)
+    transition(person, event, actor=actor, note=reason)
+    if person.user_id:
+        User.objects.filter(pk=person.user_id).update(is_active=active)
+    return person
+
+
 @transaction.atomic
 def suspend_space(person: Person, *, actor: User, reason: str) -> None:
     """Operator: suspend access on serious fraud or malfunction; the person is told."""
-    person = lock_person(person.pk)
-    transition(person, Event.SUSPENDED, actor=actor, note=reason)
-    if person.user_id:
-        User.objects.filter(pk=person.user_id).update(is_active=False)
+    person = _operator_switch(person, Event.SUSPENDED, actor=actor, reason=reason, active=False)
     tell(person, "suspended")
 
 
 @transaction.atomic
 def resume_space(person: Person, *, actor: User, reason: str) -> None:
     """Operator: end a suspension; the space returns to its previous state."""
-    person = lock_person(person.pk)
-    transition(person, Event.RESUMED, actor=actor, note=reason)
-    if person.user_id:
-        User.objects.filter(pk=person.user_id).update(is_active=True)
+    _operator_switch(person, Event.RESUMED, actor=actor, reason=reason, active=True)
 
 
 def find_person(nir: str) -> Person | None:

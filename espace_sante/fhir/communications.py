@@ -19,7 +19,6 @@ from django.core.files.base import ContentFile
 from fhir.resources.R4B.communication import Communication
 
 from espace_sante.access.policy import NotAllowed
-from espace_sante.identity.reference import RPPS_SYSTEM
 from espace_sante.messaging import services as messaging
 from espace_sante.messaging.models import Conversation
 from espace_sante.pharmacy import services as pharmacy
@@ -27,7 +26,7 @@ from espace_sante.pharmacy import services as pharmacy
 from . import auth, mapping, patients
 from .auth import ACTING_HEADER, AppToken, caller
 from .documents import parse
-from .http import FhirError, fhir_response, read_json
+from .http import FhirError, fhir_response, method_not_allowed, read_json
 from .views import base_url, endpoint
 
 REPLY_MODE_URL = "https://espace-sante.example/fhir/StructureDefinition/reply-mode"
@@ -274,18 +273,9 @@ def _professional_side(conversation) -> dict:
     """The professionals' side of a conversation: its professional, or the organisation."""
     pro = conversation.sender_professional
     if pro is not None and not conversation.started_by_patient:
-        return {
-            "type": "Practitioner",
-            "identifier": {"system": RPPS_SYSTEM, "value": pro.id_nat},
-            "display": pro.display_name,
-        }
-    org = conversation.organization
-    if org is not None:
-        return {
-            "type": "Organization",
-            "identifier": {"system": mapping.FINESS_SYSTEM, "value": org.finess},
-            "display": org.name,
-        }
+        return mapping.practitioner(pro)
+    if conversation.organization is not None:
+        return mapping.organization(conversation.organization)
     return {"display": "Un professionnel de santé"}
 
 
@@ -344,15 +334,6 @@ def _bundle(request, entries: list[dict]) -> dict:
 # --- Endpoints --------------------------------------------------------------------------
 
 
-def _not_supported(request, allowed: str):
-    raise FhirError(
-        405,
-        f"Méthode {request.method} non prise en charge ici (acceptées : {allowed}).",
-        code="not-supported",
-        headers={"Allow": allowed},
-    )
-
-
 def _search(request):
     who = caller(request)
     unknown = set(request.GET) - SEARCH_PARAMS
@@ -400,7 +381,7 @@ def communications(request):
     if request.method == "GET":
         return _search(request)
     if request.method != "POST":
-        _not_supported(request, "GET, POST")
+        raise method_not_allowed(request, "GET, POST")
     resource = parse(Communication, read_json(request))
     if request.headers.get(ACTING_HEADER):
         return _professional_create(request, resource)
@@ -411,7 +392,7 @@ def communications(request):
 def communication(request, resource_id):
     """One message, its attachments inline (each download traced)."""
     if request.method != "GET":
-        _not_supported(request, "GET")
+        raise method_not_allowed(request, "GET")
     who = caller(request)
     try:
         message_id = uuid.UUID(resource_id)

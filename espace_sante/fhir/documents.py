@@ -11,15 +11,15 @@ from datetime import date, datetime
 from pydantic import ValidationError
 
 from espace_sante.access.policy import NotAllowed
-from espace_sante.record import services as record
-from espace_sante.record.models import Document
-from espace_sante.record.reference import document_type
-from espace_sante.record.uploads import UploadRefused
+from espace_sante.record.documents import services as record
+from espace_sante.record.documents.models import Document
+from espace_sante.record.documents.reference import document_type
+from espace_sante.record.documents.uploads import UploadRefused
 
 from . import patients
 from .auth import Caller
 from .http import FhirError
-from .mapping import CONFIDENTIALITY_SYSTEM, VISIBILITY_CODES
+from .mapping import CONFIDENTIALITY_SYSTEM, VISIBILITY_CODES, unknown_security_label
 
 UNSUPPORTED_ERRORS = 5
 
@@ -123,12 +123,7 @@ def _labels(resource) -> dict:
                     }[code]
                 ] = True
             else:
-                raise FhirError(
-                    422,
-                    f"Étiquette de sécurité « {code} » inconnue (N, R, V, MASQUE_PS, "
-                    "INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX).",
-                    code="code-invalid",
-                )
+                raise unknown_security_label(code)
     return found
 
 
@@ -170,7 +165,7 @@ def _replaced_reference(resource) -> str | None:
 
 
 def deposit(caller: Caller, resource, inline_data: bytes | None = None) -> record.Deposit:
-    """Store the document a DocumentReference carries, through ``record.services.deposit``."""
+    """Store the document a DocumentReference carries, through ``record.deposit``."""
     if resource.status != "current":
         raise FhirError(
             422,

@@ -30,6 +30,16 @@ class FhirError(Exception):
         self.headers = headers or {}
 
 
+def method_not_allowed(request, allowed: str) -> FhirError:
+    """405 with the methods this URL accepts (``allowed``, as in the Allow header)."""
+    return FhirError(
+        405,
+        f"Méthode {request.method} non prise en charge ici (acceptées : {allowed}).",
+        code="not-supported",
+        headers={"Allow": allowed},
+    )
+
+
 def outcome(diagnostics: str, code: str = "processing", severity: str = "error") -> dict:
     return {
         "resourceType": "OperationOutcome",

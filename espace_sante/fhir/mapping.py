@@ -5,7 +5,9 @@ import hashlib
 from espace_sante.access import events
 from espace_sante.identity.models import OPEN_SPACE_STATES, Person
 from espace_sante.identity.reference import RPPS_SYSTEM
-from espace_sante.record.reference import document_type
+from espace_sante.record.documents.reference import document_type
+
+from .http import FhirError
 
 URI_SYSTEM = "urn:ietf:rfc:3986"
 CLASS_SYSTEM = "urn:oid:1.2.250.1.213.1.1.4.1"  # TRE_A03 (XDS classCode)
@@ -15,9 +17,19 @@ VISIBILITY_SYSTEM = "urn:oid:1.2.250.1.213.1.1.4.13"  # TRE_A07 (MASQUE_PS, INVI
 FINESS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
 IS_ARCHIVED_URL = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/isArchived"
 VISIBILITY_CODES = ("MASQUE_PS", "INVISIBLE_PATIENT", "INVISIBLE_REPRESENTANTS_LEGAUX")
+
 # Our status -> FHIR DocumentReference.status (a withdrawn document is an error entry).
 STATUS_TO_FHIR = {"current": "current", "superseded": "superseded", "withdrawn": "entered-in-error"}
 FHIR_TO_STATUS = {value: key for key, value in STATUS_TO_FHIR.items()}
+
+
+def unknown_security_label(code: str) -> FhirError:
+    """422 for a security label that is neither a confidentiality nor a visibility code."""
+    return FhirError(
+        422,
+        f"Étiquette de sécurité « {code} » inconnue (N, R, V, {', '.join(VISIBILITY_CODES)}).",
+        code="code-invalid",
+    )
 
 
 def instant(value) -> str | None:
@@ -78,26 +90,30 @@ def patient_resource(person: Person) -> dict:
     }
 
 
+def practitioner(pro) -> dict:
+    """A logical reference to a professional, by national id (8 + RPPS)."""
+    return {
+        "type": "Practitioner",
+        "identifier": {"system": RPPS_SYSTEM, "value": pro.id_nat},
+        "display": pro.display_name,
+    }
+
+
+def organization(org) -> dict:
+    """A logical reference to an organisation, by FINESS."""
+    return {
+        "type": "Organization",
+        "identifier": {"system": FINESS_SYSTEM, "value": org.finess},
+        "display": org.name,
+    }
+
+
 def _authors(document) -> list[dict]:
     found = []
-    pro = document.author_professional
-    if pro is not None:
-        found.append(
-            {
-                "type": "Practitioner",
-                "identifier": {"system": RPPS_SYSTEM, "value": pro.id_nat},
-                "display": pro.display_name,
-            }
-        )
-    org = document.author_organization
-    if org is not None:
-        found.append(
-            {
-                "type": "Organization",
-                "identifier": {"system": FINESS_SYSTEM, "value": org.finess},
-                "display": org.name,
-            }
-        )
+    if document.author_professional is not None:
+        found.append(practitioner(document.author_professional))
+    if document.author_organization is not None:
+        found.append(organization(document.author_organization))
     if not found and document.is_patient_owned:
         found.append({"reference": f"Patient/{document.patient_id}"})
     return found
@@ -165,11 +181,7 @@ def document_reference(document, title: str, base: str) -> dict:
     if document.master_identifier:
         resource["masterIdentifier"] = {"system": URI_SYSTEM, "value": document.master_identifier}
     if document.author_organization is not None:
-        resource["custodian"] = {
-            "type": "Organization",
-            "identifier": {"system": FINESS_SYSTEM, "value": document.author_organization.finess},
-            "display": document.author_organization.name,
-        }
+        resource["custodian"] = organization(document.author_organization)
     if document.replaces_id:
         resource["relatesTo"] = [
             {
@@ -390,9 +402,5 @@ def submission_set(subset, visible_ids: list[str]) -> dict:
             }
         ]
     if subset.author_professional is not None:
-        resource["source"] = {
-            "type": "Practitioner",
-            "identifier": {"system": RPPS_SYSTEM, "value": subset.author_professional.id_nat},
-            "display": subset.author_professional.display_name,
-        }
+        resource["source"] = practitioner(subset.author_professional)
     return resource

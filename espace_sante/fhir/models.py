@@ -68,7 +68,7 @@ class SubmissionSet(PatientOwned):
 
     Patient-scoped like every record table; it holds no health content (no
     title), only identifiers, dates and the documents' ids. Who may see a set
-    is decided by the documents in it (``record.services.search_documents``).
+    is decided by the documents in it (``record.documents.reading.search_documents``).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

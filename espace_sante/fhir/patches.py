@@ -3,7 +3,7 @@
 The patch is applied to the resource as we serve it; then only ``status``,
 ``securityLabel`` and the ``isArchived`` extension may differ. Anything else
 is answered 405, as the guide says. The change itself goes through
-``record.services.update_deposit`` (author only, traced).
+``record.documents.changes.update_deposit`` (author only, traced).
 """
 
 import json
@@ -11,7 +11,7 @@ import json
 import jsonpatch
 import jsonpointer
 
-from espace_sante.record import services as record
+from espace_sante.record.documents import services as record
 
 from .http import FhirError, read_body
 from .mapping import (
@@ -20,6 +20,7 @@ from .mapping import (
     STATUS_TO_FHIR,
     VISIBILITY_CODES,
     document_reference,
+    unknown_security_label,
 )
 
 CHANGEABLE = {"status", "securityLabel", "extension"}
@@ -66,12 +67,7 @@ def _labels(resource: dict) -> tuple[str, set[str]]:
             elif code in VISIBILITY_CODES:
                 visibility.add(code)
             else:
-                raise FhirError(
-                    422,
-                    f"Étiquette de sécurité « {code} » inconnue (N, R, V, MASQUE_PS, "
-                    "INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX).",
-                    code="code-invalid",
-                )
+                raise unknown_security_label(code)
     return confidentiality, visibility
 
 

@@ -1,6 +1,6 @@
 """FHIR search parameters of DocumentReference (ITI-67) as a ``Q`` on documents.
 
-The policy filter is applied by ``record.services.search_documents``; this
+The policy filter is applied by ``record.documents.reading.search_documents``; this
 module only translates what the client asks for. A parameter we cannot honour
 truthfully (the data is not kept) is refused with 400 rather than ignored.
 """
@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from espace_sante.identity.reference import RPPS_SYSTEM
-from espace_sante.record import services as record
+from espace_sante.record.documents import services as record
 
 from .http import FhirError
 from .mapping import FHIR_TO_STATUS, FINESS_SYSTEM, VISIBILITY_CODES

@@ -16,7 +16,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.list import List as FhirList
 
-from espace_sante.record import services as record
+from espace_sante.record.documents import services as record
 
 from . import documents, mapping
 from .auth import Caller

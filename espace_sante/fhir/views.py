@@ -20,14 +20,26 @@ from fhir.resources.R4B.documentreference import DocumentReference
 from espace_sante.access import history
 from espace_sante.access import services as access
 from espace_sante.access.guard import guard
-from espace_sante.access.http import decrypted_response
+from espace_sante.access.http import (
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_TEXT,
+    database_unreachable,
+    decrypted_response,
+)
 from espace_sante.access.policy import Action, NotAllowed, request_memo
 from espace_sante.identity.models import EXISTING_SPACE_STATES
-from espace_sante.record import services as record
+from espace_sante.record.documents import services as record
 
 from . import capability, documents, mapping, patches, patients, search, transactions
 from .auth import Caller, audit_token, caller
-from .http import FhirError, error_response, fhir_response, negotiated_type, read_json
+from .http import (
+    FhirError,
+    error_response,
+    fhir_response,
+    method_not_allowed,
+    negotiated_type,
+    read_json,
+)
 from .models import SubmissionSet
 
 log = logging.getLogger(__name__)
@@ -58,7 +70,18 @@ def endpoint(view):
             return error_response(
                 FhirError(404, "Ressource introuvable.", code="not-found"), content_type
             )
-        except Exception:
+        except Exception as error:
+            if database_unreachable(error):
+                log.warning("FHIR request refused: database unreachable")
+                return error_response(
+                    FhirError(
+                        503,
+                        UNAVAILABLE_TEXT,
+                        code="transient",
+                        headers={"Retry-After": RETRY_AFTER_SECONDS},
+                    ),
+                    content_type,
+                )
             log.exception("FHIR request failed")
             return error_response(
                 FhirError(
@@ -74,19 +97,10 @@ def endpoint(view):
     return wrapped
 
 
-def _method_not_allowed(request, allowed: str):
-    raise FhirError(
-        405,
-        f"Méthode {request.method} non prise en charge ici (acceptées : {allowed}).",
-        code="not-supported",
-        headers={"Allow": allowed},
-    )
-
-
 @endpoint
 def metadata(request):
     if request.method != "GET":
-        _method_not_allowed(request, "GET")
+        raise method_not_allowed(request, "GET")
     return fhir_response(capability.statement(base_url(request)))
 
 
@@ -266,7 +280,7 @@ def document_references(request):
         return search_document_references(request, who)
     if request.method == "PATCH":
         return conditional_patch(request, who)
-    _method_not_allowed(request, "GET, POST, PATCH")
+    raise method_not_allowed(request, "GET, POST, PATCH")
 
 
 def _patched(request, who: Caller, document):
@@ -342,7 +356,7 @@ def conditional_patch(request, who: Caller):
 def document_references_search(request):
     """``POST [base]/DocumentReference/_search`` with form-encoded parameters."""
     if request.method != "POST":
-        _method_not_allowed(request, "POST")
+        raise method_not_allowed(request, "POST")
     who = caller(request)
     request.GET = request.POST  # the same parameters, sent in the body
     return search_document_references(request, who)
@@ -360,7 +374,7 @@ def document_reference(request, resource_id, version=None):
             ) from None
         return _patched(request, who, document)
     if request.method != "GET":
-        _method_not_allowed(request, "GET, PATCH")
+        raise method_not_allowed(request, "GET, PATCH")
     who = caller(request)
     document = _document(request, who, resource_id)
     if version is not None and version != mapping.version_of(document):
@@ -374,7 +388,7 @@ def document_reference(request, resource_id, version=None):
 @endpoint
 def binary(request, resource_id):
     if request.method != "GET":
-        _method_not_allowed(request, "GET")
+        raise method_not_allowed(request, "GET")
     who = caller(request)
     document = _document(request, who, resource_id)
     accept = request.headers.get("Accept", "")
@@ -401,7 +415,7 @@ def binary(request, resource_id):
 @endpoint
 def patient_search(request):
     if request.method != "GET":
-        _method_not_allowed(request, "GET")
+        raise method_not_allowed(request, "GET")
     who = caller(request)
     unknown = {name for name in request.GET} - {"identifier", "_format", "_count"}
     if unknown:
@@ -430,7 +444,7 @@ def patient_search(request):
 @endpoint
 def patient_read(request, resource_id):
     if request.method != "GET":
-        _method_not_allowed(request, "GET")
+        raise method_not_allowed(request, "GET")
     who = caller(request)
     person = patients.by_id(resource_id)
     if person is None or person.space_state not in EXISTING_SPACE_STATES:
@@ -448,7 +462,7 @@ def patient_read(request, resource_id):
 @endpoint
 def audit_events(request):
     if request.method != "GET":
-        _method_not_allowed(request, "GET")
+        raise method_not_allowed(request, "GET")
     token = audit_token(request)
     unknown = set(request.GET) - {"patient", "_count", "_offset", "_format"}
     if unknown:
@@ -483,7 +497,7 @@ def audit_events(request):
 def base(request):
     """``POST [base]`` with a transaction Bundle."""
     if request.method != "POST":
-        _method_not_allowed(request, "POST")
+        raise method_not_allowed(request, "POST")
     who = caller(request)
     data = read_json(request)
     if data.get("resourceType") != "Bundle":
@@ -515,7 +529,7 @@ LIST_PARAMS = {
 @endpoint
 def lists(request):
     if request.method != "GET":
-        _method_not_allowed(request, "GET")
+        raise method_not_allowed(request, "GET")
     who = caller(request)
     unknown = {name.split(":", 1)[0] for name in request.GET} - LIST_PARAMS
     if unknown:

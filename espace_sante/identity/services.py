@@ -1,33 +1,35 @@
 """Creating and finding identities. Every change of identity data goes through here."""
 
+from typing import TypeVar
+
 from django.db import transaction
 
 from .models import LegalRepresentative, Organization, Person, Professional, Role, User
+
+_Identity = TypeVar("_Identity", Person, Professional, Organization)
+
+
+def _checked_and_saved(identity: _Identity) -> _Identity:
+    """Save after every field and constraint check (their messages are in French)."""
+    identity.full_clean()
+    identity.save()
+    return identity
 
 
 @transaction.atomic
 def create_person(**fields) -> Person:
     """Register a citizen from validated INS traits; raises ValidationError in French."""
-    person = Person(**fields)
-    person.full_clean()
-    person.save()
-    return person
+    return _checked_and_saved(Person(**fields))
 
 
 @transaction.atomic
 def create_professional(**fields) -> Professional:
-    professional = Professional(**fields)
-    professional.full_clean()
-    professional.save()
-    return professional
+    return _checked_and_saved(Professional(**fields))
 
 
 @transaction.atomic
 def create_organization(**fields) -> Organization:
-    organization = Organization(**fields)
-    organization.full_clean()
-    organization.save()
-    return organization
+    return _checked_and_saved(Organization(**fields))
 
 
 @transaction.atomic

@@ -20,6 +20,14 @@ def compact(value: str) -> str:
     return re.sub(r"[\s.\-]", "", value or "").upper()
 
 
+def _compact_matching(value: str, pattern: re.Pattern[str], message: str, code: str) -> str:
+    """The compact value when it matches ``pattern``; otherwise ``message`` as the error."""
+    compacted = compact(value)
+    if not pattern.match(compacted):
+        raise ValidationError(message, code=code)
+    return compacted
+
+
 def validate_nir(value: str) -> str:
     """Return the compact NIR (or NIA, same format) or raise a French message."""
     number = compact(value)
@@ -75,26 +83,24 @@ def check_nir_matches_traits(nir: str, sex: str, birth_date: date | None) -> Non
 
 
 def validate_birth_place(value: str) -> str:
-    code = compact(value)
-    if not _BIRTH_PLACE.match(code):
-        raise ValidationError(
-            "Le lieu de naissance est le code officiel INSEE à 5 caractères de la commune "
-            "(par exemple 31555 pour Toulouse), ou 99 suivi du code du pays pour une "
-            "naissance à l'étranger.",
-            code="birth_place",
-        )
-    return code
+    return _compact_matching(
+        value,
+        _BIRTH_PLACE,
+        "Le lieu de naissance est le code officiel INSEE à 5 caractères de la commune "
+        "(par exemple 31555 pour Toulouse), ou 99 suivi du code du pays pour une "
+        "naissance à l'étranger.",
+        "birth_place",
+    )
 
 
 def validate_department(value: str) -> str:
-    code = compact(value)
-    if not _DEPARTMENT.match(code):
-        raise ValidationError(
-            "Le département est un code de 2 caractères (01 à 95, 2A, 2B) ou de 3 chiffres "
-            "pour l'outre-mer (971 à 976).",
-            code="department",
-        )
-    return code
+    return _compact_matching(
+        value,
+        _DEPARTMENT,
+        "Le département est un code de 2 caractères (01 à 95, 2A, 2B) ou de 3 chiffres "
+        "pour l'outre-mer (971 à 976).",
+        "department",
+    )
 
 
 def normalize_mobile(value: str) -> str:
@@ -131,13 +137,13 @@ def finess_check_digit(first_eight: str) -> str:
 
 
 def validate_finess(value: str) -> str:
-    number = compact(value)
-    if not _FINESS.match(number):
-        raise ValidationError(
-            "Le numéro FINESS compte 9 caractères : le département (2 caractères, 2A ou 2B "
-            "pour la Corse) puis 7 chiffres.",
-            code="finess_format",
-        )
+    number = _compact_matching(
+        value,
+        _FINESS,
+        "Le numéro FINESS compte 9 caractères : le département (2 caractères, 2A ou 2B "
+        "pour la Corse) puis 7 chiffres.",
+        "finess_format",
+    )
     if not luhn.is_valid(_finess_digits(number)):
         raise ValidationError(
             "Ce numéro FINESS n'existe pas : son dernier chiffre (clé) ne correspond pas.",

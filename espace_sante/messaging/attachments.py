@@ -14,9 +14,9 @@ from espace_sante.access.policy import MessageAction, NotAllowed
 from espace_sante.crypto import blobs
 from espace_sante.crypto import services as crypto
 from espace_sante.identity.models import Person
-from espace_sante.record import services as record
-from espace_sante.record.reference import PATIENT_CATEGORY_TYPES
-from espace_sante.record.uploads import UploadRefused, inspect_upload
+from espace_sante.record.documents import services as record
+from espace_sante.record.documents.reference import PATIENT_CATEGORY_TYPES
+from espace_sante.record.documents.uploads import UploadRefused, inspect_upload
 
 from .models import Attachment
 from .rules import FILENAME, MessagingRefused, check_access, is_patient_side

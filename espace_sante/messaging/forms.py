@@ -1,7 +1,7 @@
 from django import forms
 from django.conf import settings
 
-from espace_sante.record.forms import PATIENT_CATEGORY_CHOICES
+from espace_sante.record.documents.forms import PATIENT_CATEGORY_CHOICES
 
 from .models import Conversation
 

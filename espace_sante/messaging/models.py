@@ -15,6 +15,12 @@ from espace_sante.access.owned import PatientOwned
 from espace_sante.identity.models import Organization, Person, Professional
 
 
+def _optional_link(to: type[models.Model]) -> models.ForeignKey:
+    """A person, professional or organisation, when there is one: kept while a row names it
+    (PROTECT), without a reverse accessor (the directories do not list correspondence)."""
+    return models.ForeignKey(to, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+
 class Conversation(PatientOwned):
     class Kind(models.TextChoices):
         CARE = "care", "Message d'un professionnel"
@@ -31,20 +37,14 @@ class Conversation(PatientOwned):
     subject_encrypted = models.BinaryField()
     # Who writes on the professionals' side: a professional (acting for an
     # organisation), or an organisation's mailbox (software, a pharmacy).
-    sender_professional = models.ForeignKey(
-        Professional, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    sender_professional = _optional_link(Professional)
+    organization = _optional_link(Organization)
     reply_mode = models.CharField(max_length=8, choices=ReplyMode.choices, default=ReplyMode.REPLY)
     started_by_patient = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_message_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
-    closed_by = models.ForeignKey(
-        Professional, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    closed_by = _optional_link(Professional)
     close_reason_encrypted = models.BinaryField(null=True, blank=True)
     # The patient deleted it from their space; the professionals' copy stays
     # until the retention period ends.
@@ -91,16 +91,10 @@ class Message(PatientOwned):
         Conversation, on_delete=models.CASCADE, related_name="messages"
     )
     author_kind = models.CharField(max_length=16, choices=AuthorKind.choices)
-    author_professional = models.ForeignKey(
-        Professional, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    author_professional = _optional_link(Professional)
     # The citizen who wrote on the patient's side (the patient, a parent, an aidant).
-    author_person = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    author_organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    author_person = _optional_link(Person)
+    author_organization = _optional_link(Organization)
     body_encrypted = models.BinaryField()
     created_at = models.DateTimeField()
     # Read acknowledgements: shown to the sender.

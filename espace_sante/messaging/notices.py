@@ -6,6 +6,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
+from espace_sante.access import emails
 from espace_sante.identity.models import Person, Professional
 
 from .models import Conversation, Message
@@ -86,27 +87,9 @@ def notification_for(message: Message) -> tuple[list[str], str, str]:
 
 
 def deliver_notification(message_id) -> bool:
-    """Send the email about one message once; safe to run twice or on two workers.
-
-    One email per recipient: co-parents do not see each other's address.
-    """
-    from django.core.mail import EmailMessage
-
-    from espace_sante.access.emails import SUBJECT_PREFIX
-
-    claimed = Message.objects.filter(pk=message_id, notified_at__isnull=True).update(
-        notified_at=timezone.now()
+    """Send the email about one message once; safe to run twice or on two workers."""
+    return emails.send_once(
+        Message.objects.filter(pk=message_id),
+        "notified_at",
+        lambda: notification_for(Message.objects.get(pk=message_id)),
     )
-    if not claimed:
-        return False
-    message = Message.objects.get(pk=message_id)
-    addresses, subject, body = notification_for(message)
-    if not addresses:
-        return False
-    try:
-        for address in addresses:
-            EmailMessage(SUBJECT_PREFIX + subject, body, to=[address]).send()
-    except Exception:
-        Message.objects.filter(pk=message_id).update(notified_at=None)
-        raise
-    return True

@@ -13,6 +13,8 @@ from espace_sante.access.policy import ActorKind, Decision, MessageAction, NotAl
 from espace_sante.crypto import services as crypto
 from espace_sante.identity.models import Organization, Person, Professional
 
+from . import extensions
+from .extensions import Panel
 from .models import Attachment, Conversation, Message
 from .rules import BODY, CLOSE_REASON, FILENAME, SUBJECT, check_access, is_patient_side
 from .writing import why_no_reply
@@ -74,7 +76,7 @@ class ConversationPage:
     no_reply_reason: str
     may_close: bool
     patient_side: bool
-    prescription_order: object = None
+    panel: Panel | None = None  # added by the app this kind of conversation belongs to
 
 
 def _author_label(message: Message, people: dict, pros: dict, orgs: dict) -> str:
@@ -173,9 +175,7 @@ def read_conversation(actor, conversation: Conversation) -> ConversationPage:
             decide(actor, MessageAction.CLOSE, conversation.patient_id, conversation=conversation)
         ),
         patient_side=patient_side,
-        prescription_order=getattr(conversation, "prescription_order", None)
-        if conversation.kind == Conversation.Kind.PRESCRIPTION
-        else None,
+        panel=extensions.panel_of(conversation, patient_side),
     )
 
 

@@ -24,13 +24,13 @@ logger = logging.getLogger(__name__)
 
 def sweep_orphan_attachments(older_than_seconds: int = blobs.GRACE_SECONDS) -> int:
     """Delete attachment blobs no row points at (a send interrupted between blob and row)."""
-    return blobs.sweep_orphans(
-        "attachment",
-        lambda names: set(
-            Attachment.objects.filter(blob_name__in=names).values_list("blob_name", flat=True)
-        ),
-        older_than_seconds,
-    )
+    return blobs.sweep_orphans("attachment", _attached, older_than_seconds)
+
+
+def _attached(names: set[str]) -> set[str]:
+    """Those of these blob names an attachment row points at (any patient's)."""
+    rows = Attachment.objects.filter(blob_name__in=names)
+    return set(rows.values_list("blob_name", flat=True))
 
 
 def _retention_limits(now: datetime) -> tuple[datetime, datetime]:

@@ -5,12 +5,14 @@
 - ``writing``: start a conversation, reply, close, delete;
 - ``reading``: a conversation, the inboxes of both sides, unread counts;
 - ``notices``: the email about a new message, and its task;
-- ``retention``: warn, then delete old conversations and orphan files.
+- ``retention``: warn, then delete old conversations and orphan files;
+- ``extensions``: what an app built on messaging (the pharmacy) adds to its pages.
 
 Every function takes the acting ``Actor`` and goes through ``access.guard``.
 Only professionals (for an organisation, or its mailbox) start a conversation;
 the patient's side reads and replies, and starts only to send a prescription
-to a pharmacy (``start_prescription_conversation``, called by the pharmacy app).
+to a pharmacy: the pharmacy app does that with ``check_access`` (``to_pharmacy``)
+and ``open_conversation``, and shows its pages through ``extensions``.
 This module is the app's public face: doors and other apps call these names.
 """
 
@@ -37,15 +39,16 @@ from .retention import (
 )
 from .rules import (
     MessagingRefused,
+    check_access,
 )
 from .writing import (
     access_conversation,
     close_conversation,
     conversation_of_message,
     delete_for_patient,
+    open_conversation,
     reply,
     start_conversation,
-    start_prescription_conversation,
 )
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "access_attachment",
     "access_conversation",
     "apply_retention",
+    "check_access",
     "close_conversation",
     "conversation_of_message",
     "conversations_with",
@@ -61,12 +65,12 @@ __all__ = [
     "inbox",
     "iter_attachment",
     "may_read_in_list",
+    "open_conversation",
     "professional_inbox",
     "read_conversation",
     "reply",
     "save_attachment_to_documents",
     "start_conversation",
-    "start_prescription_conversation",
     "sweep_orphan_attachments",
     "unread_for_patient",
     "unread_for_professional",

@@ -1,17 +1,34 @@
+"""Messaging's addresses for its two audiences, each in its own namespace.
+
+``espace_sante/urls.py`` mounts ``patient_namespace`` under /messagerie/ (``messaging:…``)
+and ``professional_namespace`` under /pro/messagerie/ (``messaging_pro:…``).
+"""
+
 from django.urls import path
 
-from . import views
+from .views import patient, professional
 
-app_name = "messaging"
-urlpatterns = [
-    path("", views.inbox, name="inbox"),
-    path("<uuid:conversation_id>/", views.conversation, name="conversation"),
-    path("<uuid:conversation_id>/repondre/", views.reply, name="reply"),
-    path("<uuid:conversation_id>/supprimer/", views.delete, name="delete"),
-    path("pieces-jointes/<uuid:attachment_id>/", views.attachment, name="attachment"),
+patient_urls = [
+    path("", patient.inbox, name="inbox"),
+    path("<uuid:conversation_id>/", patient.conversation, name="conversation"),
+    path("<uuid:conversation_id>/repondre/", patient.reply, name="reply"),
+    path("<uuid:conversation_id>/supprimer/", patient.delete, name="delete"),
+    path("pieces-jointes/<uuid:attachment_id>/", patient.attachment, name="attachment"),
     path(
         "pieces-jointes/<uuid:attachment_id>/ajouter-aux-documents/",
-        views.save_attachment,
+        patient.save_attachment,
         name="save_attachment",
     ),
 ]
+
+professional_urls = [
+    path("", professional.inbox, name="inbox"),
+    path("ecrire/<uuid:patient_id>/", professional.compose, name="compose"),
+    path("<uuid:conversation_id>/", professional.conversation, name="conversation"),
+    path("<uuid:conversation_id>/repondre/", professional.reply, name="reply"),
+    path("<uuid:conversation_id>/fermer/", professional.close, name="close"),
+    path("pieces-jointes/<uuid:attachment_id>/", professional.attachment, name="attachment"),
+]
+
+patient_namespace = (patient_urls, "messaging")
+professional_namespace = (professional_urls, "messaging_pro")

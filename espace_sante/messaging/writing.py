@@ -11,11 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from espace_sante.access import policy
-from espace_sante.access.guard import decide, refuse
+from espace_sante.access.guard import Access, decide, refuse
 from espace_sante.access.policy import ActorKind, MessageAction, NotAllowed
 from espace_sante.crypto import blobs
 from espace_sante.crypto import services as crypto
-from espace_sante.identity.models import Organization, Person
+from espace_sante.identity.models import Person
 
 from .attachments import CheckedFile, store_attachments
 from .models import Attachment, Conversation, Message
@@ -132,16 +132,13 @@ def start_conversation(
             "ouvert, ou il ne souhaite pas recevoir vos messages.",
             code="recipient_refused",
         ) from None
-    subject, body = clean_subject(subject), clean_body(body)
-    check_rate(actor)
-
-    return _open_conversation(
+    return open_conversation(
         actor,
         patient,
         starting,
-        subject,
-        body,
-        attachments,
+        subject=subject,
+        body=body,
+        attachments=attachments,
         kind=Conversation.Kind.CARE,
         sender_professional_id=None if from_mailbox else actor.professional_id,
         organization_id=actor.organization_id,
@@ -149,41 +146,17 @@ def start_conversation(
     )
 
 
-def start_prescription_conversation(
-    actor, patient: Person, pharmacy: Organization, *, subject: str, body: str, attachments
+def open_conversation(
+    actor, patient: Person, starting: Access, *, subject: str, body: str, attachments, **fields
 ) -> Conversation:
-    """The one conversation a patient starts: a prescription sent to a pharmacy."""
-    if pharmacy.kind != "pharmacy":
-        raise MessagingRefused(
-            "Vous ne pouvez écrire en premier qu'à une pharmacie.", code="not_a_pharmacy"
-        )
-    starting = check_access(actor, MessageAction.START, patient.id, to_pharmacy=True)
+    """The new conversation and its first message, traced from the decision to start.
+
+    ``starting`` is the allowed access to ``MessageAction.START`` (``check_access``);
+    ``fields`` are the conversation's own (kind, organisation, sender, reply mode).
+    The pharmacy starts its conversations through this function.
+    """
     subject, body = clean_subject(subject), clean_body(body)
-    attachments = [a for a in attachments if a]
-    if not attachments:
-        raise MessagingRefused(
-            "Joignez l'ordonnance : un document de votre espace ou une photo.",
-            code="no_prescription",
-        )
     check_rate(actor)
-
-    return _open_conversation(
-        actor,
-        patient,
-        starting,
-        subject,
-        body,
-        attachments,
-        kind=Conversation.Kind.PRESCRIPTION,
-        organization=pharmacy,
-        started_by_patient=True,
-    )
-
-
-def _open_conversation(
-    actor, patient: Person, starting, subject: str, body: str, attachments, **fields
-) -> Conversation:
-    """The new conversation and its first message, traced from the decision to start."""
 
     def create(files):
         now = timezone.now()

@@ -21,8 +21,10 @@ from espace_sante.access.guard import Access, guard
 from espace_sante.access.policy import ActorKind, MessageAction, NotAllowed
 from espace_sante.identity.models import Organization, Person
 from espace_sante.messaging import services as messaging
+from espace_sante.messaging.extensions import Panel
+from espace_sante.messaging.models import Conversation
 from espace_sante.messaging.services import MessagingRefused
-from espace_sante.record import services as record
+from espace_sante.record.documents import services as record
 
 from .events import PRESCRIPTION_STATUS
 from .models import PrescriptionOrder
@@ -84,6 +86,34 @@ def find_pharmacy(pharmacy_id) -> Organization | None:
         return None
 
 
+def start_prescription_conversation(
+    actor, patient: Person, pharmacy: Organization, *, subject: str, body: str, attachments
+) -> Conversation:
+    """The one conversation a patient starts: a prescription sent to a pharmacy."""
+    if pharmacy.kind != "pharmacy":
+        raise MessagingRefused(
+            "Vous ne pouvez écrire en premier qu'à une pharmacie.", code="not_a_pharmacy"
+        )
+    starting = messaging.check_access(actor, MessageAction.START, patient.id, to_pharmacy=True)
+    attachments = [a for a in attachments if a]
+    if not attachments:
+        raise MessagingRefused(
+            "Joignez l'ordonnance : un document de votre espace ou une photo.",
+            code="no_prescription",
+        )
+    return messaging.open_conversation(
+        actor,
+        patient,
+        starting,
+        subject=subject,
+        body=body,
+        attachments=attachments,
+        kind=Conversation.Kind.PRESCRIPTION,
+        organization=pharmacy,
+        started_by_patient=True,
+    )
+
+
 @transaction.atomic
 def send_prescription(
     actor,
@@ -111,7 +141,7 @@ def send_prescription(
         title = record.document_title(document)
         extension = EXTENSIONS.get(document.mime_type, "")
         with record.content_copy(document, f"{title[:80]}{extension}") as copy:
-            conversation = messaging.start_prescription_conversation(
+            conversation = start_prescription_conversation(
                 actor,
                 patient,
                 pharmacy,
@@ -121,7 +151,7 @@ def send_prescription(
             )
     else:
         name = os.path.basename(getattr(photo, "name", "") or "photo")
-        conversation = messaging.start_prescription_conversation(
+        conversation = start_prescription_conversation(
             actor,
             patient,
             pharmacy,
@@ -189,6 +219,24 @@ def set_status(actor, order: PrescriptionOrder, status: str) -> PrescriptionOrde
             locked, event=PRESCRIPTION_STATUS, object_type="prescription", reason=str(status)
         )
     return locked
+
+
+def conversation_panel(conversation: Conversation, patient_side: bool) -> Panel | None:
+    """The prescription's status on its conversation page (and the pharmacy's buttons).
+
+    Called by messaging for a conversation already read through its guard.
+    """
+    order = PrescriptionOrder.objects.filter(
+        patient_id=conversation.patient_id, conversation=conversation
+    ).first()
+    if order is None:
+        return None
+    template = (
+        "pharmacy/_order_status.html"
+        if patient_side
+        else "pharmacy/professional/_order_status.html"
+    )
+    return Panel(template, {"order": order})
 
 
 @dataclass

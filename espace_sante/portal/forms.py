@@ -1,7 +1,7 @@
 from django import forms
 
-from espace_sante.record.forms import DateInput
-from espace_sante.record.reference import document_types
+from espace_sante.record.documents.forms import DateInput
+from espace_sante.record.documents.reference import document_types
 
 
 class FindPatientForm(forms.Form):

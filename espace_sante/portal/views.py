@@ -26,10 +26,10 @@ from espace_sante.access.http import (
 from espace_sante.access.policy import Action, NotAllowed
 from espace_sante.identity import services as identity
 from espace_sante.identity.models import Organization, Person
-from espace_sante.record import services as record
-from espace_sante.record.models import Document
-from espace_sante.record.uploads import UploadRefused
-from espace_sante.record.views import stream_document
+from espace_sante.record.documents import services as record
+from espace_sante.record.documents.models import Document
+from espace_sante.record.documents.uploads import UploadRefused
+from espace_sante.record.documents.views import stream_document
 
 from .forms import DepositForm, EmergencyForm, FindPatientForm
 

@@ -9,9 +9,9 @@ class RecordConfig(AppConfig):
     def ready(self) -> None:
         from espace_sante.access import documents
 
-        from . import services
-        from .profile_reference import SECTION_INFO
-        from .reference import document_type
+        from .documents import services
+        from .documents.reference import document_type
+        from .profile.reference import SECTION_INFO
 
         def type_label(code: str) -> str | None:
             found = document_type(code)

@@ -1,10 +1,19 @@
+import sys
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from espace_sante.access.http import (
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_TEXT,
+    database_unreachable,
+)
 from espace_sante.identity.models import User
 from espace_sante.identity.services import represented_people
 
@@ -14,6 +23,7 @@ from .context_processors import (
     PROFESSIONAL_SECTIONS,
     section_url,
 )
+from .worker import worker_health
 
 # What each section will offer; shown as is until the section is built, so
 # nobody mistakes an empty page for lost data.
@@ -81,13 +91,59 @@ def healthz(request):
 @require_GET
 @never_cache
 def readyz(request):
+    """The database answers (else 503); the workers' heartbeat, said but not failing.
+
+    A silent worker does not make this web node unready (taking it out of a load
+    balancer would not help), so it answers 200 with status "degraded".
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+        workers = worker_health() if uses_database_queue() else {}
     except Exception:  # any database failure means "not ready", never a stack trace
-        return JsonResponse({"status": "unavailable", "database": "injoignable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+        response = JsonResponse({"status": "unavailable", "database": "injoignable"}, status=503)
+        response["Retry-After"] = RETRY_AFTER_SECONDS
+        return response
+    status = "ok" if workers.get("worker", "ok") == "ok" else "degraded"
+    return JsonResponse({"status": status, "database": "ok", **workers})
+
+
+def uses_database_queue() -> bool:
+    return settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db")
+
+
+def server_error(request):
+    """The 500 handler; a database that does not answer is a 503 with Retry-After.
+
+    It renders without the request's context: the context processors read the
+    database, which may be what failed.
+    """
+    unreachable = database_unreachable(sys.exc_info()[1])
+    status = 503 if unreachable else 500
+    if request.path.startswith("/fhir/") or "json" in request.headers.get("Accept", ""):
+        text = (
+            UNAVAILABLE_TEXT
+            if unreachable
+            else "Erreur interne du serveur : la demande n'a pas pu être traitée."
+        )
+        outcome = {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {
+                    "severity": "error",
+                    "code": "transient" if unreachable else "exception",
+                    "diagnostics": text,
+                }
+            ],
+        }
+        response = JsonResponse(outcome, status=status, content_type="application/fhir+json")
+    else:
+        template = "503.html" if unreachable else "500.html"
+        response = HttpResponse(render_to_string(template), status=status)
+    if unreachable:
+        response["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
 
 
 def csrf_failure(request, reason=""):

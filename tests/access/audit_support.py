@@ -10,9 +10,9 @@ from django.db import connection
 from espace_sante.access.models import AuditEntry
 from espace_sante.access.policy import Actor, ActorKind, actor_for_user
 from espace_sante.identity.models import Organization
-from espace_sante.record import services as documents
-from espace_sante.record.models import Document
-from espace_sante.record.services import NewDocument
+from espace_sante.record.documents import services as documents
+from espace_sante.record.documents.models import Document
+from espace_sante.record.documents.services import NewDocument
 from tests.record.conftest import make_pdf
 
 POSTGRES = connection.vendor == "postgresql"

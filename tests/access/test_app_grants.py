@@ -21,10 +21,10 @@ from espace_sante.access.models import AuditEntry
 from espace_sante.access.policy import Action, NotAllowed
 from espace_sante.access.services import AccessChangeRefused
 from espace_sante.identity import services as identity
-from espace_sante.record import profile_services
-from espace_sante.record import services as documents
-from espace_sante.record.models import Document
-from espace_sante.record.services import NewDocument
+from espace_sante.record.documents import services as documents
+from espace_sante.record.documents.models import Document
+from espace_sante.record.documents.services import NewDocument
+from espace_sante.record.profile import services as profile_services
 from tests.access.audit_support import POSTGRES, pro_actor
 from tests.personas import (
     make_app,

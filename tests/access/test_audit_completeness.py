@@ -4,7 +4,7 @@ import pytest
 
 from espace_sante.access.models import AuditEntry
 from espace_sante.access.policy import Action, NotAllowed, actor_for_user
-from espace_sante.record import services as documents
+from espace_sante.record.documents import services as documents
 
 from .audit_support import add_document, pro_actor, verify
 

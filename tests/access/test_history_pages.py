@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from espace_sante.access import audit
 from espace_sante.access.models import AccessReport, AuditEntry
 from espace_sante.access.policy import Action, actor_for_user
-from espace_sante.record import services as documents
+from espace_sante.record.documents import services as documents
 from tests.record.profile_support import sign_in_professional
 
 from .audit_support import add_document, cabinet_du_parc, pro_actor, verify

@@ -8,8 +8,8 @@ from espace_sante.access.matrix import MATRIX_FILE, load_matrix, read_matrix_fil
 from espace_sante.access.policy import Action, Actor, ActorKind, can
 from espace_sante.identity.models import User
 from espace_sante.identity.reference import PROFESSIONS
-from espace_sante.record.models import Document
-from espace_sante.record.reference import document_types
+from espace_sante.record.documents.models import Document
+from espace_sante.record.documents.reference import document_types
 from tests.signin import OPERATOR_TOTP_SECRET, sign_in_with_totp
 
 pytestmark = pytest.mark.django_db

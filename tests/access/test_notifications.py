@@ -16,8 +16,8 @@ from django.core.management import call_command
 from espace_sante.access import audit, emails, notifications
 from espace_sante.access import services as access
 from espace_sante.access.models import AccessNotification, AuditEntry, NotificationPreference
-from espace_sante.access.policy import Action, actor_for_user
-from espace_sante.record import services as documents
+from espace_sante.access.policy import Action, NotAllowed, actor_for_user
+from espace_sante.record.documents import services as documents
 
 from .audit_support import add_document, pro_actor, verify
 
@@ -95,7 +95,7 @@ def test_no_email_when_the_patient_turned_it_off(personas, bilan, smtp_server):
 
 def test_no_email_for_the_patient_own_reads_nor_for_refusals(personas, bilan, smtp_server):
     documents.access_document(actor_for_user(personas.mother.user), bilan.id)
-    with pytest.raises(documents.NotAllowed):
+    with pytest.raises(NotAllowed):
         documents.access_document(pro_actor(personas.pharmacist), bilan.id)
     run_worker()
     assert smtp_server.messages == []

@@ -37,7 +37,7 @@ from espace_sante.access.policy import (
 from espace_sante.identity import services as identity
 from espace_sante.identity.models import Organization, SpaceState
 from espace_sante.messaging.models import Conversation
-from espace_sante.record.models import Document
+from espace_sante.record.documents.models import Document
 
 # --- The rules, from the domain documents ----------------------------------------
 

@@ -13,7 +13,7 @@ from espace_sante.access.consent_models import Caregiver
 from espace_sante.access.policy import SYSTEM, Action, Actor, ActorKind, actor_for_user, can
 from espace_sante.identity import services as identity
 from espace_sante.identity.models import Organization
-from espace_sante.record.models import Document
+from espace_sante.record.documents.models import Document
 
 pytestmark = pytest.mark.django_db
 

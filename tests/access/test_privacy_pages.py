@@ -12,9 +12,9 @@ from espace_sante.access import services as access
 from espace_sante.access.consent_models import Block, Consent, PatientRole
 from espace_sante.access.models import AuditEntry
 from espace_sante.access.policy import Action, Actor, ActorKind, actor_for_user, can
-from espace_sante.record import services as documents
-from espace_sante.record.models import Document
-from espace_sante.record.services import NewDocument
+from espace_sante.record.documents import services as documents
+from espace_sante.record.documents.models import Document
+from espace_sante.record.documents.services import NewDocument
 from tests.record.conftest import make_pdf
 from tests.record.profile_support import sign_in_professional
 

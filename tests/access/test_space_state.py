@@ -19,7 +19,7 @@ from espace_sante.access.policy import (
     visible_documents,
 )
 from espace_sante.identity.models import SpaceState
-from espace_sante.record.models import Document
+from espace_sante.record.documents.models import Document
 
 pytestmark = pytest.mark.django_db
 

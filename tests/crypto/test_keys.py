@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from espace_sante.crypto import kek, services
+from espace_sante.crypto import kek, services, streams
 from espace_sante.crypto.models import PatientKeys
 from espace_sante.crypto.services import CryptoError, KeysDestroyed
 
@@ -98,7 +98,7 @@ def test_shred_makes_every_ciphertext_of_the_patient_unreadable(make_patient):
     with pytest.raises(KeysDestroyed):
         services.encrypt(patient.id, "new", b"x")
     with pytest.raises(KeysDestroyed):
-        with services.open_encrypting_stream(patient.id, "new", io.BytesIO()):
+        with streams.open_encrypting_stream(patient.id, "new", io.BytesIO()):
             pass
     with pytest.raises(KeysDestroyed):
         services.ensure_keys(patient)

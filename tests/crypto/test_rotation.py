@@ -9,7 +9,7 @@ import uuid
 import pytest
 from django.core.management import call_command
 
-from espace_sante.crypto import kek, services
+from espace_sante.crypto import kek, rotation, services
 from espace_sante.crypto.models import PatientKeys
 from espace_sante.crypto.services import CryptoError
 
@@ -53,7 +53,7 @@ def test_rotation_rewraps_keys_only_and_drops_the_old_key(records, kek_path):
     blobs_before = {r[4]: digest(r[4]) for r in records}
     progress = []
 
-    report = services.rotate_kek(batch_size=2, progress=lambda *p: progress.append(p))
+    report = rotation.rotate_kek(batch_size=2, progress=lambda *p: progress.append(p))
 
     primary, ids = key_ids(kek_path)
     assert report.new_key and report.primary_key_id == primary != old_primary
@@ -74,7 +74,7 @@ def test_rotation_rewraps_keys_only_and_drops_the_old_key(records, kek_path):
 def test_an_interrupted_rotation_resumes_without_adding_a_key(records, make_patient, kek_path):
     old_primary, _ = key_ids(kek_path)
 
-    first = services.rotate_kek(batch_size=2, max_batches=1)  # "interrupted" after one batch
+    first = rotation.rotate_kek(batch_size=2, max_batches=1)  # "interrupted" after one batch
     primary, ids = key_ids(kek_path)
     assert first.new_key and (first.rewrapped, first.remaining) == (2, 3)
     assert ids == sorted([old_primary, primary])  # the old key is kept: 3 rows still need it
@@ -84,12 +84,12 @@ def test_an_interrupted_rotation_resumes_without_adding_a_key(records, make_pati
     services.ensure_keys(newcomer)
     assert PatientKeys.objects.get(pk=newcomer.id).kek_key_id == primary
 
-    second = services.rotate_kek(batch_size=2, max_batches=1)
+    second = rotation.rotate_kek(batch_size=2, max_batches=1)
     assert not second.new_key and second.primary_key_id == primary
     assert (second.rewrapped, second.remaining) == (2, 1)
     assert key_ids(kek_path) == (primary, sorted([old_primary, primary]))
 
-    last = services.rotate_kek(batch_size=2)
+    last = rotation.rotate_kek(batch_size=2)
     assert not last.new_key and last.primary_key_id == primary
     assert (last.rewrapped, last.remaining, last.removed_key_ids) == (1, 0, (old_primary,))
     assert key_ids(kek_path) == (primary, [primary])
@@ -98,7 +98,7 @@ def test_an_interrupted_rotation_resumes_without_adding_a_key(records, make_pati
 
 def test_a_rotation_stopped_before_dropping_old_keys_just_finishes(records, make_patient, kek_path):
     old_primary, _ = key_ids(kek_path)
-    services.rotate_kek(max_batches=0)  # new key written, nothing re-wrapped yet
+    rotation.rotate_kek(max_batches=0)  # new key written, nothing re-wrapped yet
     primary, _ = key_ids(kek_path)
     newcomer = make_patient("Nouveau")
     services.ensure_keys(newcomer)
@@ -106,7 +106,7 @@ def test_a_rotation_stopped_before_dropping_old_keys_just_finishes(records, make
     for patient_id, *_ in records:  # every old-key patient leaves
         services.shred(patient_id)
 
-    report = services.rotate_kek()
+    report = rotation.rotate_kek()
     assert not report.new_key and report.rewrapped == 0
     assert report.removed_key_ids == (old_primary,)
     assert key_ids(kek_path) == (primary, [primary])
@@ -114,12 +114,12 @@ def test_a_rotation_stopped_before_dropping_old_keys_just_finishes(records, make
 
 def test_restoring_an_old_kek_file_is_refused(records, kek_path):
     old_file = kek_path.read_bytes()
-    services.rotate_kek()
+    rotation.rotate_kek()
     kek_path.write_bytes(old_file)  # an operator restores yesterday's backup
     services._cache.clear()
     with pytest.raises(CryptoError, match="absente du fichier"):
-        services.rotate_kek()
-    status = services.kek_status()
+        rotation.rotate_kek()
+    status = rotation.kek_status()
     assert status.missing_keys and sum(status.missing_keys.values()) == 5
     with pytest.raises(CryptoError):
         services.decrypt_text(records[0][0], records[0][1], records[0][3], purpose="note")

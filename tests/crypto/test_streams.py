@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from espace_sante.crypto import services
+from espace_sante.crypto import services, streams
 from espace_sante.crypto.services import DecryptionFailed
 
 MB = 1024 * 1024
@@ -14,7 +14,7 @@ MB = 1024 * 1024
 
 def encrypt_blob(patient_id, object_id, plaintext: bytes, chunk: int = 100_000) -> bytes:
     destination = io.BytesIO()
-    with services.open_encrypting_stream(patient_id, object_id, destination) as stream:
+    with streams.open_encrypting_stream(patient_id, object_id, destination) as stream:
         for start in range(0, len(plaintext), chunk):
             stream.write(plaintext[start : start + chunk])
     return destination.getvalue()
@@ -22,7 +22,7 @@ def encrypt_blob(patient_id, object_id, plaintext: bytes, chunk: int = 100_000) 
 
 def decrypt_blob(patient_id, object_id, ciphertext: bytes, chunk: int = 64 * 1024) -> bytes:
     parts = []
-    with services.open_decrypting_stream(patient_id, object_id, io.BytesIO(ciphertext)) as stream:
+    with streams.open_decrypting_stream(patient_id, object_id, io.BytesIO(ciphertext)) as stream:
         while data := stream.read(chunk):
             assert len(data) <= chunk
             parts.append(data)
@@ -36,7 +36,7 @@ def test_a_multi_megabyte_blob_round_trips_through_files(make_patient, tmp_path)
     (tmp_path / "plain").write_bytes(plaintext)
 
     with open(tmp_path / "plain", "rb") as source, open(tmp_path / "blob", "wb") as destination:
-        with services.open_encrypting_stream(patient.id, document, destination) as stream:
+        with streams.open_encrypting_stream(patient.id, document, destination) as stream:
             while chunk := source.read(256 * 1024):
                 stream.write(chunk)
         assert not destination.closed  # the caller still owns it (fsync, rename...)
@@ -44,7 +44,7 @@ def test_a_multi_megabyte_blob_round_trips_through_files(make_patient, tmp_path)
     ciphertext = (tmp_path / "blob").read_bytes()
     assert plaintext[:4096] not in ciphertext
     source = open(tmp_path / "blob", "rb")  # closed by the stream
-    with services.open_decrypting_stream(patient.id, str(document), source) as stream:
+    with streams.open_decrypting_stream(patient.id, str(document), source) as stream:
         assert stream.read(10) == plaintext[:10]
         rest = []
         while data := stream.read(MB):
@@ -88,7 +88,7 @@ def test_one_flipped_byte_is_detected_on_read(make_patient):
     # A flip in the second segment: the first megabyte comes back, then the error.
     tampered = bytearray(ciphertext)
     tampered[MB + 500] ^= 0x80
-    with services.open_decrypting_stream(patient.id, "scan", io.BytesIO(tampered)) as stream:
+    with streams.open_decrypting_stream(patient.id, "scan", io.BytesIO(tampered)) as stream:
         assert stream.read(MB // 2) == plaintext[: MB // 2]
         with pytest.raises(DecryptionFailed):
             while stream.read(MB):
@@ -107,7 +107,7 @@ def test_a_failed_write_never_leaves_a_blob_that_decrypts(make_patient):
     patient = make_patient()
     destination = io.BytesIO()
     with pytest.raises(RuntimeError):
-        with services.open_encrypting_stream(patient.id, "upload", destination) as stream:
+        with streams.open_encrypting_stream(patient.id, "upload", destination) as stream:
             stream.write(os.urandom(MB + 10))
             raise RuntimeError("connexion coupée")
     with pytest.raises(DecryptionFailed):

@@ -4,7 +4,7 @@ suppression, et accessibilité des pages."""
 import pytest
 from playwright.sync_api import expect
 
-from espace_sante.record.models import Document
+from espace_sante.record.documents.models import Document
 from tests.record.conftest import make_pdf
 
 from .conftest import sign_in_citizen
@@ -84,7 +84,7 @@ def test_un_fichier_refuse_est_explique_sans_quitter_le_formulaire(
 
 def test_les_pages_documents_sont_accessibles(page, base_url, personas, smtp_server, tmp_path):
     from espace_sante.access.policy import actor_for_user
-    from espace_sante.record import services
+    from espace_sante.record.documents import services
 
     path = tmp_path / "bilan.pdf"
     path.write_bytes(make_pdf("Bilan"))

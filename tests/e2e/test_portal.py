@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from espace_sante.access import services as access
 from espace_sante.access.policy import actor_for_user
-from espace_sante.record import services as record
+from espace_sante.record.documents import services as record
 from tests.record.conftest import make_pdf
 
 from .conftest import enter_totp, sign_in_citizen, sign_in_with_password

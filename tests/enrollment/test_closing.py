@@ -12,8 +12,8 @@ from espace_sante.crypto.models import PatientKeys
 from espace_sante.enrollment import services
 from espace_sante.enrollment.models import Beneficiary, Closure
 from espace_sante.identity.models import SpaceState
-from espace_sante.record import services as record
-from espace_sante.record.models import Document
+from espace_sante.record.documents import services as record
+from espace_sante.record.documents.models import Document
 from tests.record.conftest import make_pdf
 
 from .conftest import run_worker

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from espace_sante.access.owned import patient_owned_models
 from espace_sante.enrollment.purge import purge_patient_data, purged_models
-from espace_sante.record.models import Document
+from espace_sante.record.documents.models import Document
 
 
 def test_the_purge_deletes_every_patient_owned_table_but_those_kept_with_a_reason():

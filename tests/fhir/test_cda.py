@@ -5,8 +5,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from espace_sante.access.policy import actor_for_user
-from espace_sante.record import services as record
-from espace_sante.record.cda import narrative_sections
+from espace_sante.record.documents import services as record
+from espace_sante.record.documents.cda import narrative_sections
 
 from .conftest import PDF, document_reference
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.management import call_command
 
 from espace_sante.access.policy import actor_for_user
-from espace_sante.record import services as record
+from espace_sante.record.documents import services as record
 
 ROOT = Path(__file__).resolve().parents[2]
 

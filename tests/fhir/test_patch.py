@@ -27,7 +27,7 @@ def _pushed(software, person, **extra):
 
 def test_unhide_for_the_patient_then_archive(gp_software, personas):
     from espace_sante.access.policy import actor_for_user
-    from espace_sante.record import services as record
+    from espace_sante.record.documents import services as record
 
     hidden = {"coding": [{"system": "urn:oid:1.2.250.1.213.1.1.4.13", "code": "INVISIBLE_PATIENT"}]}
     _pushed(gp_software, personas.mother)  # a visible one, for comparison

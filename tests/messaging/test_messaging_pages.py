@@ -5,11 +5,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from espace_sante.messaging import services as messaging
 from espace_sante.messaging.models import Attachment, Conversation, Message
-from espace_sante.pharmacy.models import PrescriptionOrder
-from espace_sante.record.models import Document
+from espace_sante.record.documents.models import Document
 from tests.portal.test_portal import signed_in_professional
 
-from .conftest import make_pdf, pro_actor
+from .conftest import make_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -181,85 +180,6 @@ def test_an_unrelated_professional_gets_404(personas, conversation):
 
 
 # The worker closes database connections: only real commits survive it.
-@pytest.mark.django_db(transaction=True)
-def test_a_patient_sends_a_photo_to_the_pharmacy_which_marks_it_ready(
-    marie_client, personas, carmes, photo_bytes, smtp_server
-):
-    page = marie_client.get("/messagerie/ordonnance/?q=carmes").content.decode()
-    assert "Pharmacie des Carmes" in page
-    assert (
-        "Pharmacie des Carmes"
-        in marie_client.get("/messagerie/ordonnance/?q=toulouse").content.decode()
-    )
-    assert (
-        "Aucune pharmacie" in marie_client.get("/messagerie/ordonnance/?q=Brest").content.decode()
-    )
-    response = marie_client.post(
-        f"/messagerie/ordonnance/?pharmacie={carmes.id}",
-        {
-            "pharmacie": str(carmes.id),
-            "source": "photo",
-            "photo": SimpleUploadedFile("ordonnance.jpg", photo_bytes),
-            "note": "Je passe ce soir.",
-        },
-    )
-    order = PrescriptionOrder.objects.get()
-    assert response["Location"] == f"/messagerie/{order.conversation_id}/"
-    assert order.status == "received" and order.pharmacy == carmes
-    # Used before: offered first next time.
-    assert "utilisées au cours de l" in marie_client.get("/messagerie/ordonnance/").content.decode()
-
-    client = signed_in_professional(personas.pharmacist, personas)
-    inbox = client.get("/pro/pharmacie/").content.decode()
-    assert "Marie DURAND" in inbox and "Reçue" in inbox
-    response = client.post(f"/pro/pharmacie/{order.id}/statut/", {"status": "ready"})
-    assert response.status_code == 302
-    order.refresh_from_db()
-    assert order.status == "ready"
-    from .conftest import run_worker
-
-    run_worker()
-    [email] = smtp_server.to(personas.mother.user.email)
-    assert "Pharmacie des Carmes" in smtp_server.body(email)
-    assert "ordonnance" not in smtp_server.body(email).lower()
-    page = marie_client.get(f"/messagerie/{order.conversation_id}/").content.decode()
-    assert "Prête à être retirée" in page and "vous pouvez venir la retirer" in page
-    # Backwards is refused.
-    response = client.post(
-        f"/pro/pharmacie/{order.id}/statut/", {"status": "preparing"}, follow=True
-    )
-    assert "déjà" in response.content.decode()
-
-
-def test_a_patient_sends_a_document_of_her_space(marie_client, personas, carmes, marie):
-    from espace_sante.record import services as record
-
-    document = record.add_document(
-        marie,
-        personas.mother,
-        SimpleUploadedFile("o.pdf", make_pdf()),
-        record.NewDocument(title="Ordonnance Dr Martin", type_code="DOCPAT02", source="patient"),
-    )
-    detail = marie_client.get(f"/documents/{document.id}/").content.decode()
-    assert f'href="/messagerie/ordonnance/?document={document.id}"' in detail
-    chooser = marie_client.get(f"/messagerie/ordonnance/?document={document.id}&q=carmes")
-    assert f"?pharmacie={carmes.id}&amp;document={document.id}" in chooser.content.decode()
-    form = marie_client.get(
-        f"/messagerie/ordonnance/?pharmacie={carmes.id}&document={document.id}"
-    ).content.decode()
-    assert f'<option value="{document.id}" selected>Ordonnance Dr Martin' in form
-    marie_client.post(
-        f"/messagerie/ordonnance/?pharmacie={carmes.id}",
-        {"pharmacie": str(carmes.id), "source": "document", "document": str(document.id)},
-    )
-    order = PrescriptionOrder.objects.get()
-    attachment = Attachment.objects.get()
-    found, name = messaging.access_attachment(pro_actor(personas.pharmacist), attachment.id)
-    assert name == "Ordonnance Dr Martin.pdf"
-    assert b"".join(messaging.iter_attachment(found)) == make_pdf()
-    assert order.conversation.kind == "prescription"
-
-
 def test_too_many_replies_in_an_hour_get_a_clear_message(marie_client, conversation, settings):
     settings.MESSAGING_PATIENT_MAX_PER_HOUR = 1
     marie_client.post(f"/messagerie/{conversation.id}/repondre/", {"body": "Première"})

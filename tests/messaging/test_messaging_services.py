@@ -14,10 +14,10 @@ from espace_sante.access.policy import NotAllowed, actor_for_user
 from espace_sante.messaging import services as messaging
 from espace_sante.messaging.models import Attachment, Conversation, Message
 from espace_sante.messaging.services import MessagingRefused
-from espace_sante.record import services as record
-from espace_sante.record.models import Document
+from espace_sante.record.documents import services as record
+from espace_sante.record.documents.models import Document
 
-from .conftest import make_pdf, pdf_upload, pro_actor, run_worker
+from .conftest import make_pdf, pro_actor, run_worker
 
 pytestmark = pytest.mark.django_db
 MARKER = "MARQUEUR-SECRET-4412"
@@ -84,29 +84,6 @@ def test_a_patient_cannot_start_a_conversation_with_a_professional(personas, mar
     assert "Vous ne pouvez pas commencer une conversation" in refused.value.messages[0]
     assert Conversation.objects.count() == 0
     assert actions(personas.mother) == [("message_start", "denied")]
-
-
-def test_a_patient_may_start_only_to_a_pharmacy(personas, marie, carmes):
-    conversation = messaging.start_prescription_conversation(
-        marie,
-        personas.mother,
-        carmes,
-        subject="Ordonnance",
-        body="Bonjour",
-        attachments=[pdf_upload("ordonnance.pdf")],
-    )
-    assert conversation.started_by_patient and conversation.organization == carmes
-    cabinet = personas.gp.roles.first().organization
-    with pytest.raises(MessagingRefused) as refused:
-        messaging.start_prescription_conversation(
-            marie,
-            personas.mother,
-            cabinet,
-            subject="Ordonnance",
-            body="Bonjour",
-            attachments=[pdf_upload()],
-        )
-    assert "qu'à une pharmacie" in refused.value.messages[0]
 
 
 def test_another_citizen_or_an_unrelated_professional_sees_nothing(
@@ -428,7 +405,7 @@ def test_the_retention_command_also_sweeps_orphan_attachment_files(
     call_command("messaging_retention")
     assert kept.exists() and fresh.exists() and not orphan.exists()
     # The documents' own sweep leaves the messaging folder alone.
-    from espace_sante.record import services as record_services
+    from espace_sante.record.documents import services as record_services
 
     record_services.sweep_orphan_blobs()
     assert kept.exists()

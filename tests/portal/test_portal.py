@@ -8,8 +8,8 @@ from django.test import Client
 from espace_sante.access import services as access
 from espace_sante.access.models import AuditEntry
 from espace_sante.access.policy import actor_for_user
-from espace_sante.record import services as record
-from espace_sante.record.models import Document
+from espace_sante.record.documents import services as record
+from espace_sante.record.documents.models import Document
 from tests.record.conftest import make_pdf
 
 pytestmark = pytest.mark.django_db

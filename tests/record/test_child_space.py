@@ -4,8 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from espace_sante.access.policy import SYSTEM
-from espace_sante.record import services
-from espace_sante.record.models import Document
+from espace_sante.record.documents import services
+from espace_sante.record.documents.models import Document
 
 from .conftest import make_pdf
 

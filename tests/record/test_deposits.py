@@ -5,10 +5,10 @@ import io
 import pytest
 
 from espace_sante.access.policy import actor_for_user
-from espace_sante.record import services
-from espace_sante.record.models import Document
-from espace_sante.record.services import NewDocument
-from espace_sante.record.uploads import UploadRefused
+from espace_sante.record.documents import services
+from espace_sante.record.documents.models import Document
+from espace_sante.record.documents.services import NewDocument
+from espace_sante.record.documents.uploads import UploadRefused
 
 from .conftest import make_pdf
 

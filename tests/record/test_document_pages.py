@@ -6,7 +6,7 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from espace_sante.record.models import Document
+from espace_sante.record.documents.models import Document
 
 from .conftest import make_pdf
 
@@ -237,3 +237,47 @@ def test_a_mark_of_another_opening_does_not_hide_a_read(signed_in, client, perso
     # Someone else holding her mark is still refused by the policy (and traced).
     client.force_login(personas.elder.user)
     assert client.get(f"/documents/{document.id}/contenu/?ouverture={mark}").status_code == 404
+
+
+def pixel_flood_png(width: int, height: int) -> bytes:
+    """A valid PNG announcing width × height black pixels, compressed to a few kilobytes."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1 bit, greyscale
+    rows = (b"\x00" + bytes((width + 7) // 8)) * height
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_a_small_png_of_169_million_pixels_is_refused_before_it_is_decoded(signed_in, blob_dir):
+    flood = pixel_flood_png(13_000, 13_000)
+    assert len(flood) < 600_000  # what the red team sent: under 500 KB
+    response = post_upload(signed_in, flood, name="radio.png", title="Radio")
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "13000 × 13000 pixels" in page and "50 millions de pixels" in page
+    assert not Document.objects.exists()
+
+
+def test_an_image_of_a_billion_pixels_is_refused_too(signed_in, blob_dir):
+    response = post_upload(signed_in, pixel_flood_png(40_000, 25_000), name="c.png", title="C")
+    assert response.status_code == 400
+    assert "50 millions de pixels" in response.content.decode()
+
+
+def test_a_photo_of_60_million_pixels_is_refused_and_one_of_24_million_kept(signed_in, blob_dir):
+    # Pillow lets both through without a word; the limit is the service's own.
+    refused = post_upload(signed_in, pixel_flood_png(10_000, 6_000), name="a.png", title="A")
+    assert refused.status_code == 400 and "trop grande" in refused.content.decode()
+    kept = post_upload(signed_in, pixel_flood_png(6_000, 4_000), name="b.png", title="B")
+    assert kept.status_code == 302
+    assert Document.objects.count() == 1

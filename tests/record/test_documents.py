@@ -14,10 +14,10 @@ from espace_sante.access.models import AuditEntry
 from espace_sante.access.policy import SYSTEM, Action, NotAllowed, actor_for_user
 from espace_sante.crypto import services as crypto
 from espace_sante.crypto.services import CryptoError
-from espace_sante.record import services
-from espace_sante.record.models import Document
-from espace_sante.record.services import NewDocument
-from espace_sante.record.uploads import UploadRefused
+from espace_sante.record.documents import services
+from espace_sante.record.documents.models import Document
+from espace_sante.record.documents.services import NewDocument
+from espace_sante.record.documents.uploads import UploadRefused
 
 from .conftest import make_pdf
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from espace_sante.access.policy import SYSTEM
 from espace_sante.demo.profile import load_profile_demo
-from espace_sante.record import profile_services as services
-from espace_sante.record.profile_models import ProfileEntry
+from espace_sante.record.profile import services
+from espace_sante.record.profile.encrypted import ProfileEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 
 from espace_sante.access.models import AuditEntry
-from espace_sante.record import profile_services as services
-from espace_sante.record.profile_models import Allergy, Measure
+from espace_sante.record.profile import services
+from espace_sante.record.profile.models import Allergy, Measure
 
 from .profile_support import SAMPLES, SLUGS, actor, denials, sign_in_professional
 
@@ -254,8 +254,8 @@ def test_the_profile_views_reach_health_data_only_through_the_services():
     """The policy point cannot be skipped: no view queries a profile table itself."""
     import inspect
 
-    from espace_sante.record import profile_views
+    from espace_sante.record.profile import views as profile_views
 
     source = inspect.getsource(profile_views)
-    assert "profile_models" not in source
+    assert "record.profile.models" not in source
     assert set(re.findall(r"(\w+)\.objects", source)) <= {"Person"}

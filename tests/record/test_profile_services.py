@@ -7,8 +7,8 @@ import pytest
 from espace_sante.access.models import AuditEntry
 from espace_sante.access.policy import SYSTEM, NotAllowed
 from espace_sante.crypto.services import DecryptionFailed
-from espace_sante.record import profile_services as services
-from espace_sante.record.profile_models import Allergy, BloodGroup, Measure, Vaccination
+from espace_sante.record.profile import services
+from espace_sante.record.profile.models import Allergy, BloodGroup, Measure, Vaccination
 
 from .profile_support import SAMPLES, actor, denials
 

@@ -4,8 +4,8 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
-from espace_sante.record import profile_services as services
-from espace_sante.record.profile_models import ProfileEntry
+from espace_sante.record.profile import services
+from espace_sante.record.profile.encrypted import ProfileEntry
 
 from .profile_support import MARKED, MARKER, actor
 

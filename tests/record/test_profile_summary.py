@@ -6,9 +6,9 @@ import pytest
 from pypdf import PdfReader
 
 from espace_sante.access.policy import NotAllowed
-from espace_sante.record import profile_services as services
-from espace_sante.record import services as documents
-from espace_sante.record.models import Document
+from espace_sante.record.documents import services as documents
+from espace_sante.record.documents.models import Document
+from espace_sante.record.profile import services
 
 from .profile_support import actor
 
@@ -96,7 +96,7 @@ def test_nobody_else_gets_the_summary(personas, filled):
 
 
 def test_advance_directives_deposited_as_documents_show_on_the_profile(client, filled):
-    from espace_sante.record.services import NewDocument
+    from espace_sante.record.documents.services import NewDocument
 
     from .conftest import make_pdf
 

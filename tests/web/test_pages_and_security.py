@@ -1,11 +1,14 @@
 """What every response promises: security headers, French errors, honest pages."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from espace_sante.identity.logging import mask
+from espace_sante.web.models import WorkerHeartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +23,11 @@ def test_pages_carry_a_strict_content_security_policy_and_refuse_framing(client)
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
+    # Features no page uses are off; passkeys stay allowed for the site itself.
+    policy = response["Permissions-Policy"]
+    for feature in ("camera=()", "microphone=()", "geolocation=()", "payment=()"):
+        assert feature in policy
+    assert "publickey-credentials-get=(self)" in policy
 
 
 def test_session_and_csrf_cookies_are_secure_and_http_only(client, personas):
@@ -87,10 +95,35 @@ def test_healthz_answers_while_the_process_runs(client):
     assert json.loads(response.content) == {"status": "ok"}
 
 
-def test_readyz_checks_the_database(client):
+def test_readyz_checks_the_database_and_says_no_worker_has_run(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert json.loads(response.content) == {"status": "ok", "database": "ok"}
+    assert json.loads(response.content) == {
+        "status": "degraded",
+        "database": "ok",
+        "worker": "absent",
+        "workers_alive": 0,
+        "worker_last_heartbeat": None,
+    }
+
+
+# The worker opens and closes its own transactions, as in production.
+@pytest.mark.django_db(transaction=True)
+def test_readyz_says_when_the_worker_beat_and_when_it_fell_silent(client):
+    call_command("worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
+    ready = json.loads(client.get("/readyz").content)
+    assert ready["status"] == "ok" and ready["worker"] == "ok"
+    assert ready["workers_alive"] == 1
+    beat = WorkerHeartbeat.objects.get()
+    assert ready["worker_last_heartbeat"] == beat.beat_at.isoformat()
+
+    # Three minutes without a beat: the worker is stuck or gone.
+    WorkerHeartbeat.objects.update(beat_at=beat.beat_at - timedelta(minutes=3))
+    response = client.get("/readyz")
+    assert response.status_code == 200  # the web itself still serves
+    silent = json.loads(response.content)
+    assert silent["status"] == "degraded" and silent["worker"] == "silencieux"
+    assert silent["workers_alive"] == 0
 
 
 def test_identifiers_are_masked_in_logs():

@@ -5,7 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from espace_sante.crypto import services
+from espace_sante.crypto import rotation
+from espace_sante.crypto.errors import CryptoError
 
 
 class Command(BaseCommand):
@@ -38,11 +39,11 @@ class Command(BaseCommand):
                 self.status()
             else:
                 self.rotate(options["batch_size"], options["max_batches"])
-        except (services.CryptoError, OSError) as exc:  # e.g. a read-only KEK file
+        except (CryptoError, OSError) as exc:  # e.g. a read-only KEK file
             raise CommandError(str(exc)) from exc
 
     def status(self) -> None:
-        status = services.kek_status()
+        status = rotation.kek_status()
         self.stdout.write(f"Fichier : {status.path}")
         for key_id, patients in status.patients_by_key.items():
             role = "principale" if key_id == status.primary_key_id else "ancienne"
@@ -61,7 +62,7 @@ class Command(BaseCommand):
         def progress(done: int, total: int) -> None:
             self.stdout.write(f"  ré-emballées : {done} / {total}")
 
-        report = services.rotate_kek(
+        report = rotation.rotate_kek(
             batch_size=batch_size, max_batches=max_batches, progress=progress
         )
         if report.new_key:

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from espace_sante.record import services
+from espace_sante.record.documents import services
 
 
 class Command(BaseCommand):

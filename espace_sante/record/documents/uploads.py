@@ -1,0 +1,329 @@
+"""What a file really is, decided from its bytes, and whether we accept it.
+
+Every refusal is a French sentence that says what to do. Files are read in
+chunks from their (temporary) file: a large upload is never held whole in
+memory, except a CDA XML document, which has to be parsed as a tree.
+"""
+
+import base64
+import binascii
+import hashlib
+import os
+import re
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import IO, TypedDict
+
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from PIL import Image, UnidentifiedImageError
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+
+from .reference import FORMAT_CDA_N3, FORMAT_CODES
+
+CHUNK = 64 * 1024
+HL7 = "{urn:hl7-org:v3}"
+
+TYPE_LABELS = {
+    "application/pdf": "PDF",
+    "text/plain": "texte",
+    "text/rtf": "RTF",
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/tiff": "TIFF",
+    "application/xml": "CDA (XML)",
+}
+
+
+class UploadRefused(ValidationError):
+    """A file we do not store; the message tells the person what to do."""
+
+
+@dataclass
+class CdaHeader:
+    document_id: str = ""
+    type_code: str = ""
+    title: str = ""
+    effective_time: datetime | None = None
+    confidentiality: str = ""
+    patient_ids: list[tuple[str, str]] = field(default_factory=list)  # (OID root, extension)
+
+
+@dataclass
+class InspectedFile:
+    """A checked file, ready to encrypt: ``path`` holds the bytes to store."""
+
+    path: str
+    mime_type: str
+    format_code: str
+    size: int
+    sha256: str
+    is_structured: bool = False
+    cda: CdaHeader | None = None
+    owns_path: bool = False  # True when `path` is a temporary file we made
+
+    def cleanup(self) -> None:
+        if self.owns_path:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+
+
+def _human_size(size: int) -> str:
+    return f"{size / 1_000_000:.0f} Mo" if size >= 1_000_000 else f"{size / 1000:.0f} ko"
+
+
+def sniff(head: bytes) -> str | None:
+    """The media type announced by the first bytes, whatever the name says."""
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "image/tiff"
+    if head.startswith(b"{\\rtf"):
+        return "text/rtf"
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"<?xml") or text.startswith(b"<ClinicalDocument"):
+        return "application/xml"
+    if b"\x00" in head or text[:1] == b"<":
+        # NUL bytes are binary; markup (HTML, SVG) could run scripts when opened.
+        return None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the end of the sample is fine.
+        if exc.start < len(head) - 3:
+            return None
+    return "text/plain"
+
+
+def _copy_to_temp(source: IO[bytes], max_bytes: int) -> tuple[str, int, str]:
+    """Stream `source` to a private temporary file; return (path, size, sha256)."""
+    digest = hashlib.sha256()
+    size = 0
+    tmp_dir = settings.VAR_DIR / "tmp"
+    tmp_dir.mkdir(exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=tmp_dir, delete=False, prefix="upload-")  # noqa: SIM115
+    try:
+        with handle:
+            while chunk := source.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UploadRefused(
+                        f"Ce fichier dépasse la taille maximale de {_human_size(max_bytes)}. "
+                        "Réduisez-le (par exemple en le numérisant en noir et blanc) puis "
+                        "réessayez.",
+                        code="too_large",
+                    )
+                digest.update(chunk)
+                handle.write(chunk)
+    except BaseException:
+        os.unlink(handle.name)
+        raise
+    return handle.name, size, digest.hexdigest()
+
+
+def _check_pdf(path: str) -> None:
+    try:
+        with open(path, "rb") as handle:
+            reader = PdfReader(handle)
+            if reader.is_encrypted:
+                raise UploadRefused(
+                    "Ce PDF est protégé par un mot de passe : nous ne pourrions pas l'afficher. "
+                    "Enregistrez-en une copie sans mot de passe puis déposez-la.",
+                    code="pdf_encrypted",
+                )
+            if len(reader.pages) == 0:
+                raise UploadRefused("Ce PDF ne contient aucune page.", code="pdf_empty")
+    except UploadRefused:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise UploadRefused(
+            "Ce PDF est endommagé et ne peut pas être ouvert. Vérifiez qu'il s'ouvre sur "
+            "votre appareil, ou demandez-en une nouvelle copie.",
+            code="pdf_broken",
+        ) from exc
+
+
+def _check_image(path: str, mime_type: str) -> None:
+    expected = {"image/jpeg": "JPEG", "image/png": "PNG", "image/tiff": "TIFF"}[mime_type]
+    try:
+        # Our own limit, below Pillow's, decides (Pillow only warns up to twice its own).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if image.format != expected:
+                    raise UploadRefused("Cette image est endommagée.", code="image_broken")
+                # The header gives the size: refuse before decoding a single pixel
+                # (a 500 KB PNG of 13,000 × 13,000 pixels took 600 MB to decode).
+                frames = getattr(image, "n_frames", 1)
+                if image.width * image.height * frames > settings.RECORD_IMAGE_MAX_PIXELS:
+                    raise UploadRefused(
+                        f"Cette image est trop grande ({image.width} × {image.height} pixels"
+                        f"{f', {frames} pages' if frames > 1 else ''}) : la limite est de "
+                        f"{settings.RECORD_IMAGE_MAX_PIXELS // 1_000_000} millions de pixels. "
+                        "Réduisez sa définition puis réessayez.",
+                        code="image_too_large",
+                    )
+                image.verify()
+            # verify() leaves the image unusable; decode it fully once to be sure.
+            with Image.open(path) as image:
+                image.load()
+    except UploadRefused:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise UploadRefused(
+            "Cette image est trop grande : la limite est de "
+            f"{settings.RECORD_IMAGE_MAX_PIXELS // 1_000_000} millions de pixels. "
+            "Réduisez sa définition puis réessayez.",
+            code="image_too_large",
+        ) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise UploadRefused(
+            "Cette image est endommagée et ne peut pas être affichée. Reprenez la photo ou "
+            "choisissez un autre fichier.",
+            code="image_broken",
+        ) from exc
+
+
+_CDA_TIME = re.compile(r"^(\d{8,14})(?:\.\d+)?([+-]\d{4})?$")
+
+
+def _parse_cda_time(value: str) -> datetime | None:
+    """HL7 TS (YYYYMMDD[HHMM[SS]][+ZZZZ]) to an aware datetime; UTC when no zone."""
+    match = _CDA_TIME.match(value or "")
+    if not match:
+        return None
+    digits, offset = match.group(1).ljust(14, "0"), match.group(2)
+    try:
+        naive = datetime.strptime(digits, "%Y%m%d%H%M%S")  # noqa: DTZ007 - zone set below
+    except ValueError:
+        return None
+    zone = UTC
+    if offset:
+        sign = -1 if offset[0] == "-" else 1
+        zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+    return naive.replace(tzinfo=zone)
+
+
+class _Extracted(TypedDict, total=False):
+    """What a CDA N1 carries inside: the embedded file and its media type."""
+
+    n1_payload: bytes
+    n1_media: str
+
+
+def _inspect_cda(path: str) -> tuple[CdaHeader, _Extracted]:
+    try:
+        root = SafeET.parse(path, forbid_dtd=True).getroot()
+    except (DefusedXmlException, SafeET.ParseError) as exc:
+        raise UploadRefused(
+            "Ce fichier XML est invalide ou contient des éléments interdits (entités externes). "
+            "Demandez au logiciel émetteur un document CDA conforme.",
+            code="xml_invalid",
+        ) from exc
+    if root.tag != f"{HL7}ClinicalDocument":
+        raise UploadRefused(
+            "Seuls les documents médicaux au format CDA R2 sont acceptés en XML.",
+            code="xml_not_cda",
+        )
+    header = CdaHeader()
+    doc_id = root.find(f"{HL7}id")
+    if doc_id is not None:
+        header.document_id = "^".join(
+            part for part in (doc_id.get("root", ""), doc_id.get("extension", "")) if part
+        )
+    code = root.find(f"{HL7}code")
+    header.type_code = code.get("code", "") if code is not None else ""
+    header.title = (root.findtext(f"{HL7}title") or "").strip()
+    effective = root.find(f"{HL7}effectiveTime")
+    if effective is not None:
+        header.effective_time = _parse_cda_time(effective.get("value", ""))
+    conf = root.find(f"{HL7}confidentialityCode")
+    header.confidentiality = conf.get("code", "") if conf is not None else ""
+    for ident in root.iterfind(f"{HL7}recordTarget/{HL7}patientRole/{HL7}id"):
+        header.patient_ids.append((ident.get("root", ""), ident.get("extension", "")))
+
+    body = root.find(f"{HL7}component/{HL7}nonXMLBody/{HL7}text")
+    if body is not None:
+        media = body.get("mediaType", "")
+        if body.get("representation") != "B64" or media not in ("application/pdf", "text/plain"):
+            raise UploadRefused(
+                "Le contenu de ce document CDA doit être un PDF ou un texte encodé en base 64.",
+                code="cda_body",
+            )
+        try:
+            payload = base64.b64decode("".join((body.text or "").split()), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise UploadRefused(
+                "Le contenu de ce document CDA est illisible (base 64 invalide).",
+                code="cda_body",
+            ) from exc
+        return header, {"n1_payload": payload, "n1_media": media}
+    if root.find(f"{HL7}component/{HL7}structuredBody") is None:
+        raise UploadRefused("Ce document CDA n'a pas de contenu.", code="cda_empty")
+    return header, {}
+
+
+def inspect_upload(
+    source: IO[bytes], *, max_bytes: int, allowed_types: list[str] | None = None
+) -> InspectedFile:
+    """Check `source` and return it as a file ready to store, or raise UploadRefused."""
+    allowed = allowed_types or settings.RECORD_ALLOWED_TYPES
+    if hasattr(source, "seek"):
+        source.seek(0)
+    path, size, sha256 = _copy_to_temp(source, max_bytes)
+    try:
+        if size == 0:
+            raise UploadRefused("Ce fichier est vide. Choisissez un autre fichier.", code="empty")
+        with open(path, "rb") as handle:
+            head = handle.read(2048)
+        mime_type = sniff(head)
+        if mime_type is None or mime_type not in allowed:
+            names = ", ".join(TYPE_LABELS[t] for t in allowed if t in TYPE_LABELS)
+            raise UploadRefused(
+                f"Ce type de fichier n'est pas accepté. Formats acceptés : {names}.",
+                code="type",
+            )
+        if mime_type == "application/pdf":
+            _check_pdf(path)
+        elif mime_type.startswith("image/"):
+            _check_image(path, mime_type)
+        elif mime_type == "application/xml":
+            header, extracted = _inspect_cda(path)
+            if "n1_payload" in extracted:
+                # N1: the document *is* the embedded file; store that, with the header.
+                os.unlink(path)
+                payload_source = tempfile.SpooledTemporaryFile()  # noqa: SIM115
+                payload_source.write(extracted["n1_payload"])
+                inner = inspect_upload(
+                    payload_source,
+                    max_bytes=max_bytes,
+                    allowed_types=[extracted["n1_media"]],
+                )
+                inner.cda = header
+                return inner
+            return InspectedFile(
+                path,
+                "application/xml",
+                FORMAT_CDA_N3,
+                size,
+                sha256,
+                is_structured=True,
+                cda=header,
+                owns_path=True,
+            )
+        return InspectedFile(path, mime_type, FORMAT_CODES[mime_type], size, sha256, owns_path=True)
+    except BaseException:
+        if os.path.exists(path):
+            os.unlink(path)
+        raise
