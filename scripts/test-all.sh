@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: on SQLite always, and again on PostgreSQL when
 # DATABASE_URL points at one. Browser tests need Debian's Chromium.
+# Each suite runs on every core with pytest-xdist (PYTEST_WORKERS=0: one process).
+# On the 2-core CI machine this beat running the two suites side by side, one
+# process each (docs/development.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -18,14 +21,15 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 pg_url="${DATABASE_URL:-}"
+workers=(-n "${PYTEST_WORKERS:-auto}")
 
 echo "== Suite complète sur SQLite"
-env -u DATABASE_URL "$BIN/pytest" "${browser_args[@]}" "$@"
+env -u DATABASE_URL "$BIN/pytest" "${workers[@]}" "${browser_args[@]}" "$@"
 
 case "$pg_url" in
   postgres://*|postgresql://*|pgsql://*)
     echo "== Suite complète sur PostgreSQL"
-    DATABASE_URL="$pg_url" "$BIN/pytest" "${browser_args[@]}" "$@"
+    DATABASE_URL="$pg_url" "$BIN/pytest" "${workers[@]}" "${browser_args[@]}" "$@"
     ;;
   "") echo "(DATABASE_URL n'est pas défini : la suite ne tourne pas sur PostgreSQL.)" ;;
 esac

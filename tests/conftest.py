@@ -83,7 +83,12 @@ def fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def private_keys_and_blobs(settings, tmp_path):
-    """Each test gets its own key-encryption key and blob directory, never var/'s."""
+    """Each test gets its own var/ (key-encryption key, blobs, letters, temporary
+    files), never the checkout's nor another test's: tests run in parallel
+    (pytest-xdist) and each worker has its own tmp_path."""
+    settings.VAR_DIR = tmp_path
+    (tmp_path / "tmp").mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "tmp")
     settings.KEK_KEYSET_FILE = str(tmp_path / "keys" / "kek.json")
     location = tmp_path / "blobs"
     settings.STORAGES = {
@@ -91,6 +96,10 @@ def private_keys_and_blobs(settings, tmp_path):
         "blobs": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": str(location)},
+        },
+        "letters": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "letters")},
         },
     }
     return location

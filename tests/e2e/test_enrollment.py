@@ -17,14 +17,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def invited(transactional_db, smtp_server, settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "letters": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "letters")},
-        },
-    }
+def invited(transactional_db, smtp_server):
     from django.utils import timezone
 
     campaign = services.create_campaign("Haute-Garonne", "31", timezone.localdate())

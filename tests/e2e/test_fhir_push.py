@@ -19,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_le_logiciel_du_medecin_depose_et_marie_le_voit(
     page, base_url, personas, smtp_server, settings, tmp_path, console_errors
 ):
-    settings.VAR_DIR = tmp_path
     settings.SITE_URL = base_url
     call_command("fhir_demo_clients", verbosity=0)
     config = tmp_path / "fhir-clients" / "310001235.json"

@@ -7,19 +7,6 @@ from espace_sante.enrollment import services
 from .support import csv_lines, person_row
 
 
-@pytest.fixture(autouse=True)
-def private_letters(settings, tmp_path):
-    """Letter PDFs of a test go to its own directory, never var/letters."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "letters": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "letters")},
-        },
-    }
-    return tmp_path / "letters"
-
-
 @pytest.fixture
 def campaign(db):
     return services.create_campaign("Haute-Garonne 2026", "31", timezone.localdate())

@@ -15,7 +15,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_demo_clients_then_example_script(live_server, personas, settings, tmp_path):
-    settings.VAR_DIR = tmp_path
     settings.SITE_URL = live_server.url
     call_command("fhir_demo_clients", verbosity=0)
     config_path = tmp_path / "fhir-clients" / "310001235.json"

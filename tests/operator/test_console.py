@@ -9,7 +9,6 @@ from django.utils import timezone
 from espace_sante.enrollment import services
 from espace_sante.enrollment.models import Campaign
 from espace_sante.identity.models import User
-from tests.enrollment.conftest import private_letters  # noqa: F401 (autouse fixture)
 from tests.enrollment.support import csv_lines, person_row
 from tests.signin import OPERATOR_TOTP_SECRET, sign_in_with_totp
 
