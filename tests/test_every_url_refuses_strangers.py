@@ -51,9 +51,6 @@ PRO_IDENTITY = "pro-identity"
 PRO_REASON = "pro-reason"
 OPERATOR = "operator"  # the console: operators only, never health data
 FHIR = "fhir"  # professionals' software and apps, with a token only
-# django-oauth-toolkit's pages to register OAuth clients: clients are registered by
-# operators in the admin (README, « Installations de logiciels professionnels »).
-OAUTH_CLIENTS = "oauth-clients"
 
 ROUTES = {
     # Health and the sign-in pages are open to everyone.
@@ -105,19 +102,10 @@ ROUTES = {
     "o/device/": ACCOUNT,
     "o/device-confirm/<slug:client_id>/<slug:user_code>": ACCOUNT,
     "o/device-grant-status/<slug:client_id>/<slug:user_code>": ACCOUNT,
-    "o/applications/": OAUTH_CLIENTS,
-    "o/applications/register/": OAUTH_CLIENTS,
-    "o/applications/<slug:pk>/": OAUTH_CLIENTS,
-    "o/applications/<slug:pk>/delete/": OAUTH_CLIENTS,
-    "o/applications/<slug:pk>/update/": OAUTH_CLIENTS,
-    "o/authorized_tokens/": ACCOUNT,
-    "o/authorized_tokens/<slug:pk>/delete/": ACCOUNT,
     "o/.well-known/openid-configuration": PUBLIC,
     "o/.well-known/jwks.json": PUBLIC,
     "o/userinfo/": PUBLIC,
     "o/logout/": PUBLIC,
-    "o/register/": PUBLIC,
-    "o/register/<str:client_id>/": PUBLIC,
     # The citizen's space.
     "documents/": CITIZEN,
     "documents/ajouter/": CITIZEN,
@@ -426,8 +414,8 @@ def test_marie_sees_her_secrets_so_the_leak_checks_mean_something(client, person
 
 def test_a_signed_out_visitor_is_sent_to_sign_in(client, marie_objects):
     signed_in_only = routes_of(ACCOUNT, CITIZEN, PATIENT, PRO, PRO_PATIENT, PRO_IDENTITY)
-    signed_in_only += routes_of(PRO_REASON, OPERATOR, OAUTH_CLIENTS)
-    assert len(signed_in_only) >= 90
+    signed_in_only += routes_of(PRO_REASON, OPERATOR)
+    assert len(signed_in_only) >= 85
     for route in signed_in_only:
         url = fill(route, marie_objects)
         response = client.get(url)
@@ -492,12 +480,6 @@ def test_a_professional_is_refused_the_citizen_pages_and_the_console(personas, m
     assert_refused(gp, routes_of(CITIZEN, OPERATOR), marie_objects)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the citizen pages of a document, a conversation and an attachment serve a "
-    "professional with his policy rights (read, download, the « Ajouter à mes documents » "
-    "form) instead of sending him to the portal",
-)
 def test_the_citizen_pages_of_a_record_refuse_even_her_doctor(personas, marie_objects):
     gp = signed_in(personas.gp.user, personas.password, personas.totp_secret)
     assert_refused(gp, routes_of(PATIENT), marie_objects)
@@ -534,14 +516,11 @@ def test_a_professional_refused_a_document_is_in_the_patients_history(personas, 
     ).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="django-oauth-toolkit's client registration pages are open to any signed-in "
-    "account; clients are meant to be registered by operators in the admin",
-)
-def test_nobody_registers_an_oauth_client_outside_the_admin(client, personas, marie_objects):
+def test_nobody_registers_an_oauth_client_outside_the_admin(client, personas):
+    """Clients are registered by operators in the admin: the library's pages are not served."""
     client.force_login(personas.mother.user)
-    assert_refused(client, routes_of(OAUTH_CLIENTS), marie_objects, methods=("get",))
+    for path in ("applications/", "applications/register/", "authorized_tokens/", "register/"):
+        assert client.get(f"/o/{path}").status_code == 404, path
 
 
 def test_a_blocked_professional_is_refused_every_page_of_the_record(personas, marie_objects):

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 
 from espace_sante.identity.models import Person, Professional, Role
 
-from .policy import Actor, NotAllowed, actor_for_user, patient_side_mode
+from .policy import Actor, ActorKind, NotAllowed, actor_for_user, patient_side_mode
 
 # The organisation a professional chose to act for, kept in their session.
 SESSION_ORGANIZATION = "portal_organization_id"
@@ -50,8 +50,16 @@ def database_unreachable(error: BaseException | None) -> bool:
 
 
 def citizen_actor(request: HttpRequest) -> Actor | None:
-    """The signed-in person (a citizen or a professional) as the policy sees them."""
-    return actor_for_user(request.user)
+    """Who acts at a citizen's door: the signed-in citizen (for themselves or a space they reach).
+
+    A professional is sent away (404) before anything is looked up: their access
+    goes through the portal, where the policy decides with their organisation.
+    An operator goes on, for the policy to refuse and the trail to name them.
+    """
+    actor = actor_for_user(request.user)
+    if actor is not None and actor.kind not in (ActorKind.PATIENT, ActorKind.OPERATOR):
+        raise Http404
+    return actor
 
 
 def professional_of(request: HttpRequest) -> Professional:
@@ -133,7 +141,9 @@ def patient_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
         if patient is None:
             raise Http404
         try:
-            response = view(request, citizen_actor(request), patient, *args, **kwargs)
+            # Whoever signed in: the services of these pages (the profile) are the
+            # patient side's only, and refuse and trace anyone else themselves.
+            response = view(request, actor_for_user(request.user), patient, *args, **kwargs)
         except NotAllowed:
             raise Http404 from None
         response["Cache-Control"] = "no-store"

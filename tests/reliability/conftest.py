@@ -15,5 +15,5 @@ def database_proxy():
     proxy.close()
 
 
-# The enrollment fixtures (a campaign, its imported beneficiaries, letters kept apart).
-from tests.enrollment.conftest import campaign, imported, private_letters  # noqa: E402, F401
+# The enrollment fixtures: a campaign and its imported beneficiaries.
+from tests.enrollment.conftest import campaign, imported  # noqa: E402, F401

@@ -7,8 +7,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from espace_sante.access.http import space_shown
-from espace_sante.access.policy import NotAllowed, actor_for_user
+from espace_sante.access.http import citizen_actor, space_shown
+from espace_sante.access.policy import NotAllowed
 from espace_sante.messaging import extensions, services
 from espace_sante.messaging.forms import ReplyForm, SaveAttachmentForm
 from espace_sante.messaging.services import MessagingRefused
@@ -25,7 +25,7 @@ def _person(request):
 
 
 def _conversation(request, conversation_id):
-    return conversation_or_404(actor_for_user(request.user), conversation_id)
+    return conversation_or_404(citizen_actor(request), conversation_id)
 
 
 @login_required
@@ -33,7 +33,7 @@ def _conversation(request, conversation_id):
 def inbox(request):
     # Her own space, or ``?espace=`` of a child she represents or a person she helps.
     person = space_shown(request)
-    items = services.inbox(actor_for_user(request.user), person)
+    items = services.inbox(citizen_actor(request), person)
     return no_store(
         render(
             request,
@@ -54,7 +54,7 @@ def inbox(request):
 @never_cache
 def conversation(request, conversation_id):
     found = _conversation(request, conversation_id)
-    page = services.read_conversation(actor_for_user(request.user), found)
+    page = services.read_conversation(citizen_actor(request), found)
     return no_store(
         render(
             request,
@@ -74,7 +74,7 @@ def conversation(request, conversation_id):
 def reply(request, conversation_id):
     return shared.reply(
         request,
-        actor_for_user(request.user),
+        citizen_actor(request),
         _conversation(request, conversation_id),
         success="Votre réponse est envoyée.",
         back="messaging:conversation",
@@ -83,14 +83,14 @@ def reply(request, conversation_id):
 
 @login_required
 def attachment(request, attachment_id):
-    return shared.attachment_download(actor_for_user(request.user), attachment_id)
+    return shared.attachment_download(citizen_actor(request), attachment_id)
 
 
 @login_required
 @never_cache
 def save_attachment(request, attachment_id):
     """« Ajouter à mes documents »: the patient picks the title and the type."""
-    actor = actor_for_user(request.user)
+    actor = citizen_actor(request)
     try:
         found, filename = services.describe_attachment(actor, attachment_id)
     except NotAllowed:
@@ -135,7 +135,7 @@ def delete(request, conversation_id):
     found = _conversation(request, conversation_id)
     if request.method == "POST":
         try:
-            services.delete_for_patient(actor_for_user(request.user), found)
+            services.delete_for_patient(citizen_actor(request), found)
         except NotAllowed:
             raise Http404 from None
         messages.success(request, "La conversation et ses pièces jointes sont supprimées.")

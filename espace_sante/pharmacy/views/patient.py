@@ -6,7 +6,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from espace_sante.access.policy import NotAllowed, actor_for_user
+from espace_sante.access.http import citizen_actor
+from espace_sante.access.policy import NotAllowed
 from espace_sante.messaging.services import MessagingRefused
 from espace_sante.pharmacy import services
 from espace_sante.pharmacy.forms import PrescriptionForm, SearchForm
@@ -20,7 +21,7 @@ def send(request):
     person = getattr(request.user, "person", None)
     if person is None:
         raise Http404
-    actor = actor_for_user(request.user)
+    actor = citizen_actor(request)
     search = SearchForm(request.GET or None)
     results = services.search_pharmacies(search.data.get("q", "")) if search.is_valid() else []
     pharmacy = services.find_pharmacy(request.GET.get("pharmacie") or request.POST.get("pharmacie"))

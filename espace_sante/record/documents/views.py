@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from espace_sante.access.http import decrypted_response, space_shown
-from espace_sante.access.policy import Action, NotAllowed, actor_for_user
+from espace_sante.access.http import citizen_actor, decrypted_response, space_shown
+from espace_sante.access.policy import Action, NotAllowed
 from espace_sante.identity.models import Person
 
 from . import services
@@ -41,9 +41,7 @@ def _document(
     trace: bool = True,
 ) -> Document:
     try:
-        return services.access_document(
-            actor_for_user(request.user), document_id, action, trace=trace
-        )
+        return services.access_document(citizen_actor(request), document_id, action, trace=trace)
     except NotAllowed:
         raise Http404 from None
 
@@ -81,7 +79,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 @never_cache
 def document_list(request: HttpRequest) -> HttpResponse:
     patient = space_shown(request)
-    actor = actor_for_user(request.user)
+    actor = citizen_actor(request)
     form = FilterForm(request.GET or None)
     space_query = _space_query(request, patient)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -201,7 +199,7 @@ def document_download(
 @never_cache
 def document_upload(request: HttpRequest) -> HttpResponse:
     patient = space_shown(request)
-    actor = actor_for_user(request.user)
+    actor = citizen_actor(request)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -245,7 +243,7 @@ def document_upload(request: HttpRequest) -> HttpResponse:
 @never_cache
 def document_edit(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
     document = _document(request, document_id, Action.UPDATE)
-    actor = actor_for_user(request.user)
+    actor = citizen_actor(request)
     initial = {
         "title": services.document_title(document),
         "category": document.category,
@@ -281,7 +279,7 @@ def document_edit(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
 def document_mask(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
     document = _document(request, document_id, Action.MASK)
     masked = request.POST.get("masked") == "1"
-    services.set_masked(actor_for_user(request.user), document, masked)
+    services.set_masked(citizen_actor(request), document, masked)
     messages.success(
         request,
         "Le document est masqué aux professionnels de santé."
@@ -298,7 +296,7 @@ def document_delete(request: HttpRequest, document_id: uuid.UUID) -> HttpRespons
     document = _document(request, document_id, Action.DELETE)
     title = services.document_title(document)
     if request.method == "POST":
-        services.delete_document(actor_for_user(request.user), document)
+        services.delete_document(citizen_actor(request), document)
         messages.success(request, f"« {title} » a été supprimé.")
         return redirect("record:document_list")
     return _no_store(
