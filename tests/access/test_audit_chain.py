@@ -1,6 +1,9 @@
 """The audit trail is a hash chain per patient: continuous, verified, tamper-evident."""
 
 import threading
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
@@ -181,3 +184,74 @@ def test_concurrent_writers_on_one_patient_do_not_fork_the_chain(personas):
     )
     assert sequences == list(range(1, 41))
     assert verify()[0]
+
+
+def test_an_entry_rewritten_in_the_middle_is_detected_even_with_its_link_mended(personas, trail):
+    """An intruder turns « urgence : non » into « urgence : oui », recomputes that
+    entry's own hash and mends the next entry's link to it: the next entry's hash
+    covers the link, so the whole rest of the chain would have to be rewritten."""
+    third = AuditEntry.objects.get(pk=trail[2].pk)
+    third.reason = "emergency_btg=oui"
+    forged = chain.digest(chain.fields_of(third))
+    tamper(
+        "UPDATE access_auditentry SET reason = %s, entry_hash = %s WHERE id = %s",
+        [third.reason, forged, db_value("id", third.id)],
+    )
+    tamper(
+        "UPDATE access_auditentry SET previous_hash = %s WHERE id = %s",
+        [forged, db_value("id", trail[3].id)],
+    )
+    intact, printed = verify(personas.mother)
+    assert not intact
+    assert "entrée n° 3" not in printed  # its own hash and link agree
+    assert f"Patient {personas.mother.id}, entrée n° 4 : le contenu ne correspond plus" in printed
+
+
+@contextmanager
+def database_speaks(time_zone: str):
+    """The connection hands times back in ``time_zone`` (``DATABASES`` ``TIME_ZONE``),
+    as a database shared with software that works in local time may be set up."""
+    wrapper = connections["default"]  # not the proxy: its cached properties are cleared
+    before = wrapper.settings_dict["TIME_ZONE"]
+
+    def switch(name):
+        wrapper.settings_dict["TIME_ZONE"] = name
+        for cached in ("timezone", "timezone_name"):
+            wrapper.__dict__.pop(cached, None)
+        wrapper.ensure_timezone()  # PostgreSQL: the session's TimeZone too
+
+    switch(time_zone)
+    try:
+        yield
+    finally:
+        switch(before)
+
+
+def test_the_trail_verifies_when_the_database_gives_times_in_paris_time(personas):
+    with database_speaks("Europe/Paris"):
+        audit.record(actor_for_user(personas.mother.user), Action.LIST, personas.mother.id)
+        audit.record(pro_actor(personas.gp), Action.READ, personas.mother.id)
+        entries = chain_of(personas.mother)
+        assert {entry.at.utcoffset() for entry in entries} <= {
+            timedelta(hours=1),
+            timedelta(hours=2),
+        }
+        intact, printed = verify(personas.mother)
+    assert intact, printed
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        datetime(2026, 1, 15, 9, 30, tzinfo=UTC),
+        datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=UTC),  # last second of winter time
+        datetime(2026, 3, 29, 1, 0, tzinfo=UTC),  # summer time begins
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),  # 02:30 in Paris, the first time
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),  # 02:30 in Paris, the second time
+    ],
+)
+def test_an_entry_hashes_the_same_instant_whatever_time_zone_spells_it(personas, instant):
+    entry = audit.record(SYSTEM, Action.LIST, personas.mother.id)
+    in_utc = {**chain.fields_of(entry), "at": instant}
+    in_paris = {**in_utc, "at": instant.astimezone(ZoneInfo("Europe/Paris"))}
+    assert chain.digest(in_paris) == chain.digest(in_utc)
