@@ -240,6 +240,17 @@ def test_the_trail_verifies_when_the_database_gives_times_in_paris_time(personas
     assert intact, printed
 
 
+def test_the_trail_written_in_paris_verifies_on_a_server_set_to_another_time_zone(
+    personas, trail, settings
+):
+    """Entries are hashed in UTC, not in the server's local time: moving the
+    service (or running ``audit verify``) where TIME_ZONE is Cayenne's changes nothing."""
+    assert settings.TIME_ZONE == "Europe/Paris"
+    settings.TIME_ZONE = "America/Cayenne"
+    intact, printed = verify(personas.mother)
+    assert intact, printed
+
+
 @pytest.mark.parametrize(
     "instant",
     [
