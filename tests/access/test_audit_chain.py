@@ -1,6 +1,7 @@
 """The audit trail is a hash chain per patient: continuous, verified, tamper-evident."""
 
 import threading
+import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -92,6 +93,27 @@ def test_an_edited_reason_is_detected(personas, trail):
     assert "entrée modifiée" in printed
     # The other patient's chain is not blamed.
     assert str(personas.elder.id) not in printed
+
+
+@pytest.mark.parametrize(
+    "column, forged",
+    [
+        # Who read: the médecin traitant's read put on another professional.
+        ("actor_professional_id", lambda personas: personas.hospital_doctor.id),
+        # What was read: another object.
+        ("object_id", lambda personas: uuid.uuid4()),
+        # From where.
+        ("ip", lambda personas: "203.0.113.9"),
+    ],
+)
+def test_who_what_and_from_where_are_covered_by_the_hash(personas, trail, column, forged):
+    tamper(
+        f"UPDATE access_auditentry SET {column} = %s WHERE id = %s",  # noqa: S608 (listed above)
+        [db_value(column, forged(personas)), db_value("id", trail[1].id)],
+    )
+    intact, printed = verify(personas.mother)
+    assert not intact
+    assert f"Patient {personas.mother.id}, entrée n° 2 : le contenu ne correspond plus" in printed
 
 
 def test_a_deleted_entry_is_detected(personas, trail):
