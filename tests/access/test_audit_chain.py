@@ -288,3 +288,47 @@ def test_an_entry_hashes_the_same_instant_whatever_time_zone_spells_it(personas,
     in_utc = {**chain.fields_of(entry), "at": instant}
     in_paris = {**in_utc, "at": instant.astimezone(ZoneInfo("Europe/Paris"))}
     assert chain.digest(in_paris) == chain.digest(in_utc)
+
+
+# An entry of format 1 as the database hands it back, the exact bytes its hash
+# covers, and that hash. Trails are kept for years: every release must verify
+# them, so a change of serialisation needs a new chain.FORMAT, not an edit.
+STORED_ENTRY = {
+    "id": uuid.UUID("0b6f1f6e-8d1c-4c43-9a51-3f2a1c9e7d10"),
+    "patient_id": uuid.UUID("5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"),
+    "sequence": 7,
+    "at": datetime(2026, 3, 29, 1, 59, 59, 123456, tzinfo=ZoneInfo("Europe/Paris")),
+    "actor_kind": "professional",
+    "actor_user_id": 42,
+    "actor_person_id": None,
+    "actor_professional_id": uuid.UUID("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"),
+    "actor_organization_id": None,
+    "acting_for": "logiciel-cabinet",
+    "action": "read",
+    "object_type": "document",
+    "object_id": uuid.UUID("1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5"),
+    "outcome": "allowed",
+    "mode": "emergency_btg",
+    "reason": "emergency_btg : patiente inconsciente, arrivée aux urgences",
+    "request_id": "lb-4f2a9c1e-0001",
+    "ip": "192.0.2.7",
+    "previous_hash": "ab" * 32,
+}
+FORMAT_1_BYTES = (
+    '{"acting_for":"logiciel-cabinet","action":"read","actor_kind":"professional",'
+    '"actor_organization_id":null,"actor_person_id":null,'
+    '"actor_professional_id":"9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d","actor_user_id":42,'
+    '"at":"2026-03-29T00:59:59.123456+00:00","format":1,'
+    '"id":"0b6f1f6e-8d1c-4c43-9a51-3f2a1c9e7d10","ip":"192.0.2.7","mode":"emergency_btg",'
+    '"object_id":"1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5","object_type":"document",'
+    '"outcome":"allowed","patient_id":"5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",'
+    '"previous_hash":"' + "ab" * 32 + '",'
+    '"reason":"emergency_btg : patiente inconsciente, arrivée aux urgences",'
+    '"request_id":"lb-4f2a9c1e-0001","sequence":7}'
+).encode()
+FORMAT_1_HASH = "37eced3dbd1162271961fa8226129492df6d5f96e8fd2549eb3aca8a5d494d1d"
+
+
+def test_an_entry_written_by_an_earlier_release_still_verifies():
+    assert chain.canonical(STORED_ENTRY) == FORMAT_1_BYTES
+    assert chain.digest(STORED_ENTRY) == FORMAT_1_HASH
