@@ -1,0 +1,33 @@
+"""An allowed access carries its reason: the audit trail records it and the history shows it
+(« en tant que titulaire », « représentant légal », « dépôt »…), from access.md."""
+
+import pytest
+
+from espace_sante.access.policy import Action, Mode, actor_for_user, decide
+from tests.personas import make_professional
+
+from .audit_support import pro_actor
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_titulaire_reads_her_record_as_titulaire(personas):
+    decision = decide(actor_for_user(personas.mother.user), Action.LIST, personas.mother.id)
+    assert (decision.allowed, decision.mode) == (True, Mode.TITULAIRE)
+
+
+def test_a_parent_reads_the_child_s_record_as_legal_representative(personas):
+    decision = decide(actor_for_user(personas.mother.user), Action.LIST, personas.child.id)
+    assert (decision.allowed, decision.mode) == (True, Mode.REPRESENTATIVE)
+
+
+def test_a_professional_without_any_reason_deposits_as_a_deposit(personas):
+    actor = pro_actor(make_professional(last_name="Inconnu"))
+    assert not decide(actor, Action.LIST, personas.mother.id)  # no reason to read
+    decision = decide(actor, Action.CREATE, personas.mother.id)
+    assert (decision.allowed, decision.mode) == (True, Mode.DEPOSIT)
+
+
+def test_the_medecin_traitant_deposits_as_medecin_traitant(personas):
+    decision = decide(pro_actor(personas.gp), Action.CREATE, personas.mother.id)
+    assert (decision.allowed, decision.mode) == (True, Mode.MEDECIN_TRAITANT)
