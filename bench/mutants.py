@@ -35,6 +35,7 @@ MATRIX = "espace_sante/access/data/matrix.csv"
 FAST_TESTS = [
     "tests/access/test_policy_oracle.py",
     "tests/access/test_policy_table.py",
+    "tests/access/test_policy_reasons.py",
     "tests/access/test_scopes.py",
     "tests/access/test_policy_memo.py",
     "tests/access/test_space_state.py",
