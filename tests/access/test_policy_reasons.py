@@ -4,6 +4,7 @@
 import pytest
 
 from espace_sante.access.policy import Action, Mode, actor_for_user, decide
+from espace_sante.record.models import Document
 from tests.personas import make_professional
 
 from .audit_support import pro_actor
@@ -31,3 +32,9 @@ def test_a_professional_without_any_reason_deposits_as_a_deposit(personas):
 def test_the_medecin_traitant_deposits_as_medecin_traitant(personas):
     decision = decide(pro_actor(personas.gp), Action.CREATE, personas.mother.id)
     assert (decision.allowed, decision.mode) == (True, Mode.MEDECIN_TRAITANT)
+
+
+def test_a_professional_withdraws_their_own_document_as_its_author(personas):
+    own = Document(patient_id=personas.mother.id, author_professional_id=personas.gp.id)
+    decision = decide(pro_actor(personas.gp), Action.WITHDRAW, personas.mother.id, own)
+    assert (decision.allowed, decision.mode) == (True, Mode.AUTHOR)
