@@ -38,3 +38,13 @@ def test_a_professional_withdraws_their_own_document_as_its_author(personas):
     own = Document(patient_id=personas.mother.id, author_professional_id=personas.gp.id)
     decision = decide(pro_actor(personas.gp), Action.WITHDRAW, personas.mother.id, own)
     assert (decision.allowed, decision.mode) == (True, Mode.AUTHOR)
+
+
+def test_the_medecin_traitant_reads_a_report_and_the_vaccinations_as_medecin_traitant(personas):
+    gp, patient_id = pro_actor(personas.gp), personas.mother.id
+    report = Document(patient_id=patient_id, type_code="11502-2")  # a laboratory report
+    for decision in (
+        decide(gp, Action.READ, patient_id, report),
+        decide(gp, Action.READ, patient_id, section="profile:vaccinations"),
+    ):
+        assert (decision.allowed, decision.mode) == (True, Mode.MEDECIN_TRAITANT)
