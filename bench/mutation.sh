@@ -2,7 +2,8 @@
 # Mutation testing of the policy and of the audit chain with mutmut. Prints figures; asserts nothing.
 #
 #   bench/mutation.sh                                  every mutant of policy.py and chain.py
-#   bench/mutation.sh 'espace_sante.access.chain*'     some (mutmut's names, shell patterns)
+#   bench/mutation.sh --max-children 2 'espace_sante.access.chain*'
+#                                                      some (mutmut's names, shell patterns)
 #
 # Configuration: [tool.mutmut] in pyproject.toml (what is mutated, which tests run).
 # mutmut copies the project into mutants/ (ignored by git), runs the tests once
@@ -11,7 +12,7 @@
 # --reuse-db: the audit chain's transactional tests flush it). Results are kept
 # in mutants/: a run stopped with Ctrl+C resumes where it stopped; delete
 # mutants/ to start again after changing the tests.
-# Slow: about 20 s per mutant on the shared 2-core machine, ~1,000 mutants.
+# Slow: 6 to 35 s per mutant on the shared 2-core machine, 973 mutants.
 # Not part of the suite. The hand-written mutants are in bench/mutants.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
