@@ -1,6 +1,10 @@
 """The audit trail is a hash chain per patient: continuous, verified, tamper-evident."""
 
 import threading
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
@@ -89,6 +93,27 @@ def test_an_edited_reason_is_detected(personas, trail):
     assert "entrée modifiée" in printed
     # The other patient's chain is not blamed.
     assert str(personas.elder.id) not in printed
+
+
+@pytest.mark.parametrize(
+    "column, forged",
+    [
+        # Who read: the médecin traitant's read put on another professional.
+        ("actor_professional_id", lambda personas: personas.hospital_doctor.id),
+        # What was read: another object.
+        ("object_id", lambda personas: uuid.uuid4()),
+        # From where.
+        ("ip", lambda personas: "203.0.113.9"),
+    ],
+)
+def test_who_what_and_from_where_are_covered_by_the_hash(personas, trail, column, forged):
+    tamper(
+        f"UPDATE access_auditentry SET {column} = %s WHERE id = %s",  # noqa: S608 (listed above)
+        [db_value(column, forged(personas)), db_value("id", trail[1].id)],
+    )
+    intact, printed = verify(personas.mother)
+    assert not intact
+    assert f"Patient {personas.mother.id}, entrée n° 2 : le contenu ne correspond plus" in printed
 
 
 def test_a_deleted_entry_is_detected(personas, trail):
@@ -181,3 +206,129 @@ def test_concurrent_writers_on_one_patient_do_not_fork_the_chain(personas):
     )
     assert sequences == list(range(1, 41))
     assert verify()[0]
+
+
+def test_an_entry_rewritten_in_the_middle_is_detected_even_with_its_link_mended(personas, trail):
+    """An intruder turns « urgence : non » into « urgence : oui », recomputes that
+    entry's own hash and mends the next entry's link to it: the next entry's hash
+    covers the link, so the whole rest of the chain would have to be rewritten."""
+    third = AuditEntry.objects.get(pk=trail[2].pk)
+    third.reason = "emergency_btg=oui"
+    forged = chain.digest(chain.fields_of(third))
+    tamper(
+        "UPDATE access_auditentry SET reason = %s, entry_hash = %s WHERE id = %s",
+        [third.reason, forged, db_value("id", third.id)],
+    )
+    tamper(
+        "UPDATE access_auditentry SET previous_hash = %s WHERE id = %s",
+        [forged, db_value("id", trail[3].id)],
+    )
+    intact, printed = verify(personas.mother)
+    assert not intact
+    assert "entrée n° 3" not in printed  # its own hash and link agree
+    assert f"Patient {personas.mother.id}, entrée n° 4 : le contenu ne correspond plus" in printed
+
+
+@contextmanager
+def database_speaks(time_zone: str):
+    """The connection hands times back in ``time_zone`` (``DATABASES`` ``TIME_ZONE``),
+    as a database shared with software that works in local time may be set up."""
+    wrapper = connections["default"]  # not the proxy: its cached properties are cleared
+    before = wrapper.settings_dict["TIME_ZONE"]
+
+    def switch(name):
+        wrapper.settings_dict["TIME_ZONE"] = name
+        for cached in ("timezone", "timezone_name"):
+            wrapper.__dict__.pop(cached, None)
+        wrapper.ensure_timezone()  # PostgreSQL: the session's TimeZone too
+
+    switch(time_zone)
+    try:
+        yield
+    finally:
+        switch(before)
+
+
+def test_the_trail_verifies_when_the_database_gives_times_in_paris_time(personas):
+    with database_speaks("Europe/Paris"):
+        audit.record(actor_for_user(personas.mother.user), Action.LIST, personas.mother.id)
+        audit.record(pro_actor(personas.gp), Action.READ, personas.mother.id)
+        entries = chain_of(personas.mother)
+        assert {entry.at.utcoffset() for entry in entries} <= {
+            timedelta(hours=1),
+            timedelta(hours=2),
+        }
+        intact, printed = verify(personas.mother)
+    assert intact, printed
+
+
+def test_the_trail_written_in_paris_verifies_on_a_server_set_to_another_time_zone(
+    personas, trail, settings
+):
+    """Entries are hashed in UTC, not in the server's local time: moving the
+    service (or running ``audit verify``) where TIME_ZONE is Cayenne's changes nothing."""
+    assert settings.TIME_ZONE == "Europe/Paris"
+    settings.TIME_ZONE = "America/Cayenne"
+    intact, printed = verify(personas.mother)
+    assert intact, printed
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        datetime(2026, 1, 15, 9, 30, tzinfo=UTC),
+        datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=UTC),  # last second of winter time
+        datetime(2026, 3, 29, 1, 0, tzinfo=UTC),  # summer time begins
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),  # 02:30 in Paris, the first time
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),  # 02:30 in Paris, the second time
+    ],
+)
+def test_an_entry_hashes_the_same_instant_whatever_time_zone_spells_it(personas, instant):
+    entry = audit.record(SYSTEM, Action.LIST, personas.mother.id)
+    in_utc = {**chain.fields_of(entry), "at": instant}
+    in_paris = {**in_utc, "at": instant.astimezone(ZoneInfo("Europe/Paris"))}
+    assert chain.digest(in_paris) == chain.digest(in_utc)
+
+
+# An entry of format 1 as the database hands it back, the exact bytes its hash
+# covers, and that hash. Trails are kept for years: every release must verify
+# them, so a change of serialisation needs a new chain.FORMAT, not an edit.
+STORED_ENTRY = {
+    "id": uuid.UUID("0b6f1f6e-8d1c-4c43-9a51-3f2a1c9e7d10"),
+    "patient_id": uuid.UUID("5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"),
+    "sequence": 7,
+    "at": datetime(2026, 3, 29, 1, 59, 59, 123456, tzinfo=ZoneInfo("Europe/Paris")),
+    "actor_kind": "professional",
+    "actor_user_id": 42,
+    "actor_person_id": None,
+    "actor_professional_id": uuid.UUID("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"),
+    "actor_organization_id": None,
+    "acting_for": "logiciel-cabinet",
+    "action": "read",
+    "object_type": "document",
+    "object_id": uuid.UUID("1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5"),
+    "outcome": "allowed",
+    "mode": "emergency_btg",
+    "reason": "emergency_btg : patiente inconsciente, arrivée aux urgences",
+    "request_id": "lb-4f2a9c1e-0001",
+    "ip": "192.0.2.7",
+    "previous_hash": "ab" * 32,
+}
+FORMAT_1_BYTES = (
+    '{"acting_for":"logiciel-cabinet","action":"read","actor_kind":"professional",'
+    '"actor_organization_id":null,"actor_person_id":null,'
+    '"actor_professional_id":"9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d","actor_user_id":42,'
+    '"at":"2026-03-29T00:59:59.123456+00:00","format":1,'
+    '"id":"0b6f1f6e-8d1c-4c43-9a51-3f2a1c9e7d10","ip":"192.0.2.7","mode":"emergency_btg",'
+    '"object_id":"1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5","object_type":"document",'
+    '"outcome":"allowed","patient_id":"5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",'
+    '"previous_hash":"' + "ab" * 32 + '",'
+    '"reason":"emergency_btg : patiente inconsciente, arrivée aux urgences",'
+    '"request_id":"lb-4f2a9c1e-0001","sequence":7}'
+).encode()
+FORMAT_1_HASH = "37eced3dbd1162271961fa8226129492df6d5f96e8fd2549eb3aca8a5d494d1d"
+
+
+def test_an_entry_written_by_an_earlier_release_still_verifies():
+    assert chain.canonical(STORED_ENTRY) == FORMAT_1_BYTES
+    assert chain.digest(STORED_ENTRY) == FORMAT_1_HASH
