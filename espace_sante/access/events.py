@@ -140,10 +140,19 @@ EMERGENCY = Event(
     "emergency", "ouvert un accès d'urgence à votre dossier", EMERGENCIES, notifies=True, data=True
 )
 LOOKUP = Event("lookup", "vérifié que vous avez un espace santé", "", ("E", "search-type"))
+# A professional's page naming the patient (name, sex, birth date, INS) without
+# the document list, which would be traced as a consultation itself.
+IDENTITY = Event(
+    "identity",
+    "consulté votre identité (nom, date de naissance, INS)",
+    CONSULTATIONS,
+    BALP_READ,
+    reads=True,
+)
 SIGN_IN = Event("sign_in", "connecté à votre espace", SIGN_INS)
 REPORT = Event("report", "signalé un accès que vous ne reconnaissiez pas", REPORTS)
 
-register(READ, LIST, CREATE, UPDATE, DELETE, REPLACE, WITHDRAW, MASK, EMERGENCY, LOOKUP)
+register(READ, LIST, CREATE, UPDATE, DELETE, REPLACE, WITHDRAW, MASK, EMERGENCY, LOOKUP, IDENTITY)
 register(SIGN_IN, REPORT)
 register(
     Event("settings", "modifié vos paramètres de confidentialité", SETTINGS, BALP_UPDATE),

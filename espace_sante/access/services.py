@@ -27,7 +27,7 @@ from .consent_models import (
     EmergencyAccess,
     PatientRole,
 )
-from .guard import Access, guard
+from .guard import Access, guard, refuse
 from .policy import (
     SETTINGS_FIELDS,
     Actor,
@@ -414,6 +414,27 @@ def professionals_with_access(actor: Actor | None, patient: Person) -> list[Prof
         relation = professional_relation(actor_of, patient.id)
         item.has_access = relation.mode is not None and not relation.blocked
     return sorted(found.values(), key=lambda item: (item.blocked, item.professional.last_name))
+
+
+def identity_shown(actor: Actor | None, patient: Person, *, found_by_traits: bool) -> bool:
+    """May a professional's page name this patient (name, sex, birth date, INS)?
+
+    Only after finding them by their traits (INS and identity, the portal's
+    search) or with a reason the policy knows (médecin traitant, consent, care
+    team, emergency): a UUID alone names nobody. A refusal is traced.
+    """
+    if actor is None or actor.kind != ActorKind.PROFESSIONAL or not actor.professional_id:
+        return False
+    relation = professional_relation(actor, patient.id)
+    if found_by_traits or (relation.mode is not None and not relation.blocked):
+        return True
+    refuse(actor, "identity", patient.id, object_type="patient")
+    return False
+
+
+def trace_identity(actor: Actor, patient: Person) -> None:
+    """A page named the patient without listing documents (which is traced as such)."""
+    audit.record(actor, "identity", patient.id, object_type="patient")
 
 
 @transaction.atomic

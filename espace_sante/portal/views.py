@@ -67,6 +67,16 @@ def account(request):
     )
 
 
+# The patients this professional found by their traits in this session (the
+# session ends after 15 minutes without activity): their page may name them.
+FOUND_KEY = "portal_found_patients"
+
+
+def remember_found(request, person: Person) -> None:
+    found = [pid for pid in request.session.get(FOUND_KEY, []) if pid != str(person.id)]
+    request.session[FOUND_KEY] = [*found[-49:], str(person.id)]
+
+
 @login_required
 @never_cache
 def find_patient(request):
@@ -95,6 +105,8 @@ def find_patient(request):
                     "refusé la création de son espace.",
                 )
             else:
+                access.trace_lookup(actor, person)
+                remember_found(request, person)
                 return redirect("portal:patient", patient_id=person.id)
     return render(
         request,
@@ -113,11 +125,16 @@ def find_patient(request):
 def patient(request, patient_id):
     actor = acting_professional(request)
     person = get_object_or_404(Person, pk=patient_id)
+    found = str(person.id) in request.session.get(FOUND_KEY, [])
+    if not access.identity_shown(actor, person, found_by_traits=found):
+        raise Http404
     # What the page offers; the list itself is guarded and traced by the service.
     decision = decide(actor, Action.LIST, person.id)
     documents = []
     if decision:
         documents = record.list_documents(actor, person.id)
+    else:
+        access.trace_identity(actor, person)
     emergency = access.active_emergency(actor, person)
     response = render(
         request,

@@ -69,6 +69,31 @@ def test_a_patient_is_found_by_ins_and_traits_and_mismatches_are_explained(perso
     assert "clé" in bad_key.content.decode()
 
 
+def test_a_uuid_alone_names_nobody_to_a_professional_without_a_reason(personas):
+    """Identity only after a traits search or with a reason, and every sight of it traced."""
+    client = signed_in_professional(personas.hospital_doctor, personas)
+    for person in (personas.child, personas.elder):  # a 6-year-old, a man he never saw
+        response = client.get(f"/pro/patients/{person.id}/")
+        assert response.status_code == 404
+        assert person.birth_name not in response.content.decode()
+        assert AuditEntry.objects.filter(
+            patient_id=person.id,
+            action="identity",
+            outcome="denied",
+            actor_professional_id=personas.hospital_doctor.id,
+        ).exists()
+
+    find(client, personas.elder)
+    page = client.get(f"/pro/patients/{personas.elder.id}/").content.decode()
+    assert "PETIT" in page and "pas accès aux documents" in page
+    seen = AuditEntry.objects.filter(
+        patient_id=personas.elder.id,
+        actor_professional_id=personas.hospital_doctor.id,
+        outcome="allowed",
+    )
+    assert set(seen.values_list("action", flat=True)) == {"lookup", "identity"}
+
+
 def test_the_medecin_traitant_sees_the_masked_document(personas, marie_documents):
     client = signed_in_professional(personas.gp, personas)
     text = client.get(f"/pro/patients/{personas.mother.id}/").content.decode()
@@ -81,6 +106,7 @@ def test_a_doctor_without_consent_sees_nothing_then_the_unmasked_ones_after_cons
 ):
     lab, masked = marie_documents
     client = signed_in_professional(personas.hospital_doctor, personas)
+    find(client, personas.mother)  # her INS and traits, read from her card
     page = client.get(f"/pro/patients/{personas.mother.id}/").content.decode()
     assert "Bilan sanguin" not in page
     assert "pas accès aux documents" in page
