@@ -105,6 +105,20 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
+# The patients a professional found by their INS and traits in this session (it
+# ends after 15 minutes without activity): the portal's pages may name them.
+FOUND_KEY = "portal_found_patients"
+
+
+def remember_found(request: HttpRequest, person: Person) -> None:
+    found = [pid for pid in request.session.get(FOUND_KEY, []) if pid != str(person.id)]
+    request.session[FOUND_KEY] = [*found[-49:], str(person.id)]
+
+
+def found_by_traits(request: HttpRequest, person: Person) -> bool:
+    return str(person.id) in request.session.get(FOUND_KEY, [])
+
+
 def space_shown(request: HttpRequest) -> Person:
     """The space a citizen's page shows: their own, or ``?espace=<uuid>`` of a child or aidé.
 

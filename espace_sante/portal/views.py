@@ -21,7 +21,9 @@ from espace_sante.access.http import (
     SESSION_ORGANIZATION,
     acting_professional,
     active_roles,
+    found_by_traits,
     professional_of,
+    remember_found,
 )
 from espace_sante.access.policy import Action, NotAllowed
 from espace_sante.identity import services as identity
@@ -65,16 +67,6 @@ def account(request):
             "chosen": acting_professional(request).organization_id,
         },
     )
-
-
-# The patients this professional found by their traits in this session (the
-# session ends after 15 minutes without activity): their page may name them.
-FOUND_KEY = "portal_found_patients"
-
-
-def remember_found(request, person: Person) -> None:
-    found = [pid for pid in request.session.get(FOUND_KEY, []) if pid != str(person.id)]
-    request.session[FOUND_KEY] = [*found[-49:], str(person.id)]
 
 
 @login_required
@@ -125,8 +117,7 @@ def find_patient(request):
 def patient(request, patient_id):
     actor = acting_professional(request)
     person = get_object_or_404(Person, pk=patient_id)
-    found = str(person.id) in request.session.get(FOUND_KEY, [])
-    if not access.identity_shown(actor, person, found_by_traits=found):
+    if not access.identity_shown(actor, person, found_by_traits=found_by_traits(request, person)):
         raise Http404
     # What the page offers; the list itself is guarded and traced by the service.
     decision = decide(actor, Action.LIST, person.id)

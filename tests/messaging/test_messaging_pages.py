@@ -205,3 +205,20 @@ def test_a_mother_reads_her_child_messages_and_a_stranger_does_not(
     client.force_login(personas.elder.user)
     assert client.get(f"/messagerie/?espace={personas.child.id}").status_code == 404
     assert client.get(f"/messagerie/{conversation.id}/").status_code == 404
+
+
+def test_writing_to_a_patient_needs_her_traits_or_a_reason(personas):
+    """« Écrire à … » names the patient: only after the portal's search, or with a reason."""
+    from espace_sante.access.models import AuditEntry
+    from tests.portal.test_portal import find
+
+    client = signed_in_professional(personas.hospital_doctor, personas)
+    page = f"/pro/messagerie/ecrire/{personas.elder.id}/"
+    refused = client.get(page)
+    assert refused.status_code == 404 and "PETIT" not in refused.content.decode()
+    find(client, personas.elder)
+    shown = client.get(page)
+    assert shown.status_code == 200 and "PETIT" in shown.content.decode()
+    assert AuditEntry.objects.filter(
+        patient_id=personas.elder.id, action="identity", outcome="allowed"
+    ).exists()

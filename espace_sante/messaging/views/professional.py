@@ -2,11 +2,13 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from espace_sante.access.http import acting_professional
+from espace_sante.access import services as access
+from espace_sante.access.http import acting_professional, found_by_traits
 from espace_sante.access.policy import NotAllowed
 from espace_sante.identity.models import Organization, Person
 from espace_sante.messaging import extensions, services
@@ -45,6 +47,10 @@ def inbox(request, actor):
 def compose(request, actor, patient_id):
     """Write to a patient found through the portal's patient search."""
     person = get_object_or_404(Person, pk=patient_id)
+    if not access.identity_shown(actor, person, found_by_traits=found_by_traits(request, person)):
+        raise Http404
+    if request.method == "GET":
+        access.trace_identity(actor, person)
     form = ComposeForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
