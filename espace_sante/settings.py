@@ -212,7 +212,10 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 
 ACCOUNT_ADAPTER = "espace_sante.identity.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "espace_sante.identity.adapters.SocialAccountAdapter"
-ACCOUNT_FORMS = {"login": "espace_sante.identity.forms.SignInForm"}
+ACCOUNT_FORMS = {
+    "login": "espace_sante.identity.forms.SignInForm",
+    "confirm_login_code": "espace_sante.identity.forms.LoginCodeForm",
+}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -229,14 +232,17 @@ ACCOUNT_LOGIN_BY_CODE_TIMEOUT = env.int("LOGIN_CODE_TIMEOUT", default=600)
 ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
 # Six digits: easy to read on a phone and to type for anyone.
 ACCOUNT_LOGIN_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
-# Lockout: after LOGIN_MAX_FAILURES wrong passwords for one account, sign-in
-# is refused for LOGIN_LOCKOUT_SECONDS; an IP is also capped per minute.
+# Lockout: after LOGIN_MAX_FAILURES wrong passwords *or codes* (emailed/SMS
+# code, TOTP) for one account, sign-in is refused for LOGIN_LOCKOUT_SECONDS;
+# an IP is also capped per minute. The code forms count toward the same limit
+# (identity/forms.py).
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
 ACCOUNT_RATE_LIMITS = {
     "login_failed": f"20/m/ip,{LOGIN_MAX_FAILURES}/{LOGIN_LOCKOUT_SECONDS}s/key",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_FORMS = {"authenticate": "espace_sante.identity.forms.SecondFactorForm"}
 MFA_TOTP_ISSUER = "espace-santé"
 MFA_PASSKEY_LOGIN_ENABLED = False
 

@@ -41,6 +41,8 @@ ACCESS_MODES = {
     "samu": "samu",
     "emergency_samu": "samu",
 }
+# Required in the acting assertion besides the ones every assertion has (iss, aud, iat, exp, jti).
+ACTING_CLAIMS = ("sub", "profession", "organization")
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="espace-sante FHIR"'}
 
 
@@ -124,6 +126,10 @@ def caller(request) -> Caller:
         claims = verify(token, client, base_urls(request), "L'assertion du professionnel")
     except AssertionRefused as exc:
         raise _unauthorized(str(exc)) from None
+    for claim in ACTING_CLAIMS:
+        # A malformed assertion is not authentication (401), not a refusal of who it names.
+        if claims.get(claim) in (None, ""):
+            raise _unauthorized(f"L'assertion du professionnel doit contenir « {claim} ».")
     rpps = str(claims.get("sub") or "")
     if len(rpps) == 12 and rpps.startswith("8"):
         rpps = rpps[1:]  # idNat_PS = 8 + RPPS

@@ -41,6 +41,10 @@ class AccountAdapter(DefaultAccountAdapter):
                 return False
         return super().is_reauthentication_required(app=app, **kwargs)
 
+    def account_lock_key(self, request, user) -> str:
+        """The key of the per-account sign-in lock: the one allauth counts wrong passwords under."""
+        return self._get_login_attempts_cache_key(request, email=user.email)
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         if template_prefix == "account/email/login_code":
             user = User.objects.filter(email__iexact=email).select_related("person").first()
