@@ -76,11 +76,21 @@ def statements(
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {a}",
         f"REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA public FROM {a}",
         f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {a}",
-        # The audit trail: add and read entries; move heads, never remove them.
-        f"REVOKE ALL ON public.{quoted(APPEND_ONLY_TABLE)} FROM {a}",
-        f"GRANT SELECT, INSERT ON public.{quoted(APPEND_ONLY_TABLE)} TO {a}",
-        f"REVOKE ALL ON public.{quoted(HEAD_TABLE)} FROM {a}",
-        f"GRANT SELECT, INSERT, UPDATE ON public.{quoted(HEAD_TABLE)} TO {a}",
+    ]
+    # The audit trail: add and read entries; move heads, never remove them.
+    # (Before the first migration the tables do not exist yet: run this again
+    # after ``migrate``, as scripts/pg-roles.sh does.)
+    if APPEND_ONLY_TABLE in tables:
+        sql += [
+            f"REVOKE ALL ON public.{quoted(APPEND_ONLY_TABLE)} FROM {a}",
+            f"GRANT SELECT, INSERT ON public.{quoted(APPEND_ONLY_TABLE)} TO {a}",
+        ]
+    if HEAD_TABLE in tables:
+        sql += [
+            f"REVOKE ALL ON public.{quoted(HEAD_TABLE)} FROM {a}",
+            f"GRANT SELECT, INSERT, UPDATE ON public.{quoted(HEAD_TABLE)} TO {a}",
+        ]
+    sql += [
         # Tables the owner creates later (new migrations) are open to the app the
         # same way; the audit tables already exist, so they keep their narrow grants.
         f"ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA public "
