@@ -34,7 +34,7 @@ from django.conf import settings
 
 from . import audit_keys
 from .models import AuditHead
-from .verification import Seal, SealedHead, patient_key, verify
+from .verification import Seal, SealedHead, patient_key, snapshot, verify
 
 log = logging.getLogger(__name__)
 
@@ -163,13 +163,14 @@ def seal() -> Seal:
     with _sealing_lock(directory):
         previous_seal = latest()
         lines = _read_lines(directory)
-        heads = current_heads()
-        before = previous_seal.heads if previous_seal else {}
-        moved = [p for p, s, h in heads if before.get(p) != SealedHead(s, h)]
-        gone = sorted(set(before) - {p for p, _, _ in heads})
-        problems = []
-        for patient in moved + gone:
-            problems += verify(patient, previous_seal)[2]
+        with snapshot():
+            heads = current_heads()
+            before = previous_seal.heads if previous_seal else {}
+            moved = [p for p, s, h in heads if before.get(p) != SealedHead(s, h)]
+            gone = sorted(set(before) - {p for p, _, _ in heads})
+            problems = []
+            for patient in moved + gone:
+                problems += verify(patient, previous_seal)[2]
         if problems:
             raise SealError(
                 "Scellement refusé : le journal d'accès ne se vérifie pas ("

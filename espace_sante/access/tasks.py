@@ -17,10 +17,13 @@ def seal_audit_trail(every_seconds: int = 0) -> int:
     """Seal the chain heads (``seals.seal``); again in ``every_seconds`` if positive.
 
     Returns the seal's number. A refused seal (the trail does not verify)
-    raises, so the failure shows in the task's result and the log.
+    raises, so the failure shows in the task's result and the log; the next
+    run is enqueued all the same.
     """
-    done = seals.seal()
-    if every_seconds > 0:
-        later = timezone.now() + timedelta(seconds=every_seconds)
-        seal_audit_trail.using(run_after=later).enqueue(every_seconds)
-    return done.number
+    try:
+        return seals.seal().number
+    finally:
+        # Even after a refused seal: the next attempt, and its alarm, must come.
+        if every_seconds > 0:
+            later = timezone.now() + timedelta(seconds=every_seconds)
+            seal_audit_trail.using(run_after=later).enqueue(every_seconds)

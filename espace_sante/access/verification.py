@@ -9,8 +9,12 @@ not cover: what someone holding the database but not the keys can do.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from django.db import connection, transaction
 
 from . import audit_keys, chain
 from .models import AuditEntry, AuditHead
@@ -46,6 +50,20 @@ class Problem:
 
 def patient_key(patient_id: uuid.UUID | str) -> str:
     return str(patient_id if isinstance(patient_id, uuid.UUID) else uuid.UUID(str(patient_id)))
+
+
+@contextlib.contextmanager
+def snapshot() -> Iterator[None]:
+    """On PostgreSQL, one REPEATABLE READ snapshot for the whole walk: entries and heads
+    written meanwhile by the service are not half seen (no false alarm). Inside a
+    transaction already begun (tests), that transaction's view is used."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
 
 
 def _keyring() -> audit_keys.Keyring | None:

@@ -32,6 +32,7 @@ from django_tasks_db.models import DBTaskResult
 from espace_sante.access import audit
 from espace_sante.access.models import AuditEntry, AuditHead
 from espace_sante.access.policy import SYSTEM, Action, actor_for_user
+from espace_sante.access.seals import SealError
 from espace_sante.access.tasks import seal_audit_trail
 
 from .audit_support import POSTGRES, db_value, hmac_key, only_postgres, pro_actor, tamper, verify
@@ -282,6 +283,16 @@ def test_the_worker_seals_and_seals_again_later(personas, trail):
     assert queued.run_after is not None and queued.args_kwargs["args"] == [600]
 
 
+def test_a_refused_seal_still_schedules_the_next_one(personas, trail):
+    tamper(
+        "UPDATE access_auditentry SET reason = %s WHERE id = %s",
+        ["effacé", db_value("id", trail[2].id)],
+    )
+    with pytest.raises(SealError, match="Scellement refusé"):
+        seal_audit_trail.call(600)
+    assert DBTaskResult.objects.filter(task_path__endswith="seal_audit_trail").count() == 1
+
+
 # --- The four attacks of the red team ------------------------------------------
 
 
@@ -469,6 +480,9 @@ def test_the_application_role_cannot_truncate_update_delete_or_disable_the_trigg
     password = secrets.token_urlsafe(16)
     monkeypatch.setenv("AUDIT_APP_ROLE_PASSWORD", password)
     entry = audit.record(SYSTEM, Action.LIST, uuid.uuid4())
+    # Outside a transaction, verify and seal read one REPEATABLE READ snapshot.
+    assert "Scellement n° 1 : 1 patient(s), 1 entrée(s)" in seal()
+    assert verify()[0]
     params = connection.settings_dict
     try:
         call_command(

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 
 from espace_sante.access import audit_keys, roles, seals
 from espace_sante.access.tasks import seal_audit_trail
-from espace_sante.access.verification import verify
+from espace_sante.access.verification import snapshot, verify
 
 
 class Command(BaseCommand):
@@ -89,7 +89,8 @@ class Command(BaseCommand):
             latest = seals.latest()
         except seals.SealError as error:
             raise CommandError(f"Scellements du journal altérés : {error}") from None
-        patients, entries, problems = verify(wanted, latest)
+        with snapshot():
+            patients, entries, problems = verify(wanted, latest)
         for problem in problems:
             self.stderr.write(str(problem))
         if problems:
