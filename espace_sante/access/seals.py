@@ -109,7 +109,7 @@ def latest() -> Seal | None:
         try:
             record = json.loads(line)
             signature = base64.b64decode(record.pop("signature"), validate=True)
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, AttributeError) as exc:
             raise SealError(f"Scellement n° {number} illisible.") from exc
         body = record
         if body.get("seal") != number:
@@ -133,13 +133,16 @@ def latest() -> Seal | None:
         raise SealError(f"Têtes du scellement n° {body['seal']} introuvables.") from None
     if hashlib.sha256(raw).hexdigest() != body["heads_sha256"]:
         raise SealError(f"Têtes du scellement n° {body['seal']} modifiées.")
-    return Seal(
-        number=int(body["seal"]),
-        at=str(body["at"]),
-        patients=int(body["patients"]),
-        entries=int(body["entries"]),
-        heads=_parse_heads(raw),
-    )
+    try:
+        return Seal(
+            number=int(body["seal"]),
+            at=str(body["at"]),
+            patients=int(body["patients"]),
+            entries=int(body["entries"]),
+            heads=_parse_heads(raw),
+        )
+    except (ValueError, KeyError) as exc:
+        raise SealError(f"Scellement n° {body['seal']} illisible.") from exc
 
 
 def current_heads() -> list[tuple[str, int, str]]:

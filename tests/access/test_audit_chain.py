@@ -148,9 +148,9 @@ def test_two_swapped_entries_are_detected(personas, trail):
         assert f"entrée n° {sequence} : le contenu ne correspond plus" in printed
 
 
-def test_a_rewritten_chain_still_disagrees_with_its_head(personas, trail):
-    """An intruder who recomputes the hashes after deleting the last entry
-    is caught by the head, unless they also change the head."""
+def test_a_deleted_newest_entry_disagrees_with_its_head(personas, trail):
+    """The head catches a deleted newest entry, unless the intruder also rewinds it:
+    that, and a recomputed chain, are caught by the seals (test_audit_seals.py)."""
     last = trail[-1]
     tamper("DELETE FROM access_auditentry WHERE id = %s", [db_value("id", last.id)])
     intact, printed = verify(personas.mother)
