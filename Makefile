@@ -20,6 +20,7 @@ run: $(STAMP)
 	$(BIN)/espace-sante migrate --no-input
 	$(BIN)/espace-sante demo
 	$(BIN)/espace-sante fhir_demo_clients
+	$(BIN)/espace-sante audit seal
 	@echo "Un worker de tâches démarre à côté du serveur web (Ctrl+C arrête les deux)."
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/espace-sante worker & \

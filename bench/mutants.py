@@ -335,7 +335,16 @@ MUTANTS = [
     # The audit chain.
     Mutant("chain: the reason is not hashed", CHAIN, (drop('    "reason",\n'),)),
     Mutant("chain: the previous hash is not hashed", CHAIN, (drop('    "previous_hash",\n'),)),
-    Mutant("chain: the format is not hashed", CHAIN, (drop('    data["format"] = FORMAT\n'),)),
+    Mutant(
+        "chain: the format is not hashed",
+        CHAIN,
+        (drop('    data["format"] = chain_format\n'),),
+    ),
+    Mutant(
+        "chain: the key id is not hashed",
+        CHAIN,
+        (drop('        data["key_id"] = str(fields.get("key_id") or "")\n'),),
+    ),
     Mutant(
         "chain: keys not sorted",
         CHAIN,

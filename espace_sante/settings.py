@@ -187,6 +187,15 @@ CACHES = {
 # data disk, or replace the file by a KMS/HSM-held key (see crypto/kek.py).
 KEK_KEYSET_FILE = env.str("KEK_KEYSET_FILE", default=str(VAR_DIR / "keys" / "kek.json"))
 
+# --- Audit trail keys and seals (espace_sante.access.audit_keys, seals) -----
+# Empty: derived from VAR_DIR when used (var/keys/audit_hmac.json,
+# var/keys/audit_seal_ed25519.pem, var/audit-seals/), created on first use
+# (0600). In production, keep them off the database's disk and host: whoever
+# holds the database must not hold these.
+AUDIT_HMAC_KEYS_FILE = env.str("AUDIT_HMAC_KEYS_FILE", default="")
+AUDIT_SEAL_KEY_FILE = env.str("AUDIT_SEAL_KEY_FILE", default="")
+AUDIT_SEALS_DIR = env.str("AUDIT_SEALS_DIR", default="")
+
 # --- Accounts and sign-in -------------------------------------------------
 AUTH_USER_MODEL = "identity.User"
 AUTHENTICATION_BACKENDS = [

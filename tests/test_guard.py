@@ -128,8 +128,14 @@ BY_OPAQUE_ID = (
 BY_TASK_ID = "claims or reloads a task's row by its id (the task was enqueued with that id only)"
 UNSCOPED = {
     # Background sweeps and maintenance across patients.
-    "espace_sante.access.management.commands.audit:verify": (
+    "espace_sante.access.verification:verify": (
         "the audit verification walks every patient's chain (it lists the patients first)"
+    ),
+    "espace_sante.access.seals:current_heads": (
+        "a seal signs every patient's chain head (the whole trail's state)"
+    ),
+    "espace_sante.access.audit_keys:_create_keyring": (
+        "refuses a new audit HMAC key while any keyed entry exists"
     ),
     "espace_sante.crypto.kek:_create": "refuses a new KEK while any patient key exists",
     "espace_sante.crypto.rotation:rotate_kek": "KEK rotation counts the keys it cannot unwrap",

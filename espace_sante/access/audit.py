@@ -13,7 +13,7 @@ from typing import Any, cast
 from django.db import models, transaction
 from django.utils import timezone
 
-from . import chain, events, policy
+from . import audit_keys, chain, events, policy
 from .middleware import current_ip, current_request_id
 from .models import AuditEntry, AuditHead
 
@@ -131,6 +131,7 @@ def record(
         policy.forget()
     # No savepoint inside the caller's transaction (two round trips saved): if
     # the entry cannot be written, the whole action fails with it, as it must.
+    keys = audit_keys.keyring()
     with transaction.atomic(savepoint=False):
         head = _lock_head(patient_id)
         entry = AuditEntry(
@@ -158,11 +159,13 @@ def record(
             request_id=_clip(current_request_id(), "request_id"),
             ip=current_ip(),
             previous_hash=head.entry_hash,
+            chain_format=chain.FORMAT,
+            key_id=keys.primary,
         )
         # Hash what the database will give back: the same types and spellings.
         for field in AuditEntry._meta.concrete_fields:
             setattr(entry, field.attname, field.to_python(getattr(entry, field.attname)))
-        entry.entry_hash = chain.digest(chain.fields_of(entry))
+        entry.entry_hash = chain.digest(chain.fields_of(entry), keys.key(keys.primary))
         entry.save(force_insert=True)
         head.sequence, head.entry_hash = entry.sequence, entry.entry_hash
         head.save(update_fields=["sequence", "entry_hash"])

@@ -51,6 +51,11 @@ class AuditEntry(PatientOwned):
     request_id = models.CharField(max_length=64, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     previous_hash = models.CharField(max_length=64)
+    # How entry_hash is computed (chain.py): 1, SHA-256 (entries written before
+    # the chain was keyed); 2, HMAC-SHA256 with the key ``key_id`` of the
+    # keyring kept outside the database (audit_keys.py).
+    chain_format = models.PositiveSmallIntegerField(default=1)
+    key_id = models.CharField(max_length=16, blank=True, default="")
     entry_hash = models.CharField(max_length=64)
 
     class Meta:

@@ -1,8 +1,12 @@
 """Helpers shared by the audit trail, history and notification tests."""
 
+import base64
 import io
+import json
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -86,3 +90,10 @@ def tamper(sql: str, params=()) -> None:
 
 
 only_postgres = pytest.mark.skipif(not POSTGRES, reason="PostgreSQL seulement (trigger, verrous)")
+
+
+def hmac_key(key_id: str) -> bytes:
+    """A key of the audit keyring, read from the file itself (var/keys/audit_hmac.json),
+    not through the code under test."""
+    path = Path(settings.VAR_DIR) / "keys" / "audit_hmac.json"
+    return base64.b64decode(json.loads(path.read_text())["keys"][key_id])

@@ -15,6 +15,7 @@ from espace_sante.access.policy import SYSTEM, Action, actor_for_user
 
 from .audit_support import (
     db_value,
+    hmac_key,
     only_postgres,
     pro_actor,
     tamper,
@@ -54,7 +55,8 @@ def test_each_patient_has_a_continuous_chain_and_verify_passes(personas, trail):
     for before, after in zip(entries, entries[1:], strict=False):
         assert after.previous_hash == before.entry_hash
     for entry in entries:
-        assert entry.entry_hash == chain.digest(chain.fields_of(entry))
+        assert entry.chain_format == 2
+        assert entry.entry_hash == chain.digest(chain.fields_of(entry), hmac_key(entry.key_id))
     head = AuditHead.objects.get(patient_id=personas.mother.id)
     assert (head.sequence, head.entry_hash) == (5, entries[-1].entry_hash)
     # Jean's chain starts on its own.
@@ -146,9 +148,9 @@ def test_two_swapped_entries_are_detected(personas, trail):
         assert f"entrée n° {sequence} : le contenu ne correspond plus" in printed
 
 
-def test_a_rewritten_chain_still_disagrees_with_its_head(personas, trail):
-    """An intruder who recomputes the hashes after deleting the last entry
-    is caught by the head, unless they also change the head."""
+def test_a_deleted_newest_entry_disagrees_with_its_head(personas, trail):
+    """The head catches a deleted newest entry, unless the intruder also rewinds it:
+    that, and a recomputed chain, are caught by the seals (test_audit_seals.py)."""
     last = trail[-1]
     tamper("DELETE FROM access_auditentry WHERE id = %s", [db_value("id", last.id)])
     intact, printed = verify(personas.mother)
@@ -214,7 +216,8 @@ def test_an_entry_rewritten_in_the_middle_is_detected_even_with_its_link_mended(
     covers the link, so the whole rest of the chain would have to be rewritten."""
     third = AuditEntry.objects.get(pk=trail[2].pk)
     third.reason = "emergency_btg=oui"
-    forged = chain.digest(chain.fields_of(third))
+    # (This intruder even has the HMAC key: the chain alone still catches it.)
+    forged = chain.digest(chain.fields_of(third), hmac_key(third.key_id))
     tamper(
         "UPDATE access_auditentry SET reason = %s, entry_hash = %s WHERE id = %s",
         [third.reason, forged, db_value("id", third.id)],
@@ -287,7 +290,8 @@ def test_an_entry_hashes_the_same_instant_whatever_time_zone_spells_it(personas,
     entry = audit.record(SYSTEM, Action.LIST, personas.mother.id)
     in_utc = {**chain.fields_of(entry), "at": instant}
     in_paris = {**in_utc, "at": instant.astimezone(ZoneInfo("Europe/Paris"))}
-    assert chain.digest(in_paris) == chain.digest(in_utc)
+    key = hmac_key(entry.key_id)
+    assert chain.digest(in_paris, key) == chain.digest(in_utc, key)
 
 
 # An entry of format 1 as the database hands it back, the exact bytes its hash

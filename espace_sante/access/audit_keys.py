@@ -1,0 +1,278 @@
+"""The keys of the audit trail, kept outside the database.
+
+- The HMAC keyring (``settings.AUDIT_HMAC_KEYS_FILE``, by default
+  ``var/keys/audit_hmac.json``, mode 0600, created on first use) keys the chain
+  of every new entry (``chain.FORMAT`` 2). Each entry records the id of the key
+  it was chained with; ``rotate_hmac_key`` adds a key and makes it the one new
+  entries use, and old keys stay in the file to verify old entries.
+- The Ed25519 key that signs the seals of the chain heads
+  (``settings.AUDIT_SEAL_KEY_FILE``, by default ``var/keys/audit_seal_ed25519.pem``),
+  with its public half next to it (``.pub``), which is all a verifier needs.
+
+Whoever holds the database but not these files cannot recompute a keyed chain
+nor forge a seal. In production both belong on another disk than the database
+(or in a KMS/HSM), like the key-encryption key (``crypto/kek.py``).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import secrets
+import stat
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+HMAC_KEY_BYTES = 32
+
+
+class AuditKeyError(Exception):
+    """A key of the audit trail is missing, unreadable or unknown (French message)."""
+
+
+def hmac_keys_path() -> Path:
+    configured = getattr(settings, "AUDIT_HMAC_KEYS_FILE", "")
+    return Path(configured) if configured else Path(settings.VAR_DIR) / "keys" / "audit_hmac.json"
+
+
+def seal_key_path() -> Path:
+    configured = getattr(settings, "AUDIT_SEAL_KEY_FILE", "")
+    if configured:
+        return Path(configured)
+    return Path(settings.VAR_DIR) / "keys" / "audit_seal_ed25519.pem"
+
+
+def seal_public_key_path() -> Path:
+    path = seal_key_path()
+    return path.with_name(path.stem + ".pub")
+
+
+@dataclass(frozen=True)
+class Keyring:
+    primary: str
+    keys: dict[str, bytes]
+
+    def key(self, key_id: str) -> bytes:
+        try:
+            return self.keys[key_id]
+        except KeyError:
+            raise AuditKeyError(
+                f"Clé d'empreinte du journal inconnue : « {key_id} » (absente de "
+                f"{hmac_keys_path()})."
+            ) from None
+
+
+_lock = threading.Lock()
+_loaded: tuple[tuple[str, int, int], Keyring] | None = None
+
+
+def keyring(*, create: bool = True) -> Keyring:
+    """The HMAC keyring as it is on disk now: created if missing, reloaded if it changed."""
+    global _loaded
+    path = hmac_keys_path()
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if not create:
+            raise AuditKeyError(f"Pas de trousseau de clés du journal d'accès : {path}") from None
+        _create_keyring(path)
+        st = os.stat(path)
+    signature = (str(path), st.st_ino, st.st_mtime_ns)
+    loaded = _loaded
+    if loaded is not None and loaded[0] == signature:
+        return loaded[1]
+    with _lock:
+        ring = _read_keyring(path)
+        _loaded = (signature, ring)
+        return ring
+
+
+def _read_keyring(path: Path) -> Keyring:
+    with open(path, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        raw = handle.read()
+    if st.st_mode & 0o077:
+        log.warning(
+            "The audit HMAC keyring %s is readable by other users (mode %o): make it 0600.",
+            path,
+            stat.S_IMODE(st.st_mode),
+        )
+    try:
+        data = json.loads(raw)
+        keys = {str(k): base64.b64decode(v, validate=True) for k, v in data["keys"].items()}
+        ring = Keyring(primary=str(data["primary"]), keys=keys)
+        ring.key(ring.primary)
+    except (ValueError, KeyError, TypeError, AuditKeyError) as exc:
+        raise AuditKeyError(f"Trousseau de clés du journal d'accès illisible : {path}") from exc
+    return ring
+
+
+def _serialize(ring: Keyring) -> bytes:
+    data = {
+        "primary": ring.primary,
+        "keys": {k: base64.b64encode(v).decode("ascii") for k, v in ring.keys.items()},
+    }
+    return json.dumps(data, indent=1, sort_keys=True).encode()
+
+
+def _new_key_id(taken: dict[str, bytes]) -> str:
+    while True:
+        key_id = secrets.token_hex(4)
+        if key_id not in taken:
+            return key_id
+
+
+def _create_keyring(path: Path) -> None:
+    from .models import AuditEntry
+
+    # Keyed entries without their keyring: a lost or unmounted file. A new key
+    # would verify nothing already written and hide the loss.
+    if AuditEntry.objects.filter(chain_format__gte=2).exists():
+        raise AuditKeyError(
+            f"Le trousseau de clés du journal d'accès {path} est introuvable alors que des "
+            "entrées chaînées par clé existent : restaurez-le (ou corrigez AUDIT_HMAC_KEYS_FILE)."
+        )
+    key_id = _new_key_id({})
+    content = _serialize(
+        Keyring(primary=key_id, keys={key_id: secrets.token_bytes(HMAC_KEY_BYTES)})
+    )
+    _publish(path, content)
+
+
+def _publish(path: Path, content: bytes) -> None:
+    """Create path with content (0600, in a 0700 directory) unless it exists; never half-written."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = write_private(path, content)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass  # another process won the race; its key is the one everybody uses
+    else:
+        fsync_directory(path.parent)
+        log.info("Audit key created: %s", path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_private(path: Path, content: bytes) -> Path:
+    """Write content durably to a new 0600 file next to path; return its name."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary
+
+
+def fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def rotate_hmac_key() -> tuple[str, str]:
+    """Add a key and make it primary; old keys stay. Returns (old id, new id)."""
+    global _loaded
+    path = hmac_keys_path()
+    with _file_lock(path):
+        ring = keyring()
+        new_id = _new_key_id(ring.keys)
+        rotated = Keyring(
+            primary=new_id, keys={**ring.keys, new_id: secrets.token_bytes(HMAC_KEY_BYTES)}
+        )
+        temporary = write_private(path, _serialize(rotated))
+        try:
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        fsync_directory(path.parent)
+        with _lock:
+            _loaded = None
+    log.info("Audit HMAC key rotated: %s -> %s", ring.primary, new_id)
+    return ring.primary, new_id
+
+
+def forget() -> None:
+    """Drop the loaded keyring (tests, or after changing the setting)."""
+    global _loaded
+    with _lock:
+        _loaded = None
+
+
+# --- The seal signing key ----------------------------------------------------
+
+
+def seal_signing_key() -> Ed25519PrivateKey:
+    """The Ed25519 key that signs seals: created (0600) with its public half on first use."""
+    path = seal_key_path()
+    if not path.exists():
+        private = Ed25519PrivateKey.generate()
+        _publish(
+            path,
+            private.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+        )
+    try:
+        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except ValueError as exc:
+        raise AuditKeyError(f"Clé de scellement du journal illisible : {path}") from exc
+    if not isinstance(loaded, Ed25519PrivateKey):
+        raise AuditKeyError(f"La clé de scellement {path} n'est pas une clé Ed25519.")
+    public = seal_public_key_path()
+    if not public.exists():
+        public.write_bytes(public_pem(loaded.public_key()))
+    return loaded
+
+
+def public_pem(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def seal_verifying_key() -> Ed25519PublicKey:
+    """The public key seals are checked with (the .pub file: no private key needed)."""
+    path = seal_public_key_path()
+    try:
+        loaded = serialization.load_pem_public_key(path.read_bytes())
+    except FileNotFoundError:
+        raise AuditKeyError(f"Clé publique de scellement introuvable : {path}") from None
+    except ValueError as exc:
+        raise AuditKeyError(f"Clé publique de scellement illisible : {path}") from exc
+    if not isinstance(loaded, Ed25519PublicKey):
+        raise AuditKeyError(f"La clé publique de scellement {path} n'est pas une clé Ed25519.")
+    return loaded
