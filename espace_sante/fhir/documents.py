@@ -18,7 +18,7 @@ from espace_sante.record.documents.uploads import UploadRefused
 
 from . import patients
 from .auth import Caller
-from .http import FhirError
+from .http import FhirError, storage_full
 from .mapping import CONFIDENTIALITY_SYSTEM, VISIBILITY_CODES, unknown_security_label
 
 UNSUPPORTED_ERRORS = 5
@@ -218,6 +218,8 @@ def deposit(caller: Caller, resource, inline_data: bytes | None = None) -> recor
             replaces_id=None if reference is None else reference.rsplit("/", 1)[-1],
         )
     except UploadRefused as exc:
+        if exc.code == "storage_full":
+            raise storage_full() from exc
         if exc.code == "duplicate_other":
             raise FhirError(409, exc.messages[0], code="duplicate") from None
         if exc.code == "replaced_unknown":

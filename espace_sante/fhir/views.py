@@ -27,6 +27,7 @@ from espace_sante.access.http import (
     decrypted_response,
 )
 from espace_sante.access.policy import Action, NotAllowed, request_memo
+from espace_sante.crypto.blobs import is_storage_full
 from espace_sante.identity.models import EXISTING_SPACE_STATES
 from espace_sante.record.documents import services as record
 
@@ -39,6 +40,7 @@ from .http import (
     method_not_allowed,
     negotiated_type,
     read_json,
+    storage_full,
 )
 from .models import SubmissionSet
 
@@ -71,6 +73,9 @@ def endpoint(view):
                 FhirError(404, "Ressource introuvable.", code="not-found"), content_type
             )
         except Exception as error:
+            if is_storage_full(error):
+                log.warning("FHIR request refused: blob store full")
+                return error_response(storage_full(), content_type)
             if database_unreachable(error):
                 log.warning("FHIR request refused: database unreachable")
                 return error_response(

@@ -201,6 +201,7 @@ def document_upload(request: HttpRequest) -> HttpResponse:
     patient = space_shown(request)
     actor = citizen_actor(request)
     form = UploadForm(request.POST or None, request.FILES or None)
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -216,7 +217,9 @@ def document_upload(request: HttpRequest) -> HttpResponse:
                 ),
             )
         except UploadRefused as refusal:
-            form.add_error("file", refusal)
+            # A full store is nobody's file's fault: said above the form, not on the file.
+            form.add_error(None if refusal.code == "storage_full" else "file", refusal)
+            status = 503 if refusal.code == "storage_full" else 400
         else:
             url = reverse("record:document_detail", args=[document.id])
             messages.success(request, "Votre document a été ajouté.")
@@ -225,7 +228,7 @@ def document_upload(request: HttpRequest) -> HttpResponse:
             return redirect(url)
     if request.method == "POST" and request.headers.get("Accept") == "application/json":
         errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
-        return JsonResponse({"errors": errors, "form": form.errors}, status=400)
+        return JsonResponse({"errors": errors, "form": form.errors}, status=status)
     return render(
         request,
         "record/document_upload.html",
@@ -235,7 +238,7 @@ def document_upload(request: HttpRequest) -> HttpResponse:
             "patient": patient,
             "own_space": not _space_query(request, patient),
         },
-        status=400 if request.method == "POST" else 200,
+        status=status,
     )
 
 
