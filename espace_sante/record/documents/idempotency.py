@@ -12,7 +12,7 @@ deposit and two parallel requests with the same key leave one document.
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -48,7 +48,7 @@ def fingerprint(*parts: bytes) -> str:
     return digest.hexdigest()
 
 
-def _since() -> timezone.datetime:
+def _since() -> datetime:
     hours: int = settings.RECORD_IDEMPOTENCY_HOURS
     return timezone.now() - timedelta(hours=hours)
 
