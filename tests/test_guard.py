@@ -143,9 +143,6 @@ UNSCOPED = {
     "espace_sante.record.documents.idempotency:purge_deposit_keys": (
         "purge of the idempotency keys older than RECORD_IDEMPOTENCY_HOURS"
     ),
-    "espace_sante.record.documents.idempotency:_used_for_another_patient": (
-        "an idempotency key is its sender's: the same key for another patient is refused"
-    ),
     "espace_sante.record.documents.deposit:sweep_orphan_blobs": (
         "orphan blob sweep: which stored names (under one patient's folder) have a row"
     ),

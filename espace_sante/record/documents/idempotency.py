@@ -124,7 +124,7 @@ def _earlier(actor: Actor, patient: Person, idempotency: Idempotency) -> Deposit
 
 
 def _used_for_another_patient(patient: Person, idempotency: Idempotency) -> bool:
-    # Across patients on purpose (index depositkey_sender_key, tests/test_guard.py UNSCOPED).
+    # Across patients on purpose (index depositkey_sender_key, an access.owned exception).
     return (
         DepositKey.objects.filter(
             sender=idempotency.sender, key=idempotency.key, created_at__gte=_since()
