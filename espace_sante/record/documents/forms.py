@@ -1,9 +1,10 @@
 import re
 import secrets
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.http import QueryDict
 from django.utils import timezone
 
 from .reference import CATEGORIES, PATIENT_CATEGORY_TYPES
@@ -70,8 +71,9 @@ class UploadForm(forms.Form):
     def renew_token(self) -> str:
         """A new token for the form shown again (its old one already served)."""
         token = new_token()
-        self.data = self.data.copy()
-        self.data["once"] = token
+        data = cast(QueryDict, self.data).copy()  # a bound form's request.POST
+        data["once"] = token
+        self.data = data
         return token
 
 

@@ -54,7 +54,7 @@ def _since() -> datetime:
 
 
 def deposit_once(
-    actor: Actor, patient: Person, idempotency: Idempotency | None, do: Callable[[], Deposit]
+    actor: Actor | None, patient: Person, idempotency: Idempotency | None, do: Callable[[], Deposit]
 ) -> Deposit:
     """``do()`` once per key: a retry gets the first deposit's document back.
 
@@ -94,7 +94,7 @@ def deposit_once(
     return result
 
 
-def _earlier(actor: Actor, patient: Person, idempotency: Idempotency) -> Deposit | None:
+def _earlier(actor: Actor | None, patient: Person, idempotency: Idempotency) -> Deposit | None:
     """The deposit made with this key, if any; refused if the key served another request."""
     found = (
         DepositKey.objects.select_related("document")
