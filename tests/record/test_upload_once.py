@@ -1,9 +1,13 @@
 """The upload form's one-time token: a form sent twice adds one document (issue 12, item 9)."""
 
+import io
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.utils import timezone
 
 from espace_sante.record.documents.models import DepositKey, Document
 from tests.personas import make_person
@@ -102,3 +106,18 @@ def test_another_persons_token_is_theirs(client, signed_in, personas, blob_dir):
     client.force_login(other.user)
     assert send(client, once).status_code == 302
     assert Document.objects.count() == 2
+
+
+def test_the_purge_deletes_only_expired_keys(signed_in, blob_dir, settings):
+    for _ in range(2):
+        send(signed_in, token_of(signed_in.get("/documents/ajouter/").content.decode()))
+    old = DepositKey.objects.order_by("created_at").first()
+    DepositKey.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(hours=settings.RECORD_IDEMPOTENCY_HOURS, seconds=1)
+    )
+    out = io.StringIO()
+    call_command("purge_deposit_keys", stdout=out)
+    assert "1 clé(s)" in out.getvalue()
+    assert list(DepositKey.objects.values_list("pk", flat=True)) != [old.pk]
+    assert DepositKey.objects.count() == 1
+    assert Document.objects.count() == 2  # the documents stay
