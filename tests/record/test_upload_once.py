@@ -121,3 +121,24 @@ def test_the_purge_deletes_only_expired_keys(signed_in, blob_dir, settings):
     assert list(DepositKey.objects.values_list("pk", flat=True)) != [old.pk]
     assert DepositKey.objects.count() == 1
     assert Document.objects.count() == 2  # the documents stay
+
+
+def test_a_refused_deposit_with_a_key_stays_in_the_trail(personas, blob_dir):
+    """The right to deposit is decided outside the key's transaction: its refusal is kept."""
+    from espace_sante.access.models import AuditEntry
+    from espace_sante.access.policy import NotAllowed
+    from espace_sante.record.documents import services
+    from tests.personas import make_stranger, patient_actor
+
+    stranger, mother = make_stranger(), personas.mother
+    denied = AuditEntry.objects.filter(patient_id=mother.id, outcome="denied")
+    before = denied.count()
+    key = services.Idempotency(sender="user:0", key="k" * 20, fingerprint="f")
+
+    def deposit():
+        raise AssertionError("never reached: refused before")
+
+    with pytest.raises(NotAllowed):
+        services.deposit_once(patient_actor(stranger), mother, key, deposit)
+    assert denied.count() == before + 1
+    assert DepositKey.objects.count() == 0

@@ -60,13 +60,19 @@ def deposit_once(
 
     Refused (``UploadRefused``, code ``idempotency_mismatch``) when the sender
     used the key for another request (another body, or another patient).
-    Without a key, ``do()`` as always.
+    Without a key, ``do()`` as always. With one, ``do()`` runs in a transaction
+    with the key's row: a refusal decided inside it (a replaced document that is
+    not the actor's) is rolled back with it, as in a ``deposit_batch``; the
+    right to deposit at all is decided before, and its refusal kept.
     """
     if idempotency is None:
         return do()
     earlier = _earlier(actor, patient, idempotency)
     if earlier is not None:
         return earlier
+    # Asked outside the transaction below, so that a refusal stays in the trail (a
+    # rollback would take it away); allowed, nothing is written until ``do()`` traces.
+    guard(actor, Action.CREATE, patient.id, object_type="document", trace=False)
     try:
         with deposit_batch():  # the document and its key, or neither (blob included)
             result = do()
