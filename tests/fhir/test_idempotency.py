@@ -5,8 +5,11 @@ the first document comes back, nothing is deposited twice.
 """
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
+from django.db import connection
 from django.utils import timezone
 
 from espace_sante.record.documents import services as record
@@ -112,3 +115,21 @@ def test_a_malformed_key_is_a_400(gp_software, personas):
         )
         assert_outcome(response, 400, "Idempotency-Key")
     assert Document.objects.count() == 0
+
+
+def test_parallel_pushes_with_one_key_leave_one_document(gp_software, personas):
+    """A client retrying before the first answer came: one document, every answer names it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("Requêtes parallèles : PostgreSQL seulement (SQLite sérialise les écritures)")
+    resource, headers = without_master_identifier(personas.mother), key_header()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(
+            pool.map(
+                lambda _: gp_software.post("DocumentReference", resource, headers=headers),
+                range(8),
+            )
+        )
+    assert [a.status_code for a in answers] == [201] * 8, [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert Document.objects.count() == 1
+    assert DepositKey.objects.count() == 1
