@@ -426,6 +426,9 @@ ENROLLMENT_ARCHIVE_YEARS = env.int("ENROLLMENT_ARCHIVE_YEARS", default=10)
 # of professionals up to 20 MB (no published limit: a setting, stated in errors).
 RECORD_PATIENT_MAX_BYTES = env.int("RECORD_PATIENT_MAX_BYTES", default=5 * 1024 * 1024)
 RECORD_PROFESSIONAL_MAX_BYTES = env.int("RECORD_PROFESSIONAL_MAX_BYTES", default=20 * 1024 * 1024)
+# A deposit's idempotency key (Idempotency-Key of a FHIR push, the upload form's
+# one-time token) answers a retry with the first document this long, then is purged.
+RECORD_IDEMPOTENCY_HOURS = env.int("RECORD_IDEMPOTENCY_HOURS", default=24)
 RECORD_PATIENT_ALLOWED_TYPES = env.list(
     "RECORD_PATIENT_ALLOWED_TYPES",
     default=["application/pdf", "text/plain", "text/rtf", "image/jpeg", "image/png", "image/tiff"],

@@ -11,6 +11,8 @@ from email.policy import default as default_policy
 import pytest
 from aiosmtpd.controller import Controller
 
+pytest_plugins = ["tests.tiny_disk"]  # full_disk: a real ENOSPC
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -146,6 +146,9 @@ UNSCOPED = {
     "espace_sante.messaging.retention:_attached": (
         "orphan blob sweep: which stored names (under one patient's folder) have a row"
     ),
+    "espace_sante.record.documents.idempotency:purge_deposit_keys": (
+        "purge of the idempotency keys older than RECORD_IDEMPOTENCY_HOURS"
+    ),
     "espace_sante.record.documents.deposit:sweep_orphan_blobs": (
         "orphan blob sweep: which stored names (under one patient's folder) have a row"
     ),

@@ -33,6 +33,14 @@ UNAVAILABLE_TEXT = (
     "rien n'a été traité. Réessayez dans quelques instants."
 )
 
+# A full blob store (disk or quota): nothing was stored, the person's input is kept.
+STORAGE_FULL_TEXT = (
+    "Le service ne peut pas enregistrer de fichier pour le moment (espace de stockage "
+    "plein). Rien n'a été enregistré : réessayez plus tard."
+)
+# Freeing or adding space takes an operator longer than a database restart.
+STORAGE_FULL_RETRY_AFTER_SECONDS = "300"
+
 
 def database_unreachable(error: BaseException | None) -> bool:
     """The error, or one it arose from (a session store failing after it), is a lost database.

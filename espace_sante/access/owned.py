@@ -65,6 +65,10 @@ ALLOWED_EXCEPTIONS: dict[str, str] = {
     "messaging.Message:msg_rate_person": "rate limit per person (all patients)",
     # The operators' queue of new reports.
     "access.AccessReport:report_status": "the operators' queue of reports",
+    # Idempotency keys are their sender's (IETF draft): one reused for another patient
+    # is refused, found by (sender, key); expired keys are purged across patients.
+    "record.DepositKey:depositkey_sender_key": "a key reused by its sender for another patient",
+    "record.DepositKey:depositkey_created_at": "purge of expired idempotency keys (task)",
     # Key rotation re-wraps every row whose KEK differs from the current one.
     "crypto.PatientKeys:crypto_keys_kek_key_id": "rotation of the key-encryption key",
 }

@@ -8,6 +8,10 @@ under ``var/blobs`` by default, S3 in production). Architecture rules 4 and 5:
 - ``store`` returns only once the blob is durable (fsynced on local disk), and
   never overwrites an existing name, so the row written after it always finds
   its bytes;
+- a write that fails (disk full, I/O error, any exception while writing,
+  flushing, syncing or closing) deletes what it wrote before the error goes
+  on: no partial blob stays, and the caller writes no row; a full disk
+  (``ENOSPC``, ``EDQUOT``) is raised as ``StorageFull`` for the doors to say so;
 - a crash between blob and row leaves an unreferenced blob, which
   ``sweep_orphans`` deletes once it is older than the grace period.
 
@@ -15,6 +19,7 @@ The apps that own rows (record, messaging) keep the names in their rows and
 say which names are referenced; this module knows no model.
 """
 
+import errno
 import logging
 import os
 import tempfile
@@ -42,6 +47,31 @@ ROOT = "patients"
 FOLDERS = {"document": "", "attachment": "messages/"}
 # A blob younger than this may belong to a deposit whose row is not committed yet.
 GRACE_SECONDS = 3600
+
+
+# The errors that mean "no room left": the disk is full or the quota is reached.
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+class StorageFull(OSError):
+    """The blob store has no room left (``ENOSPC``/``EDQUOT``): nothing was stored.
+
+    Temporary by nature (an operator frees or adds space): the doors answer it
+    with a French message and "try again later", never a generic error.
+    """
+
+
+def is_storage_full(error: BaseException | None) -> bool:
+    """The error, or one it arose from, says the disk (or the quota) is full."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, StorageFull) or (
+            isinstance(error, OSError) and error.errno in FULL_ERRNOS
+        ):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def storage() -> Storage:
@@ -83,19 +113,40 @@ def store(
     """
     name = name_for(patient_id, object_id, kind=kind)
     blobs = storage()
-    with tempfile.TemporaryFile(dir=_tmp_dir()) as ciphertext:
-        with _readable(source) as plaintext:
-            with open_encrypting_stream(patient_id, object_id, ciphertext) as sink:
-                while chunk := plaintext.read(CHUNK):
-                    sink.write(chunk)
-        ciphertext.flush()
-        ciphertext.seek(0)
-        stored = blobs.save(name, File(ciphertext, name=name))
-    if stored != name:  # the storage chose another name: never rename silently
-        blobs.delete(stored)
+    if blobs.exists(name):  # checked first, so that a failed write only ever deletes its own
         raise RuntimeError(f"Blob name already taken: {name}")
-    _fsync_if_local(stored)
+    written = False
+    try:
+        with tempfile.TemporaryFile(dir=_tmp_dir()) as ciphertext:
+            with _readable(source) as plaintext:
+                with open_encrypting_stream(patient_id, object_id, ciphertext) as sink:
+                    while chunk := plaintext.read(CHUNK):
+                        sink.write(chunk)
+            ciphertext.flush()
+            ciphertext.seek(0)
+            written = True  # from here on, ``name`` may exist partially: it is ours to delete
+            stored = blobs.save(name, File(ciphertext, name=name))
+        if stored != name:  # the storage chose another name: never rename silently
+            blobs.delete(stored)
+            written = False  # ``name`` belongs to whoever took it
+            raise RuntimeError(f"Blob name already taken: {name}")
+        _fsync_if_local(stored)
+    except BaseException as error:
+        if written:
+            _delete_partial(name)
+        if isinstance(error, OSError) and not isinstance(error, StorageFull):
+            if error.errno in FULL_ERRNOS:
+                raise StorageFull(error.errno, "Blob store full, nothing stored") from error
+        raise
     return stored
+
+
+def _delete_partial(name: str) -> None:
+    """Remove what a failed write left under ``name`` (nothing if it never got created)."""
+    try:
+        storage().delete(name)
+    except Exception:  # the original error matters more; the orphan sweep will retry
+        logger.exception("Partial blob not deleted, left to the orphan sweep: %s", name)
 
 
 def _fsync_if_local(name: str) -> None:

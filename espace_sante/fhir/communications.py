@@ -26,7 +26,7 @@ from espace_sante.pharmacy import services as pharmacy
 from . import auth, mapping, patients
 from .auth import ACTING_HEADER, AppToken, caller
 from .documents import parse
-from .http import FhirError, fhir_response, method_not_allowed, read_json
+from .http import FhirError, fhir_response, method_not_allowed, read_json, storage_full
 from .views import base_url, endpoint
 
 REPLY_MODE_URL = "https://espace-sante.example/fhir/StructureDefinition/reply-mode"
@@ -35,6 +35,8 @@ SEARCH_PARAMS = {"patient", "patient.identifier", "subject", "part-of", "_format
 
 
 def _refused(exc: messaging.MessagingRefused) -> FhirError:
+    if exc.code == "storage_full":
+        return storage_full()
     if exc.code == "rate_limited":
         # Too many messages this hour: the client may retry later, as the sentence says.
         return FhirError(429, exc.messages[0], code="throttled")

@@ -18,7 +18,7 @@ from espace_sante.record.documents.uploads import UploadRefused
 
 from . import patients
 from .auth import Caller
-from .http import FhirError
+from .http import FhirError, storage_full
 from .mapping import CONFIDENTIALITY_SYSTEM, VISIBILITY_CODES, unknown_security_label
 
 UNSUPPORTED_ERRORS = 5
@@ -164,8 +164,17 @@ def _replaced_reference(resource) -> str | None:
     return None
 
 
-def deposit(caller: Caller, resource, inline_data: bytes | None = None) -> record.Deposit:
-    """Store the document a DocumentReference carries, through ``record.deposit``."""
+def deposit(
+    caller: Caller,
+    resource,
+    inline_data: bytes | None = None,
+    idempotency: record.Idempotency | None = None,
+) -> record.Deposit:
+    """Store the document a DocumentReference carries, through ``record.deposit``.
+
+    With ``idempotency`` (the ``Idempotency-Key`` header), a retry of the same
+    request gets the first deposit's document back (``record.deposit_once``).
+    """
     if resource.status != "current":
         raise FhirError(
             422,
@@ -210,14 +219,23 @@ def deposit(caller: Caller, resource, inline_data: bytes | None = None) -> recor
         **_context(resource),
     )
     try:
-        return record.deposit(
+        return record.deposit_once(
             caller.actor,
             patient,
-            io.BytesIO(data),
-            meta,
-            replaces_id=None if reference is None else reference.rsplit("/", 1)[-1],
+            idempotency,
+            lambda: record.deposit(
+                caller.actor,
+                patient,
+                io.BytesIO(data),
+                meta,
+                replaces_id=None if reference is None else reference.rsplit("/", 1)[-1],
+            ),
         )
     except UploadRefused as exc:
+        if exc.code == "idempotency_mismatch":
+            raise FhirError(422, exc.messages[0], code="business-rule") from None
+        if exc.code == "storage_full":
+            raise storage_full() from exc
         if exc.code == "duplicate_other":
             raise FhirError(409, exc.messages[0], code="duplicate") from None
         if exc.code == "replaced_unknown":

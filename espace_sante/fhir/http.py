@@ -30,6 +30,28 @@ class FhirError(Exception):
         self.headers = headers or {}
 
 
+def storage_full() -> FhirError:
+    """503 with Retry-After: the blob store is full (disk or quota), nothing was stored.
+
+    503 rather than 507 (Insufficient Storage, a WebDAV code): the condition is
+    the server's and temporary, nothing is wrong with the request, and 503 with
+    ``Retry-After`` is what HTTP clients and retry policies already handle
+    (urllib3 retries 413, 429 and 503 on ``Retry-After``); 507 carries no
+    retry semantics. The issue type ``no-store`` (a kind of ``transient``)
+    says which resource is missing.
+    """
+    from espace_sante.access.http import STORAGE_FULL_RETRY_AFTER_SECONDS
+
+    return FhirError(
+        503,
+        "Le serveur ne peut pas enregistrer de fichier pour le moment (espace de stockage "
+        "plein) : rien n'a été enregistré. Renvoyez la même requête après le délai indiqué "
+        "par Retry-After.",
+        code="no-store",
+        headers={"Retry-After": STORAGE_FULL_RETRY_AFTER_SECONDS},
+    )
+
+
 def method_not_allowed(request, allowed: str) -> FhirError:
     """405 with the methods this URL accepts (``allowed``, as in the Allow header)."""
     return FhirError(

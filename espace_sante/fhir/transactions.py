@@ -40,6 +40,7 @@ def _fail(entry: _Entry, error: FhirError) -> FhirError:
         error.status,
         f"Entrée n°{entry.index + 1} ({entry.kind}) : {error.diagnostics} Rien n'a été enregistré.",
         code=error.code,
+        headers=error.headers,
     )
 
 

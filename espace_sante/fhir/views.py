@@ -11,6 +11,7 @@ transaction bundle have their own modules.
 """
 
 import base64
+import json
 import logging
 from urllib.parse import urlencode
 
@@ -27,6 +28,7 @@ from espace_sante.access.http import (
     decrypted_response,
 )
 from espace_sante.access.policy import Action, NotAllowed, request_memo
+from espace_sante.crypto.blobs import is_storage_full
 from espace_sante.identity.models import EXISTING_SPACE_STATES
 from espace_sante.record.documents import services as record
 
@@ -39,6 +41,7 @@ from .http import (
     method_not_allowed,
     negotiated_type,
     read_json,
+    storage_full,
 )
 from .models import SubmissionSet
 
@@ -71,6 +74,9 @@ def endpoint(view):
                 FhirError(404, "Ressource introuvable.", code="not-found"), content_type
             )
         except Exception as error:
+            if is_storage_full(error):
+                log.warning("FHIR request refused: blob store full")
+                return error_response(storage_full(), content_type)
             if database_unreachable(error):
                 log.warning("FHIR request refused: database unreachable")
                 return error_response(
@@ -195,9 +201,39 @@ def _created(request, resource: dict, status: int, headers: dict):
     return fhir_response(resource, status, headers=headers)
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def _idempotency(request, who: Caller, data: dict) -> record.Idempotency | None:
+    """The ``Idempotency-Key`` of the request (draft-ietf-httpapi-idempotency-key-header).
+
+    The key is the client's (the software, whichever professional acts); the
+    fingerprint is the body's, as JSON with sorted keys (spacing aside).
+    """
+    value = request.headers.get(IDEMPOTENCY_HEADER)
+    if value is None:
+        return None
+    key = value.strip()
+    if len(key) >= 2 and key[0] == key[-1] == '"':  # a structured-field string, as the draft
+        key = key[1:-1]
+    if not key or len(key) > record.IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
+        raise FhirError(
+            400,
+            f"En-tête {IDEMPOTENCY_HEADER} invalide : une chaîne de 1 à "
+            f"{record.IDEMPOTENCY_KEY_MAX_LENGTH} caractères imprimables, par exemple un UUID "
+            'entre guillemets ("8e03978e-40d5-43e8-bc93-6894a57f9324").',
+            code="value",
+        )
+    body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return record.Idempotency(
+        sender=f"fhir:{who.client.pk}", key=key, fingerprint=record.fingerprint(body.encode())
+    )
+
+
 def create_document_reference(request, who: Caller):
-    resource = documents.parse(DocumentReference, read_json(request))
-    result = documents.deposit(who, resource)
+    data = read_json(request)
+    resource = documents.parse(DocumentReference, data)
+    result = documents.deposit(who, resource, idempotency=_idempotency(request, who, data))
     document = result.document
     body = mapping.document_reference(document, record.document_title(document), base_url(request))
     return _created(

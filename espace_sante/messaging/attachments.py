@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from espace_sante.access.http import STORAGE_FULL_TEXT
 from espace_sante.access.policy import MessageAction, NotAllowed
 from espace_sante.crypto import blobs
 from espace_sante.crypto import services as crypto
@@ -48,7 +49,10 @@ def attachment_limits(actor) -> tuple[int, list[str]]:
 
 
 def store_attachments(actor, patient: Person, uploads: Iterable) -> list[CheckedFile]:
-    """Check every file, then encrypt each into the blob store. All or nothing."""
+    """Check every file, then encrypt each into the blob store. All or nothing.
+
+    A full blob store is a ``MessagingRefused`` with code ``storage_full``.
+    """
     uploads = [upload for upload in uploads if upload]
     if len(uploads) > settings.MESSAGING_MAX_ATTACHMENTS:
         raise MessagingRefused(
@@ -72,6 +76,8 @@ def store_attachments(actor, patient: Person, uploads: Iterable) -> list[Checked
                 blob_name = blobs.store(
                     patient.id, attachment_id, inspected.path, kind="attachment"
                 )
+            except blobs.StorageFull as full:
+                raise MessagingRefused(STORAGE_FULL_TEXT, code="storage_full") from full
             finally:
                 inspected.cleanup()
             stored.append(
@@ -164,4 +170,4 @@ def save_attachment_to_documents(actor, attachment_id, *, category: str, title: 
                 ),
             )
         except UploadRefused as refusal:
-            raise MessagingRefused(refusal.messages[0], code=refusal.code) from None
+            raise MessagingRefused(refusal.messages[0], code=refusal.code) from refusal

@@ -11,9 +11,12 @@ from django.views.decorators.http import require_GET
 
 from espace_sante.access.http import (
     RETRY_AFTER_SECONDS,
+    STORAGE_FULL_RETRY_AFTER_SECONDS,
+    STORAGE_FULL_TEXT,
     UNAVAILABLE_TEXT,
     database_unreachable,
 )
+from espace_sante.crypto.blobs import is_storage_full
 from espace_sante.identity.models import User
 from espace_sante.identity.services import represented_people
 
@@ -119,7 +122,12 @@ def server_error(request):
     It renders without the request's context: the context processors read the
     database, which may be what failed.
     """
-    unreachable = database_unreachable(sys.exc_info()[1])
+    error = sys.exc_info()[1]
+    if is_storage_full(error):
+        # A door that did not catch it (a body spooled to a full disk, a page not yet
+        # taught to say it): still a clear 503 and "nothing stored", never a bare 500.
+        return _storage_full_response(request)
+    unreachable = database_unreachable(error)
     status = 503 if unreachable else 500
     if request.path.startswith("/fhir/") or "json" in request.headers.get("Accept", ""):
         text = (
@@ -143,6 +151,21 @@ def server_error(request):
         response = HttpResponse(render_to_string(template), status=status)
     if unreachable:
         response["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
+
+
+def _storage_full_response(request):
+    if request.path.startswith("/fhir/") or "json" in request.headers.get("Accept", ""):
+        outcome = {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "no-store", "diagnostics": STORAGE_FULL_TEXT}],
+        }
+        response = JsonResponse(outcome, status=503, content_type="application/fhir+json")
+    else:
+        response = HttpResponse(
+            render_to_string("503_storage.html", {"text": STORAGE_FULL_TEXT}), status=503
+        )
+    response["Retry-After"] = STORAGE_FULL_RETRY_AFTER_SECONDS
     return response
 
 

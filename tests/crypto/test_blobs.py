@@ -1,11 +1,14 @@
 """The encrypted blob store: bound to patient and object, durable, swept safely."""
 
+import errno
 import io
 import os
 import time
 import uuid
 
 import pytest
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage
 
 from espace_sante.crypto import blobs, services
 from espace_sante.crypto.services import DecryptionFailed
@@ -93,3 +96,88 @@ def test_deleting_is_safe_to_repeat(make_patient, private_keys_and_blobs):
     blobs.delete([name])
     blobs.delete([name, ""])
     assert not (private_keys_and_blobs / name).exists()
+
+
+# --- A write that fails leaves nothing (issue 12, item 4) ---------------------------
+
+
+def test_a_full_disk_leaves_no_partial_blob_and_says_storage_full(make_patient, full_disk):
+    """A real ENOSPC from the kernel (a 64 KiB tmpfs), not a mock."""
+    patient = make_patient()
+    services.ensure_keys(patient)
+    with pytest.raises(blobs.StorageFull) as raised:
+        blobs.store(patient.id, uuid.uuid4(), io.BytesIO(os.urandom(200_000)), kind="document")
+    assert raised.value.errno == errno.ENOSPC
+    assert blobs.is_storage_full(raised.value)
+    assert full_disk.files() == []
+    # The store works again once there is room: a small blob fits.
+    _, name = stored(patient, content=b"petit")
+    assert [p.name for p in full_disk.files()] == [name.rsplit("/", 1)[-1]]
+
+
+class FailingWrites(FileSystemStorage):
+    """Django's file storage whose writes fail after some bytes (the library part replaced).
+
+    Stands in for errors the kernel cannot be made to return here (EIO).
+    """
+
+    fail_after = 70_000
+    error = errno.EIO
+
+    def _save(self, name, content):
+        class Failing(File):
+            def chunks(inner, chunk_size=None):  # noqa: N805 - the wrapped file's method
+                sent = 0
+                for chunk in content.chunks(chunk_size):
+                    sent += len(chunk)
+                    if sent > self.fail_after:
+                        raise OSError(self.error, os.strerror(self.error))
+                    yield chunk
+
+        return super()._save(name, Failing(content.file, name=content.name))
+
+
+@pytest.mark.parametrize("error", [errno.EIO, errno.ENOSPC, errno.EDQUOT])
+def test_any_write_error_removes_the_partial_blob(
+    make_patient, private_keys_and_blobs, settings, error
+):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "blobs": {
+            "BACKEND": f"{__name__}.FailingWrites",
+            "OPTIONS": {"location": str(private_keys_and_blobs)},
+        },
+    }
+    FailingWrites.error = error
+    patient = make_patient()
+    services.ensure_keys(patient)
+    expected = blobs.StorageFull if error != errno.EIO else OSError
+    with pytest.raises(expected) as raised:
+        blobs.store(patient.id, uuid.uuid4(), io.BytesIO(os.urandom(200_000)), kind="document")
+    assert raised.value.errno == error
+    assert isinstance(raised.value, blobs.StorageFull) == (error != errno.EIO)
+    assert [p for p in private_keys_and_blobs.rglob("*") if p.is_file()] == []
+
+
+def test_a_failed_sync_removes_the_blob(make_patient, private_keys_and_blobs, monkeypatch):
+    """fsync reporting the error (delayed allocation, NFS): the blob is not durable, so gone."""
+    patient = make_patient()
+    services.ensure_keys(patient)
+
+    def failing_fsync(fd):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(blobs.os, "fsync", failing_fsync)
+    with pytest.raises(OSError):
+        blobs.store(patient.id, uuid.uuid4(), io.BytesIO(CONTENT), kind="document")
+    assert [p for p in private_keys_and_blobs.rglob("*") if p.is_file()] == []
+
+
+def test_a_failed_write_never_deletes_the_blob_already_under_that_name(
+    make_patient, private_keys_and_blobs
+):
+    patient = make_patient()
+    document, name = stored(patient)
+    with pytest.raises(RuntimeError):
+        blobs.store(patient.id, document, io.BytesIO(b"autre contenu"), kind="document")
+    assert read(patient.id, document, name) == CONTENT

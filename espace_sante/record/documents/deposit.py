@@ -21,6 +21,7 @@ from django.utils import timezone
 from espace_sante.access import events as audit_events
 from espace_sante.access import policy
 from espace_sante.access.guard import guard
+from espace_sante.access.http import STORAGE_FULL_TEXT
 from espace_sante.access.policy import Action, Actor, NotAllowed
 from espace_sante.crypto import blobs
 from espace_sante.crypto import services as crypto
@@ -81,7 +82,9 @@ def add_document(
     The blob is written (and synced) first, then the row and its audit entry
     in one transaction; if the row cannot be written, the blob is removed. A
     crash between the two leaves only an unreferenced blob, which
-    ``sweep_orphan_blobs`` deletes later: never a row without its bytes.
+    ``sweep_orphan_blobs`` deletes later: never a row without its bytes. A full
+    blob store is an ``UploadRefused`` with code ``storage_full`` (nothing
+    written, the person told to try again later).
     """
     creating = guard(actor, Action.CREATE, patient.id, object_type="document", trace=False)
     if meta.replaces is not None:
@@ -105,6 +108,9 @@ def add_document(
     document_id = uuid.uuid4()
     try:
         blob_name = blobs.store(patient.id, document_id, inspected.path, kind="document")
+    except blobs.StorageFull as full:
+        # Nothing was written (the store removed its partial blob): said, not a server error.
+        raise UploadRefused(STORAGE_FULL_TEXT, code="storage_full") from full
     finally:
         inspected.cleanup()
     events = list(dict.fromkeys((system[:200], code[:64]) for system, code in meta.events if code))

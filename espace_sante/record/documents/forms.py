@@ -1,7 +1,10 @@
+import re
+import secrets
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.http import QueryDict
 from django.utils import timezone
 
 from .reference import CATEGORIES, PATIENT_CATEGORY_TYPES
@@ -50,11 +53,35 @@ class UploadForm(forms.Form):
         error_messages={"invalid": "Saisissez une date valide, par exemple 14/03/2025."},
     )
 
+    # A one-time token, new on every page shown: the same form sent twice (a double
+    # click, a retry after a lost connection) adds one document (an idempotency key).
+    once = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
     def clean_document_date(self) -> date | None:
         value: date | None = self.cleaned_data["document_date"]
         if value and value > timezone.localdate():
             raise forms.ValidationError("La date du document ne peut pas être dans le futur.")
         return value
+
+    def clean_once(self) -> str:
+        """The token, or "" for a missing or malformed one (the form then works without it)."""
+        value: str = self.cleaned_data["once"]
+        return value if ONE_TIME_TOKEN.fullmatch(value) else ""
+
+    def renew_token(self) -> str:
+        """A new token for the form shown again (its old one already served)."""
+        token = new_token()
+        data = cast(QueryDict, self.data).copy()  # a bound form's request.POST
+        data["once"] = token
+        self.data = data
+        return token
+
+
+ONE_TIME_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class EditForm(forms.Form):

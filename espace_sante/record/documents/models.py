@@ -9,11 +9,12 @@ Every table starts its indexes with ``patient`` (sharding column).
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 from espace_sante.access.owned import PatientOwned
 from espace_sante.identity.models import Organization, Person, Professional
 
-__all__ = ["Document", "DocumentEvent"]
+__all__ = ["Document", "DocumentEvent", "DepositKey"]
 
 
 class Document(PatientOwned):
@@ -134,3 +135,39 @@ class DocumentEvent(PatientOwned):
 
     def __str__(self) -> str:
         return f"{self.system}|{self.code}"
+
+
+class DepositKey(PatientOwned):
+    """An idempotency key of a deposit: the same request sent again lands once.
+
+    Software sends ``Idempotency-Key`` with ``POST DocumentReference``; the
+    citizen's upload form carries a one-time token. A key is its sender's
+    (``sender``: ``fhir:<client id>`` or ``user:<user id>``) and lives
+    ``RECORD_IDEMPOTENCY_HOURS`` (24 h); ``fingerprint`` (SHA-256 of the
+    request) tells a retry from another request reusing the key.
+    """
+
+    patient = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    sender = models.CharField(max_length=80)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="+")
+    created = models.BooleanField()  # the first answer created the document (201), or found it
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "clé d'idempotence d'un dépôt"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "sender", "key"], name="depositkey_patient_sender_key"
+            )
+        ]
+        indexes = [
+            # A key reused by its sender for another patient is refused too.
+            models.Index(fields=["sender", "key"], name="depositkey_sender_key"),
+            # The purge of expired keys, across patients.
+            models.Index(fields=["created_at"], name="depositkey_created_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender} {self.key}"

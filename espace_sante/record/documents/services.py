@@ -3,6 +3,8 @@
 - ``deposit``: add a document (checked, encrypted, durable, traced), a deposit
   by software with its deduplication and replacement, deposits in a batch, the
   orphan blob sweep, the author's own deposits;
+- ``idempotency``: a deposit sent again with the same key lands once, and the
+  purge of expired keys;
 - ``reading``: open a document and its bytes, the lists, pages and searches of
   a record, the titles the history shows;
 - ``changes``: the patient's edits, masking and deletion; the author's
@@ -31,6 +33,13 @@ from .deposit import (
     find_own_deposit,
     sweep_orphan_blobs,
 )
+from .idempotency import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    Idempotency,
+    deposit_once,
+    fingerprint,
+    purge_deposit_keys,
+)
 from .reading import (
     TITLE,
     DocumentId,
@@ -52,8 +61,10 @@ from .reading import (
 )
 
 __all__ = [
+    "IDEMPOTENCY_KEY_MAX_LENGTH",
     "TITLE",
     "Deposit",
+    "Idempotency",
     "DepositChange",
     "DocumentId",
     "DocumentPage",
@@ -65,14 +76,17 @@ __all__ = [
     "delete_document",
     "deposit",
     "deposit_batch",
+    "deposit_once",
     "document_page",
     "document_title",
     "find_own_deposit",
+    "fingerprint",
     "has_event",
     "iter_content",
     "list_documents",
     "open_content",
     "patient_of_document",
+    "purge_deposit_keys",
     "read_content",
     "search_documents",
     "set_masked",

@@ -1,7 +1,9 @@
 """Documents pages. Thin: parse input, one access function, one service, render."""
 
+import hashlib
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,7 +21,7 @@ from espace_sante.identity.models import Person
 
 from . import services
 from .cda import narrative_sections
-from .forms import EditForm, FilterForm, UploadForm
+from .forms import EditForm, FilterForm, UploadForm, new_token
 from .models import Document
 from .reference import CATEGORIES, PATIENT_CATEGORY_TYPES, document_type
 from .uploads import UploadRefused
@@ -195,28 +197,67 @@ def document_download(
     return stream_document(document, services.document_title(document), "attachment")
 
 
+RESENT_WITH_CHANGES = (
+    "Ce formulaire a déjà servi à ajouter un document, avec un autre contenu. Vérifiez vos "
+    "documents ; pour ajouter aussi celui-ci, choisissez de nouveau le fichier et envoyez le "
+    "formulaire."
+)
+
+
+def _once(request: HttpRequest, data: dict[str, Any]) -> services.Idempotency | None:
+    """The form's one-time token as an idempotency key (None on a page without one)."""
+    if not data["once"]:
+        return None
+    upload = data["file"]
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return services.Idempotency(
+        sender=f"user:{request.user.pk}",
+        key=data["once"],
+        fingerprint=services.fingerprint(
+            data["title"].encode(),
+            data["category"].encode(),
+            str(data["document_date"] or "").encode(),
+            digest.digest(),
+        ),
+    )
+
+
 @login_required
 @never_cache
 def document_upload(request: HttpRequest) -> HttpResponse:
     patient = space_shown(request)
     actor = citizen_actor(request)
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(request.POST or None, request.FILES or None, initial={"once": new_token()})
+    status = 400 if request.method == "POST" else 200
+    renewed = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        meta = services.NewDocument(
+            title=data["title"],
+            type_code=PATIENT_CATEGORY_TYPES[data["category"]],
+            source=Document.Source.PATIENT,
+            document_date=data["document_date"],
+        )
         try:
-            document = services.add_document(
+            document = services.deposit_once(
                 actor,
                 patient,
-                data["file"],
-                services.NewDocument(
-                    title=data["title"],
-                    type_code=PATIENT_CATEGORY_TYPES[data["category"]],
-                    source=Document.Source.PATIENT,
-                    document_date=data["document_date"],
+                _once(request, data),
+                lambda: services.Deposit(
+                    services.add_document(actor, patient, data["file"], meta), created=True
                 ),
-            )
+            ).document
         except UploadRefused as refusal:
-            form.add_error("file", refusal)
+            if refusal.code == "idempotency_mismatch":
+                renewed = form.renew_token()
+                form.add_error(None, RESENT_WITH_CHANGES)
+            else:
+                # A full store is nobody's file's fault: said above the form, not on the file.
+                form.add_error(None if refusal.code == "storage_full" else "file", refusal)
+            status = 503 if refusal.code == "storage_full" else 400
         else:
             url = reverse("record:document_detail", args=[document.id])
             messages.success(request, "Votre document a été ajouté.")
@@ -225,7 +266,8 @@ def document_upload(request: HttpRequest) -> HttpResponse:
             return redirect(url)
     if request.method == "POST" and request.headers.get("Accept") == "application/json":
         errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
-        return JsonResponse({"errors": errors, "form": form.errors}, status=400)
+        answer = {"errors": errors, "form": form.errors, **({"once": renewed} if renewed else {})}
+        return JsonResponse(answer, status=status)
     return render(
         request,
         "record/document_upload.html",
@@ -235,7 +277,7 @@ def document_upload(request: HttpRequest) -> HttpResponse:
             "patient": patient,
             "own_space": not _space_query(request, patient),
         },
-        status=400 if request.method == "POST" else 200,
+        status=status,
     )
 
 

@@ -44,6 +44,7 @@
       }
       box.hidden = true;
       button.disabled = false;
+      if (answer.once) { form.querySelector("[name=once]").value = answer.once; }
       showErrors(answer.errors || ["L'envoi a échoué. Vérifiez votre connexion puis réessayez."]);
     });
     request.addEventListener("error", function () {
