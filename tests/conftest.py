@@ -157,3 +157,19 @@ def personas(db) -> Personas:
         password=DEMO_PASSWORD,
         totp_secret=DEMO_TOTP_SECRET,
     )
+
+
+@pytest.fixture(autouse=True)
+def no_cache_left_behind(request, django_db_blocker):
+    """Rate limits, locks and used one-time codes live in the cache, a table that a
+    transactional test's flush does not empty: clear it so no test inherits them."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if transactional:
+        from django.core.cache import cache
+
+        with django_db_blocker.unblock():
+            cache.clear()
