@@ -41,6 +41,14 @@ def every_cell(table: str):
                     yield column, str(value).encode()
 
 
+def stored_in_clear(needle: bytes, value: bytes) -> bool:
+    """The needle in a cell: anywhere when long; when short (« AB- »), as the whole cell
+    or as a JSON string, since three random bytes turn up in ciphertext now and then."""
+    if len(needle) >= 8:
+        return needle in value
+    return value.strip() == needle or b'"' + needle + b'"' in value
+
+
 def fill_everything(patient) -> None:
     me = actor(patient)
     for key, data in MARKED.items():
@@ -74,7 +82,8 @@ def test_no_profile_content_is_stored_in_clear(personas):
         for column, value in every_cell(table):
             scanned += 1
             for needle in needles:
-                assert needle not in value, f"{needle!r} en clair dans {table}.{column}"
+                found = stored_in_clear(needle, value)
+                assert not found, f"{needle!r} en clair dans {table}.{column}"
     assert scanned > 100
     # The audit trail names objects, never their content.
     for column, value in every_cell("access_auditentry"):
