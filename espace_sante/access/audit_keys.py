@@ -33,6 +33,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 
+from espace_sante.crypto.files import fsync_directory, publish_private, write_private
+
 log = logging.getLogger(__name__)
 
 HMAC_KEY_BYTES = 32
@@ -148,45 +150,7 @@ def _create_keyring(path: Path) -> None:
     content = _serialize(
         Keyring(primary=key_id, keys={key_id: secrets.token_bytes(HMAC_KEY_BYTES)})
     )
-    _publish(path, content)
-
-
-def _publish(path: Path, content: bytes) -> None:
-    """Create path with content (0600, in a 0700 directory) unless it exists; never half-written."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = write_private(path, content)
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        pass  # another process won the race; its key is the one everybody uses
-    else:
-        fsync_directory(path.parent)
-        log.info("Audit key created: %s", path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def write_private(path: Path, content: bytes) -> Path:
-    """Write content durably to a new 0600 file next to path; return its name."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return temporary
-
-
-def fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    publish_private(path, content, "Audit key")
 
 
 @contextlib.contextmanager
@@ -238,13 +202,14 @@ def seal_signing_key() -> Ed25519PrivateKey:
     path = seal_key_path()
     if not path.exists():
         private = Ed25519PrivateKey.generate()
-        _publish(
+        publish_private(
             path,
             private.private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             ),
+            "Audit seal key",
         )
     try:
         loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)

@@ -32,6 +32,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from django.conf import settings
 
+from espace_sante.crypto.files import fsync_directory, write_private
+
 from . import audit_keys
 from .models import AuditHead
 from .verification import Seal, SealedHead, patient_key, snapshot, verify
@@ -184,7 +186,7 @@ def seal() -> Seal:
         number = len(lines) + 1
         heads_raw = _heads_bytes(heads)
         heads_name = f"heads-{number:06d}.txt"
-        temporary = audit_keys.write_private(directory / heads_name, heads_raw)
+        temporary = write_private(directory / heads_name, heads_raw)
         os.replace(temporary, directory / heads_name)
         body = {
             "format": SEAL_FORMAT,
@@ -207,7 +209,7 @@ def seal() -> Seal:
             os.fsync(fd)
         finally:
             os.close(fd)
-        audit_keys.fsync_directory(directory)
+        fsync_directory(directory)
     log.info(
         "Audit trail sealed: seal %s, %s patients, %s entries",
         number,

@@ -19,7 +19,6 @@ import contextlib
 import fcntl
 import logging
 import os
-import secrets
 import stat
 import threading
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from tink import aead, secret_key_access
 from tink.proto import tink_pb2
 
 from .errors import CryptoError
+from .files import fsync_directory, publish_private, write_private
 
 aead.register()
 
@@ -146,45 +146,7 @@ def _create(path: Path) -> None:
             f"Le fichier de la clé de chiffrement de clés {path} est introuvable alors que des "
             "clés de patients existent : restaurez-le (ou corrigez KEK_KEYSET_FILE)."
         )
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    content = _serialize(tink.new_keyset_handle(KEK_TEMPLATE))
-    # Write a private temporary file (O_EXCL, 0600 from the start), then publish it
-    # with link(), which fails if the name exists: like O_EXCL on the final name,
-    # two processes cannot both create a KEK, and in addition no reader ever
-    # sees a half-written file.
-    temporary = _write_private(path, content)
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        pass  # another process won the race; its key is the one everybody uses
-    else:
-        _fsync_directory(path.parent)
-        log.info("Key-encryption keyset created: %s", path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _write_private(path: Path, content: bytes) -> Path:
-    """Write content durably to a new 0600 file next to path; return its name."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return temporary
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    publish_private(path, _serialize(tink.new_keyset_handle(KEK_TEMPLATE)), "Key-encryption keyset")
 
 
 def _replace(path: Path, keyset: tink_pb2.Keyset) -> Kek:
@@ -192,13 +154,13 @@ def _replace(path: Path, keyset: tink_pb2.Keyset) -> Kek:
     keyset_handle = tink.proto_keyset_format.parse(
         keyset.SerializeToString(), secret_key_access.TOKEN
     )
-    temporary = _write_private(path, _serialize(keyset_handle))
+    temporary = write_private(path, _serialize(keyset_handle))
     try:
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
     forget()
     return current()
 
