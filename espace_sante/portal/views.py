@@ -153,9 +153,23 @@ def patient(request, patient_id):
     return response
 
 
+def _named_patient(request, patient_id) -> Person:
+    """The patient a portal action is about, under the patient page's rule.
+
+    A consent, a care team, an emergency or a deposit needs the patient found by
+    their traits in this session or an existing reason: a UUID alone must not
+    open a relation (and with it the identity).
+    """
+    person = get_object_or_404(Person, pk=patient_id)
+    actor = acting_professional(request)
+    if not access.identity_shown(actor, person, found_by_traits=found_by_traits(request, person)):
+        raise Http404
+    return person
+
+
 def _relation_change(request, patient_id, change, done: str):
     """Apply one access service to the patient; its refusal is shown, never raised."""
-    person = get_object_or_404(Person, pk=patient_id)
+    person = _named_patient(request, patient_id)
     try:
         change(acting_professional(request), person)
     except access.AccessChangeRefused as refusal:
@@ -187,7 +201,7 @@ def declare_care_team(request, patient_id):
 @login_required
 @require_POST
 def emergency(request, patient_id):
-    person = get_object_or_404(Person, pk=patient_id)
+    person = _named_patient(request, patient_id)
     form = EmergencyForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Écrivez pourquoi l'accès d'urgence est nécessaire.")
@@ -214,7 +228,7 @@ def emergency(request, patient_id):
 @login_required
 @require_POST
 def deposit(request, patient_id):
-    person = get_object_or_404(Person, pk=patient_id)
+    person = _named_patient(request, patient_id)
     actor = acting_professional(request)
     replaces = None
     if request.POST.get("replaces"):

@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from espace_sante.access import services as access
+from espace_sante.access.consent_models import Consent, EmergencyAccess
 from espace_sante.access.models import AuditEntry
 from espace_sante.access.policy import actor_for_user
 from espace_sante.record.documents import services as record
@@ -94,6 +95,25 @@ def test_a_uuid_alone_names_nobody_to_a_professional_without_a_reason(personas):
     assert set(seen.values_list("action", flat=True)) == {"lookup", "identity"}
 
 
+def test_a_uuid_alone_opens_no_consent_emergency_or_deposit(personas):
+    """Knowing a patient's UUID is not finding them: no relation can be opened with it."""
+    client = signed_in_professional(personas.hospital_doctor, personas)
+    base = f"/pro/patients/{personas.elder.id}/"
+    assert client.post(base + "consentement/").status_code == 404
+    assert client.post(base + "equipe-de-soins/").status_code == 404
+    assert client.post(base + "urgence/", {"justification": "Urgence vitale"}).status_code == 404
+    deposit = {"file": SimpleUploadedFile("cr.pdf", make_pdf()), "type_code": "11488-4"}
+    assert client.post(base + "deposer/", {**deposit, "title": "CR"}).status_code == 404
+    elder = personas.elder
+    assert not Consent.objects.filter(patient=elder).exists()
+    assert not EmergencyAccess.objects.filter(patient=elder).exists()
+    assert not Document.objects.filter(patient=elder).exists()
+    assert (
+        AuditEntry.objects.filter(patient_id=elder.id, action="identity", outcome="denied").count()
+        == 4
+    )
+
+
 def test_the_medecin_traitant_sees_the_masked_document(personas, marie_documents):
     client = signed_in_professional(personas.gp, personas)
     text = client.get(f"/pro/patients/{personas.mother.id}/").content.decode()
@@ -127,6 +147,7 @@ def test_a_doctor_without_consent_sees_nothing_then_the_unmasked_ones_after_cons
 def test_a_blocked_doctor_can_deposit_but_not_read(personas, marie_documents):
     doctor = personas.hospital_doctor
     client = signed_in_professional(doctor, personas)
+    find(client, personas.mother)
     client.post(f"/pro/patients/{personas.mother.id}/consentement/")
     access.block_professional(actor_for_user(personas.mother.user), personas.mother, doctor)
     page = client.get(f"/pro/patients/{personas.mother.id}/").content.decode()
@@ -168,6 +189,7 @@ def test_a_professional_withdraws_only_their_own_document(personas, marie_docume
 
 def test_bris_de_glace_needs_a_justification_and_shows_in_the_audit(personas, marie_documents):
     client = signed_in_professional(personas.hospital_doctor, personas)
+    find(client, personas.mother)
     short = client.post(
         f"/pro/patients/{personas.mother.id}/urgence/", {"justification": "vite"}, follow=True
     )
