@@ -31,11 +31,11 @@ from django_tasks_db.models import DBTaskResult
 
 from espace_sante.access import audit
 from espace_sante.access.models import AuditEntry, AuditHead
-from espace_sante.access.policy import SYSTEM, Action, actor_for_user
+from espace_sante.access.policy import SYSTEM, Action
 from espace_sante.access.seals import SealError
 from espace_sante.access.tasks import seal_audit_trail
 
-from .audit_support import POSTGRES, db_value, hmac_key, only_postgres, pro_actor, tamper, verify
+from .audit_support import POSTGRES, db_value, hmac_key, only_postgres, tamper, verify
 
 pytestmark = pytest.mark.django_db
 
@@ -101,24 +101,6 @@ def sql(statement: str, params=()) -> None:
     """What the insider does on tables without a trigger (the heads)."""
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-
-
-@pytest.fixture
-def trail(personas):
-    marie = actor_for_user(personas.mother.user)
-    entries = [
-        audit.record(marie, Action.LIST, personas.mother.id, object_type="document"),
-        audit.record(
-            pro_actor(personas.gp), Action.READ, personas.mother.id, reason="medecin_traitant"
-        ),
-        audit.record(marie, "settings", personas.mother.id, reason="emergency_btg=non"),
-        audit.record(
-            pro_actor(personas.hospital_doctor), Action.READ, personas.mother.id, allowed=False
-        ),
-        audit.record(SYSTEM, Action.LIST, personas.mother.id, object_type="document"),
-    ]
-    audit.record(actor_for_user(personas.elder.user), Action.LIST, personas.elder.id)
-    return entries
 
 
 # --- The keyed chain ---------------------------------------------------------
