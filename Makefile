@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres test-browser lint format install worker clean
+.PHONY: run test test-sqlite test-postgres test-browser lint format install worker clean audit-deps
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ run: $(STAMP)
 ## The whole suite: SQLite always, PostgreSQL too when DATABASE_URL points at one.
 test: $(STAMP)
 	bash scripts/test-all.sh
+
+## Audit requirements.lock against the local OSV copy (see README)
+audit-deps: $(STAMP)
+	$(BIN)/python scripts/audit_deps.py check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
