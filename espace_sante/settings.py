@@ -221,6 +221,7 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 
 ACCOUNT_ADAPTER = "espace_sante.identity.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "espace_sante.identity.adapters.SocialAccountAdapter"
+MFA_ADAPTER = "espace_sante.identity.adapters.MFAAdapter"
 ACCOUNT_FORMS = {
     "login": "espace_sante.identity.forms.SignInForm",
     "confirm_login_code": "espace_sante.identity.forms.LoginCodeForm",

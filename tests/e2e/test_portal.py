@@ -147,3 +147,20 @@ def test_un_professionnel_bloque_ne_peut_pas_ouvrir_d_acces_d_urgence(
     expect(page.get_by_role("link", name="Bilan sanguin")).to_have_count(0)
     call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
     assert smtp_server.messages == []
+
+
+def test_un_professionnel_ne_peut_pas_desactiver_sa_double_authentification(
+    page, base_url, personas
+):
+    sign_in_professional(page, base_url, personas.gp, personas)
+    page.goto(base_url + "/comptes/2fa/totp/deactivate/")
+    page.get_by_label("Mot de passe").fill(personas.password)
+    page.get_by_role("button", name="Confirmer").click()
+    page.wait_for_url(base_url + "/comptes/2fa/totp/deactivate/")
+    page.get_by_role("button", name="Désactiver").click()
+    expect(
+        page.get_by_text("La double authentification est obligatoire pour les professionnels")
+    ).to_be_visible()
+    page.goto(base_url + "/pro/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert "/comptes/2fa/totp/activate/" not in page.url

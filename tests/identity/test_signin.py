@@ -162,3 +162,34 @@ def test_nobody_signs_up_here(client):
 
 def test_passwords_are_hashed_with_argon2(personas):
     assert identify_hasher(personas.mother.user.password).algorithm == "argon2"
+
+
+def signed_in_professional(client, personas):
+    user = personas.gp.user
+    sign_in(client, user.email, personas.password)
+    client.post(TOTP, {"code": pyotp.TOTP(personas.totp_secret).now()})
+    assert client.get("/").status_code == 200
+    return user
+
+
+def test_a_professional_cannot_switch_off_his_totp(client, personas):
+    from allauth.mfa.models import Authenticator
+
+    user = signed_in_professional(client, personas)
+    # Changing 2FA settings asks for the password again (allauth's reauthentication).
+    client.post(reverse("account_reauthenticate"), {"password": personas.password})
+    response = client.post(reverse("mfa_deactivate_totp"))
+    assert "La double authentification est obligatoire pour les professionnels" in (
+        response.content.decode()
+    )
+    assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    assert client.get("/").status_code == 200
+
+
+def test_a_professional_whose_totp_is_removed_stops_working_at_once(client, personas):
+    from allauth.mfa.models import Authenticator
+
+    user = signed_in_professional(client, personas)
+    Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).delete()
+    response = client.get("/pro/patients/")
+    assert response.status_code == 302 and response["Location"] == reverse("mfa_activate_totp")
