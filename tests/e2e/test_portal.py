@@ -59,6 +59,10 @@ def test_le_medecin_traitant_voit_le_document_masque(page, base_url, personas, m
     find_marie(page, personas)
     expect(page.get_by_role("link", name="Compte rendu confidentiel")).to_be_visible()
     expect(page.get_by_text("Vous êtes son médecin traitant.")).to_be_visible()
+    # What Marie added herself is hers, not the doctor's « Vous-même ».
+    row = page.get_by_role("row").filter(has_text="Bilan sanguin")
+    expect(row.get_by_role("cell", name="Le patient (ou son représentant)")).to_be_visible()
+    expect(page.get_by_text("Vous-même")).to_have_count(0)
     assert blocking_violations(page) == []
 
 
