@@ -2,13 +2,13 @@ from django.urls import reverse
 
 from espace_sante.identity.models import User
 
-# The citizen's sections, in the order of the official service.
+# The citizen's sections, in the order of the official service. The Agenda and
+# the Catalogue come between Messagerie and Paramètres once they have pages:
+# until then the menu does not offer them as if they worked.
 CITIZEN_SECTIONS = [
     ("documents", "Documents"),
     ("profil", "Profil médical"),
     ("messagerie", "Messagerie"),
-    ("agenda", "Agenda"),
-    ("catalogue", "Catalogue"),
     ("parametres", "Paramètres"),
 ]
 # Sections that have their own pages; the others show the "not yet" page.

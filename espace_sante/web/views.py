@@ -35,9 +35,6 @@ UPCOMING = {
     "déposés par vos professionnels de santé ou par vous-même.",
     "profil": "Vos antécédents, traitements, allergies, vaccinations, mesures et volontés.",
     "messagerie": "Les messages sécurisés que vos professionnels de santé vous envoient.",
-    "agenda": "Vos rendez-vous et les rappels de vaccination et de dépistage.",
-    "catalogue": "Les applications référencées par l'État que vous pouvez connecter à "
-    "votre espace.",
     "parametres": "Qui peut voir vos documents, l'historique des accès, vos notifications "
     "et la fermeture de votre espace.",
     "patients": "Les dossiers des patients que vous suivez, dans le respect de leurs choix.",
