@@ -273,7 +273,10 @@ def _season(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
         raise ValueError(f"saison « {text} » : écrivez « MM-JJ/MM-JJ », par exemple 10-15/01-31")
     sm, sd, em, ed = (int(part) for part in match.groups())
     for month, day in ((sm, sd), (em, ed)):
-        date(2001, month, day)  # ValueError for a day that does not exist (29 February too)
+        try:
+            date(2001, month, day)  # 29 February is refused too: not every year has one
+        except ValueError:
+            raise ValueError(f"saison « {text} » : le {day:02}/{month:02} n'existe pas") from None
     return (sm, sd), (em, ed)
 
 
