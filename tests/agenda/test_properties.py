@@ -173,7 +173,7 @@ def test_hpv_second_dose_six_months_after_the_first(birth, sex, data):
 
 @given(st.dates(min_value=date(1930, 1, 1), max_value=date(1980, 12, 31)), sexes, st.data())
 def test_a_recent_dtp_dose_skips_the_fixed_age_booster(birth, sex, data):
-    # prevention.md: a fixed-age booster (45, 65) is skipped when the last dose is under 5 years old.
+    # prevention.md: a fixed-age booster (45, 65) is skipped when the last dose is < 5 years old.
     age = data.draw(st.sampled_from([45, 65]))
     booster = birth + relativedelta(years=age)
     rule_id = f"vac-dtp-{age}ans"
