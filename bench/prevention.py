@@ -9,8 +9,9 @@ screenings, seasonal vaccines; 3 % of women 18–44 pregnant), so memory depends
 chunk, not on the number of persons. Only the ``forecast`` calls are timed.
 
 Prints persons/s (per second of this process's CPU time, the one-core figure, and per
-second of wall clock, lower on a busy machine), reminders per person, the peak RSS after the first chunk, after a tenth
-of the persons and at the end (flat when the last two match), and what 68 million spaces would take.
+second of wall clock, lower on a busy machine), reminders per person, the peak RSS after
+the first chunk, after a tenth of the persons and at the end (flat when the last two
+match), and what 68 million spaces would take.
 """
 
 import argparse
