@@ -229,7 +229,7 @@ class Rule:
     end: Bound | None
     counts_from: Span
     counts_to: Bound | None
-    codes: frozenset[str]
+    codes: tuple[str, ...]  # in the file's order: the first is the one "mark done" records
     dose: int
     interval: Span | None
     every: Mapping[str, Span] | None  # per code: the next one this long after the last
@@ -304,8 +304,8 @@ def _rule(row: dict[str, str], line: int, codes: Mapping[str, object]) -> Rule:
     if end and end.anchor == anchor and (end.span.months > 0) == (start.months > 0):
         if (end.span.months, end.span.days) <= (start.months, start.days):
             raise ValueError(f"l'âge « to » ({row['to']}) n'est pas après « from » ({row['from']})")
-    rule_codes = frozenset(code.strip() for code in required("codes").split("|"))
-    unknown = sorted(rule_codes - set(codes))
+    rule_codes = tuple(dict.fromkeys(code.strip() for code in required("codes").split("|")))
+    unknown = sorted(set(rule_codes) - set(codes))
     if unknown:
         raise ValueError(f"code(s) inconnu(s) : {', '.join(unknown)} (voir prevention_codes.csv)")
     every: dict[str, Span] | None = None
@@ -317,7 +317,7 @@ def _rule(row: dict[str, str], line: int, codes: Mapping[str, object]) -> Rule:
                 raise ValueError(f"« every » nomme le code {code}, absent de « codes »")
             for one in [code] if code else rule_codes:
                 every[one] = parse_span(text)
-        if set(every) != rule_codes:
+        if set(every) != set(rule_codes):
             raise ValueError("« every » doit donner un délai pour chaque code")
     season = _season(row["season"].strip()) if row["season"].strip() else None
     dose_text = row["dose"].strip()
@@ -447,7 +447,7 @@ class _Person:
 
     def counted(self, rule: Rule) -> list[tuple[date, str]]:
         """The records that count for ``rule``, oldest first."""
-        if not self.dates or rule.codes.isdisjoint(self.dates):
+        if not self.dates or self.dates.keys().isdisjoint(rule.codes):
             return []
         anchor = self.anchors[rule.anchor]
         low = rule.counts_from.after(anchor)
@@ -501,12 +501,15 @@ class RuleBook:
             return ()
         return self._by_age[max(0, min(age_months, len(self._by_age) - 1))]
 
-    def forecast(self, facts: Facts, today: date) -> list[Reminder]:
+    def forecast(self, facts: Facts, today: date, exhaustive: bool = False) -> list[Reminder]:
+        """The reminders; ``exhaustive`` reads every rule instead of the index (for tests)."""
         if facts.prevention_off or today < facts.birth_date:
             return []
         person = _Person(facts, today)
         candidates: Iterable[Rule] = self.near(months_between(facts.birth_date, today))
-        if facts.pregnancy_start is not None:
+        if exhaustive:
+            candidates = self.rules
+        elif facts.pregnancy_start is not None:
             candidates = (*candidates, *self.pregnancy_rules)
         reminders = []
         for rule in candidates:
@@ -525,7 +528,10 @@ class RuleBook:
             return None
         if rule.born_from is not None and facts.birth_date < rule.born_from:
             return None
-        start = rule.start.after(person.anchors[rule.anchor])
+        anchor = person.anchors.get(rule.anchor)
+        if anchor is None:
+            return None  # a pregnancy rule, and no pregnancy declared
+        start = rule.start.after(anchor)
         if start > person.horizon:
             return None
         end = None
@@ -659,5 +665,5 @@ def default_rules() -> RuleBook:
 
 
 def forecast(facts: Facts, today: date, rules: RuleBook | None = None) -> list[Reminder]:
-    """The person's reminders on ``today``: due now, coming within three months, or done."""
+    """The person's reminders on ``today`` (due, coming within three months, or done), unsorted."""
     return (rules or default_rules()).forecast(facts, today)

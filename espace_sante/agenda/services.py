@@ -17,14 +17,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from espace_sante.access.policy import Actor
 from espace_sante.identity.models import Person
 from espace_sante.record.profile import services as profile
+from espace_sante.record.profile.encrypted import ProfileEntry
 from espace_sante.record.profile.models import Vaccination
 
-from .prevention import Facts, Record, Reminder, forecast, known_codes
+from .prevention import Facts, Record, Reminder, default_rules, forecast, known_codes
+
+
+class NotRecordable(ValidationError):
+    """A reminder the profile cannot record as done (yet); the message says why, in French."""
 
 
 @dataclass(frozen=True)
@@ -35,10 +41,12 @@ class Forecast:
 
 
 def _names_to_codes() -> dict[str, str]:
+    # A vaccine is recognised by its label (what mark_done writes) or a name the profile suggests.
     return {
         _normalised(name): code
-        for code, (_kind, _label, names) in known_codes().items()
-        for name in names
+        for code, (kind, label, names) in known_codes().items()
+        if kind == "vaccine"
+        for name in (label, *names)
     }
 
 
@@ -75,3 +83,36 @@ def prevention_forecast(
     )
     facts = Facts(birth_date=patient.birth_date, sex=patient.sex, vaccinations=records)
     return Forecast(forecast(facts, today or timezone.localdate()), unknown)
+
+
+def mark_done(
+    actor: Actor | None, patient: Person, rule_id: str, on: date, code: str | None = None
+) -> ProfileEntry:
+    """Record in ``patient``'s profile that the vaccination of a reminder was given ``on``.
+
+    The vaccine is ``code`` (one of the rule's codes) or the rule's first one; it is
+    written under its label, which the forecast recognises. Exams (screenings,
+    check-ups) have no section of the profile yet: ``NotRecordable``.
+    """
+    rule = default_rules().by_id.get(rule_id)
+    if rule is None:
+        raise NotRecordable("Ce rappel n'existe pas.")
+    vaccines = {
+        found: label
+        for found, (kind, label, _names) in known_codes().items()
+        if kind == "vaccine" and found in rule.codes
+    }
+    chosen = code or next((one for one in rule.codes if one in vaccines), None)
+    if chosen is None:
+        raise NotRecordable(
+            "Votre profil ne permet pas encore de noter cet examen : "
+            "gardez son compte rendu dans vos documents."
+        )
+    if chosen not in vaccines:
+        raise NotRecordable("Ce vaccin ne correspond pas à ce rappel.")
+    return profile.add_entry(
+        actor,
+        patient,
+        "vaccinations",
+        {"vaccine": vaccines[chosen], "vaccinated_on": on.isoformat()},
+    )

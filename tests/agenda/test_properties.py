@@ -17,6 +17,7 @@ from espace_sante.agenda.prevention import (
     Facts,
     Record,
     add_months,
+    default_rules,
     forecast,
     months_between,
 )
@@ -186,4 +187,35 @@ def test_a_recent_dtp_dose_skips_the_fixed_age_booster(birth, sex, data):
     assert statuses(Facts(birth, sex, vaccinations=(Record("dtp", old),)), booster)[rule_id] == (
         TO_DO,
         booster,
+    )
+
+
+records = st.builds(
+    Record,
+    st.sampled_from(
+        ["hexavalent", "ror", "hpv", "dtp", "dtcap_adulte", "zona", "grippe", "mammographie"]
+        + ["test_colorectal", "test_hpv", "cytologie_col", "examen_enfant", "examen_dentaire"]
+    ),
+    st.dates(min_value=date(1930, 1, 1), max_value=date(2027, 12, 31)),
+)
+
+
+@settings(max_examples=300)
+@given(
+    births,
+    sexes,
+    st.lists(records, max_size=6),
+    st.one_of(st.none(), st.dates(min_value=date(1945, 1, 1), max_value=date(2027, 12, 31))),
+    st.dates(min_value=date(1930, 1, 1), max_value=date(2060, 12, 31)),
+)
+def test_the_age_index_never_drops_a_reminder(birth, sex, recorded, pregnancy, today):
+    # The engine reads only the rules near the person's age: the same as reading them all.
+    facts = Facts(birth, sex, exams=tuple(recorded), pregnancy_start=pregnancy)
+    rules = default_rules()
+
+    def by_rule(reminders):
+        return sorted(reminders, key=lambda reminder: reminder.rule_id)
+
+    assert by_rule(rules.forecast(facts, today)) == by_rule(
+        rules.forecast(facts, today, exhaustive=True)
     )

@@ -68,3 +68,36 @@ def test_names_typed_with_other_case_and_spaces_are_recognised():
     )
     assert [(r.code, r.on) for r in records] == [("grippe", date(2026, 10, 20))]
     assert unknown == ["Méningocoque C"]
+
+
+def test_marking_a_vaccination_reminder_done_records_it_in_the_profile():
+    lucas = make_person(first_names="Lucas", birth_name="PETIT", sex="M", birth=date(2020, 6, 1))
+    me = actor_for_user(lucas.user)
+    assert _statuses(me, lucas)["vac-dtcap-6ans"] == TO_DO
+
+    services.mark_done(me, lucas, "vac-dtcap-6ans", date(2026, 11, 20))
+
+    assert _statuses(me, lucas)["vac-dtcap-6ans"] == DONE
+    [entry] = profile.list_section(me, lucas, "vaccinations")
+    assert entry.vaccine.startswith("DTCaP")
+    assert entry.vaccinated_on == date(2026, 11, 20)
+
+
+def test_a_screening_cannot_be_marked_done_in_the_profile_yet():
+    odette = make_person(first_names="Odette", birth_name="MARCHAND", birth=date(1955, 3, 3))
+    with pytest.raises(services.NotRecordable, match="pas encore de noter cet examen"):
+        services.mark_done(actor_for_user(odette.user), odette, "depistage-sein", TODAY)
+
+
+def test_a_stranger_cannot_mark_a_reminder_done():
+    odette = make_person(first_names="Odette", birth_name="MARCHAND", birth=date(1955, 3, 3))
+    stranger = make_stranger()
+    with pytest.raises(NotAllowed):
+        services.mark_done(actor_for_user(stranger.user), odette, "vac-zona-1", TODAY)
+    assert profile.list_section(actor_for_user(odette.user), odette, "vaccinations") == []
+
+
+def _statuses(actor, person):
+    return {
+        r.rule_id: r.status for r in services.prevention_forecast(actor, person, TODAY).reminders
+    }
