@@ -401,7 +401,7 @@ def load_rules(path: Path = RULES_FILE, codes_path: Path = CODES_FILE) -> "RuleB
     for rule in rules:
         for name in ("after", "unless"):
             other = getattr(rule, name)
-            if other is not None and other not in seen:
+            if other is not None and (other not in seen or other == rule.id):
                 raise RuleFileError(
                     f"{path.name}, ligne {rule.line} (règle « {rule.id} ») : "
                     f"« {name} » renvoie à la règle inconnue « {other} »"
@@ -449,7 +449,9 @@ class _Person:
         """The records that count for ``rule``, oldest first."""
         if not self.dates or self.dates.keys().isdisjoint(rule.codes):
             return []
-        anchor = self.anchors[rule.anchor]
+        anchor = self.anchors.get(rule.anchor)
+        if anchor is None:
+            return []  # a pregnancy rule, and no pregnancy declared
         low = rule.counts_from.after(anchor)
         high = None
         if rule.counts_to is not None:
