@@ -246,15 +246,25 @@ PERSONAS = [
         },
     ),
     Persona(
+        # The official calendar: a series begun before 15 keeps its 2-dose scheme.
         "Tom, 16 ans, une seule dose contre les papillomavirus à 13 ans",
         Facts(d(2010, 3, 1), "M", vaccinations=vac("hpv", d(2024, 1, 10))),
         {
-            ("vac-hpv-rattrapage-1", DONE, d(2024, 1, 10)),
-            ("vac-hpv-rattrapage-2", TO_DO, d(2025, 3, 1)),
+            ("vac-hpv-2-apres-15ans", TO_DO, d(2025, 3, 1)),
             ("examen-enfant-15-16-ans", TO_DO, d(2025, 3, 1)),
             ("dentaire-16ans", TO_DO, d(2026, 3, 1)),
             ("dentaire-17ans", TO_PLAN, d(2027, 3, 1)),
             ("vac-meningocoque-acwy-ado", TO_DO, d(2021, 3, 1)),
+        },
+    ),
+    Persona(
+        "Léna, 17 ans, rattrapage contre les papillomavirus commencé à 16 ans (3 doses)",
+        Facts(d(2009, 5, 5), "F", vaccinations=vac("hpv", d(2025, 10, 1))),
+        {
+            ("vac-hpv-rattrapage-1", DONE, d(2025, 10, 1)),
+            ("vac-hpv-rattrapage-2", TO_DO, d(2025, 12, 1)),
+            ("dentaire-17ans", TO_DO, d(2026, 5, 5)),
+            ("vac-meningocoque-acwy-ado", TO_DO, d(2020, 5, 5)),
         },
     ),
     Persona(
