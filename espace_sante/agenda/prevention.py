@@ -478,29 +478,30 @@ class RuleBook:
         self.by_id = {rule.id: rule for rule in rules}
         self.pregnancy_rules = tuple(rule for rule in rules if rule.anchor != "birth")
         birth = [rule for rule in rules if rule.anchor == "birth"]
-        last = 1 + max(
-            (
-                rule.end.span.rough_months(upper=True)
-                if rule.end
-                else rule.start.rough_months(upper=False)
-            )
-            for rule in birth
+
+        def first(rule: Rule) -> int:
+            return rule.start.rough_months(upper=False) - HORIZON_MONTHS - 1
+
+        def last(rule: Rule) -> int | None:  # None: no upper age known from the birth
+            if rule.end is None or rule.end.anchor != "birth":
+                return None
+            return rule.end.span.rough_months(upper=True)
+
+        bounds = [(rule, first(rule), last(rule)) for rule in birth]
+        oldest = 1 + max(
+            low + HORIZON_MONTHS + 1 if high is None else high for _, low, high in bounds
         )
-        self._by_age: list[tuple[Rule, ...]] = []
-        for age in range(last + 1):
-            # A rule is near when its window (shown HORIZON_MONTHS early) may hold the age.
-            self._by_age.append(
-                tuple(
-                    rule
-                    for rule in birth
-                    if rule.start.rough_months(upper=False) - HORIZON_MONTHS - 1 <= age
-                    and (rule.end is None or age <= rule.end.span.rough_months(upper=True))
-                )
+        # A rule is near an age (in whole months) when its window, shown HORIZON_MONTHS
+        # early, may hold it; the exact dates are checked for the near ones only.
+        self._by_age: list[tuple[Rule, ...]] = [
+            tuple(
+                rule for rule, low, high in bounds if low <= age and (high is None or age <= high)
             )
+            for age in range(oldest + 1)
+        ]
 
     def near(self, age_months: int) -> tuple[Rule, ...]:
-        if age_months < -HORIZON_MONTHS - 1:
-            return ()
+        """The birth rules that may concern someone of this age (the oldest ages share one)."""
         return self._by_age[max(0, min(age_months, len(self._by_age) - 1))]
 
     def forecast(self, facts: Facts, today: date, exhaustive: bool = False) -> list[Reminder]:
@@ -549,8 +550,6 @@ class RuleBook:
         done_on: date | None = None
         if rule.season is not None:
             due, done_on = self._season(rule, person, start, counted)
-            if due is None:
-                return None
         elif rule.every is not None:
             if counted:
                 done_on, code = counted[-1]
@@ -600,7 +599,7 @@ class RuleBook:
     @staticmethod
     def _season(
         rule: Rule, person: _Person, start: date, counted: list[tuple[date, str]]
-    ) -> tuple[date | None, date | None]:
+    ) -> tuple[date, date | None]:
         """(due, done_on) for a seasonal rule: this season's or the next one's."""
         assert rule.season is not None  # noqa: S101 (called for seasonal rules only)
         (sm, sd), (em, ed) = rule.season
