@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "espace_sante.messaging",
     "espace_sante.pharmacy",
     "espace_sante.enrollment",
+    "espace_sante.agenda",
     "espace_sante.operator",
     "espace_sante.fhir",
     "espace_sante.demo",
