@@ -175,6 +175,7 @@ ROUTES = {
     # The operators' console.
     "operateur/": OPERATOR,
     "operateur/personnes/": OPERATOR,
+    "operateur/personnes/<uuid:person_id>/": OPERATOR,
     "operateur/personnes/<uuid:person_id>/<slug:action>/": OPERATOR,
     "operateur/campagnes/<uuid:campaign_id>/": OPERATOR,
     "operateur/campagnes/<uuid:campaign_id>/import/": OPERATOR,

@@ -28,6 +28,12 @@ PROFESSIONAL_SECTIONS = [
     ("compte-pro", "Mon compte"),
 ]
 
+# The operator's console (no health data): URL names and labels.
+OPERATOR_SECTIONS = [
+    ("operator:campaigns", "Campagnes"),
+    ("operator:person", "Rechercher une personne"),
+]
+
 
 def section_url(slug: str) -> str:
     if slug in BUILT_SECTIONS:
@@ -72,6 +78,8 @@ def navigation(request):
             )
             for pages in _organization_inboxes(actor)
         ]
+    elif user.kind == User.Kind.OPERATOR:
+        entries = [(reverse(name), label, 0) for name, label in OPERATOR_SECTIONS]
     else:
         return {}
     # One item is current: the one whose address is the longest prefix of the page's

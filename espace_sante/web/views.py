@@ -63,6 +63,8 @@ def home(request):
             sections=[(section_url(s), label, UPCOMING[s]) for s, label in PROFESSIONAL_SECTIONS],
         )
         return render(request, "web/home_professional.html", context)
+    if user.kind == User.Kind.OPERATOR:
+        return redirect("operator:campaigns")  # the console is the operator's home
     return render(request, "web/home_other.html", context)
 
 
