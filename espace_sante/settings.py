@@ -150,6 +150,8 @@ TEMPLATES = [
         "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
+            # « 1er décembre 2026 à 14 h 05 » in every template, without a {% load %}.
+            "builtins": ["espace_sante.web.templatetags.french"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",

@@ -27,6 +27,7 @@ from .consent_models import (
     EmergencyAccess,
     PatientRole,
 )
+from .dates import french_date, french_datetime
 from .guard import Access, guard, refuse
 from .policy import (
     SETTINGS_FIELDS,
@@ -401,17 +402,14 @@ def professionals_with_access(actor: Actor | None, patient: Person) -> list[Prof
         "professional"
     ):
         item = entry(consent.professional)
-        item.reasons.append(
-            f"Votre consentement du {timezone.localtime(consent.given_at):%d/%m/%Y}"
-        )
+        item.reasons.append(f"Votre consentement du {french_date(consent.given_at)}")
         item.consent = consent
     for emergency in EmergencyAccess.objects.filter(
         patient=patient, expires_at__gt=now
     ).select_related("professional"):
         item = entry(emergency.professional)
         item.reasons.append(
-            f"{emergency.get_kind_display()} jusqu'au "
-            f"{timezone.localtime(emergency.expires_at):%d/%m/%Y à %H:%M}"
+            f"{emergency.get_kind_display()} jusqu'au {french_datetime(emergency.expires_at)}"
         )
         item.emergency_until = emergency.expires_at
     for block in Block.objects.filter(patient=patient, lifted_at__isnull=True).select_related(

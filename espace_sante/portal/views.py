@@ -9,13 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from espace_sante.access import policy
 from espace_sante.access import services as access
 from espace_sante.access.consent_models import EmergencyAccess
+from espace_sante.access.dates import french_time
 from espace_sante.access.guard import decide
 from espace_sante.access.http import (
     SESSION_ORGANIZATION,
@@ -216,11 +216,10 @@ def emergency(request, patient_id):
     except access.AccessChangeRefused as refusal:
         messages.error(request, refusal.messages[0])
     else:
-        until = timezone.localtime(granted.expires_at)
         messages.warning(
             request,
-            f"Accès d'urgence ouvert jusqu'à {until:%H:%M}. Le patient et son médecin traitant "
-            "en seront informés.",
+            f"Accès d'urgence ouvert jusqu'à {french_time(granted.expires_at)}. Le patient et "
+            "son médecin traitant en seront informés.",
         )
     return redirect("portal:patient", patient_id=person.id)
 

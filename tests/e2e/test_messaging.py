@@ -1,6 +1,7 @@
 """Messagerie sécurisée dans un vrai navigateur : l'échange complet et l'ordonnance en pharmacie."""
 
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -73,6 +74,10 @@ def test_un_medecin_ecrit_avec_un_pdf_marie_lit_l_ajoute_a_ses_documents_et_repo
     page.get_by_role("link", name="Résultats de votre bilan").click()
     expect(page.get_by_text("Vos résultats sont normaux.")).to_be_visible()
     expect(page.get_by_role("link", name="https://exemple.fr/bilan")).to_be_visible()
+    # Times as French typography writes them (« à 14 h 05 »), never « 14:05 » or « 14h05 ».
+    main_text = page.get_by_role("main").inner_text()
+    assert re.search(r"à \d{1,2} h \d{2}", main_text), main_text
+    assert not re.search(r"\d:\d\d|\dh\d", main_text), main_text
     expect(nav(page).get_by_test_id("unread-count")).to_have_count(0)
     assert blocking_violations(page) == []
 

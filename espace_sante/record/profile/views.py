@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from espace_sante.access.dates import french_datetime
 from espace_sante.access.http import patient_page
 from espace_sante.access.policy import Action, Actor
 from espace_sante.identity.models import Person
@@ -398,7 +399,7 @@ def measure_delete(
             "page_title": "Confirmer la suppression",
             "patient": patient,
             "question": f"Voulez-vous vraiment supprimer cette mesure ({measure.label.lower()}) ?",
-            "details": [("Valeur", point.display), ("Date", f"{when:%d/%m/%Y à %H:%M}")],
+            "details": [("Valeur", point.display), ("Date", french_datetime(when))],
             "back_url": back,
         },
     )
