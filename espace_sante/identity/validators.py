@@ -44,7 +44,7 @@ def validate_nir(value: str) -> str:
         if type(exc).__name__ == "InvalidChecksum":
             raise ValidationError(
                 "La clé du numéro de sécurité sociale (les 2 derniers chiffres) ne correspond "
-                "pas au numéro : vérifiez-le sur votre carte Vitale.",
+                "pas au numéro : vérifiez-le sur la carte Vitale.",
                 code="nir_key",
             ) from exc
         raise ValidationError(

@@ -145,7 +145,10 @@ def send_prescription(
                 actor,
                 patient,
                 pharmacy,
-                subject=f"Ordonnance : {title}"[:200],
+                # « Ordonnance : Ordonnance » says nothing twice.
+                subject=(
+                    title if title.lower().startswith("ordonnance") else f"Ordonnance : {title}"
+                )[:200],
                 body=body,
                 attachments=[copy],
             )

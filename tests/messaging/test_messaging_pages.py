@@ -222,3 +222,23 @@ def test_writing_to_a_patient_needs_her_traits_or_a_reason(personas):
     assert AuditEntry.objects.filter(
         patient_id=personas.elder.id, action="identity", outcome="allowed"
     ).exists()
+
+
+def test_only_the_files_she_received_are_offered_to_her_documents(marie_client, conversation):
+    marie_client.post(
+        f"/messagerie/{conversation.id}/repondre/",
+        {
+            "body": "Voici mon ancien bilan",
+            "attachments": [SimpleUploadedFile("a.pdf", make_pdf())],
+        },
+    )
+    page = marie_client.get(f"/messagerie/{conversation.id}/").content.decode()
+    # The doctor's attachment, not the one she just sent from her own files.
+    assert page.count("Ajouter à mes documents") == 1
+
+
+def test_the_professional_sees_who_wrote_each_message_of_his_side(personas, conversation):
+    client = signed_in_professional(personas.gp, personas)
+    page = client.get(f"/pro/messagerie/{conversation.id}/").content.decode()
+    assert "Vous (" not in page
+    assert "Dr Claire Martin" in page
