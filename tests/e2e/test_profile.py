@@ -48,7 +48,7 @@ def test_marie_ajoute_une_allergie_et_son_poids_puis_voit_la_liste_et_le_graphiq
 
     page.get_by_role("link", name="Allergies").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Allergies")
-    expect(page.get_by_text("Vous n'avez indiqué aucune allergie.")).to_be_visible()
+    expect(page.get_by_text("Aucune allergie indiquée.")).to_be_visible()
     page.get_by_role("link", name="Ajouter une allergie").click()
 
     # A mistake first: the French message is shown and linked to the field.
@@ -130,3 +130,21 @@ def test_axe_ne_trouve_aucune_violation_grave_sur_les_pages_du_profil(
     found += blocking_violations(page)
     assert found == [], "\n".join(found)
     assert console_errors == []
+
+
+def test_les_pages_de_leo_disent_qu_elles_sont_les_siennes(page, base_url, personas, smtp_server):
+    """issue 18, item 5: a child's pages never read like his mother's own."""
+    sign_in_citizen(page, base_url, personas.mother.user.email, personas.password, smtp_server)
+    page.get_by_role("link", name="son profil médical").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Profil médical de Léo DURAND")
+    expect(page.get_by_text("Synthèse du profil de Léo DURAND")).to_be_visible()
+    main = page.get_by_role("main")
+    expect(main.get_by_text("Synthèse de votre profil")).to_have_count(0)
+    expect(main.get_by_text("Vous n'avez indiqué", exact=False)).to_have_count(0)
+    expect(main.get_by_text("Aucune allergie indiquée.")).to_be_visible()
+
+    page.goto(base_url + "/")
+    page.get_by_role("link", name="ses documents").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Documents de Léo DURAND")
+    expect(main.get_by_text("Votre dossier", exact=False)).to_have_count(0)
+    expect(main.get_by_text("le dossier de Léo DURAND", exact=False)).to_be_visible()

@@ -67,7 +67,7 @@ def test_the_index_summarises_what_is_filled_in(client, marie):
     assert "Pénicilline" in page
     assert "AB− (AB négatif)" in page
     assert "Poids : 61,5 kg, le 03/02/2025" in page
-    assert "Vous n'avez indiqué aucun traitement." in page
+    assert "Aucun traitement indiqué." in page
 
 
 @pytest.mark.parametrize("key", sorted(SAMPLES))

@@ -141,7 +141,13 @@ def index(request: HttpRequest, actor: Actor | None, patient: Person) -> HttpRes
     return render(
         request,
         "record/profile/index.html",
-        {"page_title": "Profil médical", "patient": patient, "cards": cards},
+        {
+            "page_title": "Profil médical",
+            "patient": patient,
+            "cards": cards,
+            # A parent's view of a child's profile says whose it is (issue 18, item 5).
+            "own_space": patient.user_id is not None and patient.user_id == request.user.pk,
+        },
     )
 
 
