@@ -127,7 +127,7 @@ def test_radio_groups_are_fieldsets_with_a_legend(client, marie):
     assert response.status_code == 302
     assert "O− (O négatif)" in text_of(client.get(url(marie, "groupe-sanguin")))
     client.post(url(marie, "groupe-sanguin", "effacer"))
-    assert "pas indiqué votre groupe sanguin" in text_of(client.get(url(marie, "groupe-sanguin")))
+    assert "Groupe sanguin non indiqué" in text_of(client.get(url(marie, "groupe-sanguin")))
 
 
 def test_lifestyle_and_organ_donation_are_edited_in_place(client, marie):
