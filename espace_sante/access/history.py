@@ -1,7 +1,8 @@
 """The patient's activity history, in plain French (access.md, "What the patient is shown").
 
-Two tabs: the patient's own actions, and everything others did (professionals,
-services, representatives, aidants, the system). Each entry of the audit
+Three tabs: the patient's own actions; what people and connected services did
+(professionals, apps, representatives, aidants, support), so that an access by
+a person is never buried; and the service's own automatic work (the system). Each entry of the audit
 trail becomes one sentence: who, did what, on what, when, and why —
 « Dr Claire Martin, médecin, Cabinet médical du Parc, a consulté « Bilan
 sanguin » le 3 mars 2026 à 14 h 05 — accès en tant que médecin traitant ».
@@ -33,7 +34,12 @@ PER_PAGE = 20
 
 TAB_MINE = "mes-actions"
 TAB_OTHERS = "professionnels"
-TABS = {TAB_MINE: "Mes actions", TAB_OTHERS: "Professionnels et services"}
+TAB_SERVICE = "traitements-automatiques"
+TABS = {
+    TAB_OTHERS: "Professionnels et services",
+    TAB_MINE: "Mes actions",
+    TAB_SERVICE: "Traitements automatiques",
+}
 
 PERIODS = {
     "": ("Toute la période", None),
@@ -93,11 +99,13 @@ def entries(
 ) -> QuerySet[AuditEntry]:
     """One patient's entries for a tab and filters, newest first (an index on patient_id)."""
     queryset = AuditEntry.objects.filter(patient_id=patient_id)
-    queryset = (
-        queryset.filter(mine_q(patient_id))
-        if tab == TAB_MINE
-        else queryset.exclude(mine_q(patient_id))
-    )
+    service = Q(actor_kind=policy.ActorKind.SYSTEM)
+    if tab == TAB_MINE:
+        queryset = queryset.filter(mine_q(patient_id))
+    elif tab == TAB_SERVICE:
+        queryset = queryset.filter(service)
+    else:
+        queryset = queryset.exclude(mine_q(patient_id)).exclude(service)
     days = PERIODS.get(period, PERIODS[""])[1]
     if days:
         queryset = queryset.filter(at__gte=timezone.now() - timedelta(days=days))
@@ -113,6 +121,11 @@ class HistoryItem:
     mine: bool
     denied: bool
     reported_at: datetime | None = None
+
+    @property
+    def reportable(self) -> bool:
+        """« Je ne reconnais pas cet accès » is for someone else's act, not the service's."""
+        return not self.mine and self.entry.actor_kind != policy.ActorKind.SYSTEM
 
 
 @dataclass

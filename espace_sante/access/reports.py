@@ -16,7 +16,8 @@ COMMENT_MAX = 1000
 def reportable_entry(
     actor: policy.Actor | None, patient_id: uuid.UUID | str, entry_id: uuid.UUID | str
 ) -> AuditEntry:
-    """An entry of the titulaire's own history done by someone else; otherwise ``NotAllowed``.
+    """An entry of the titulaire's own history done by someone else (a person or an app,
+    not the service's own automatic work); otherwise ``NotAllowed``.
 
     Not found and not allowed look the same (the view answers 404).
     """
@@ -25,6 +26,7 @@ def reportable_entry(
     entry = (
         AuditEntry.objects.filter(patient_id=patient_id, pk=entry_id)
         .exclude(mine_q(patient_id))
+        .exclude(actor_kind=policy.ActorKind.SYSTEM)
         .first()
     )
     if entry is None:

@@ -89,6 +89,7 @@ def history(request: HttpRequest, patient: Person, actor: Actor | None) -> HttpR
             "tab": tab,
             "tabs": history_presentation.TABS,
             "tab_others": history_presentation.TAB_OTHERS,
+            "tab_service": history_presentation.TAB_SERVICE,
             "filtered": bool(filters and any(filters.values())),
             "query": query.urlencode(),
             "filters_query": filters_query.urlencode(),

@@ -277,3 +277,27 @@ def test_old_entries_are_kept_out_of_the_period(client, marie, personas):
         )
     assert "Claire Martin" not in text_of(client.get(OTHERS + "&period=1m"))
     assert "Claire Martin" in text_of(client.get(OTHERS + "&period=3m"))
+
+
+SERVICE = HISTORY + "?onglet=traitements-automatiques"
+
+
+def test_the_services_own_work_has_its_tab_and_never_buries_a_persons_access(
+    client, marie, gp_read
+):
+    # issue 18, item 7: Jean's 85 automatic lines hid an emergency access.
+    from espace_sante.access.policy import SYSTEM
+
+    for _ in range(30):
+        audit.record(SYSTEM, Action.LIST, marie.id)
+    others = text_of(client.get(OTHERS))
+    assert "Dr Claire Martin" in others
+    assert "1 entrée" in others
+    assert "traitement automatique" not in others
+    service = client.get(SERVICE)
+    assert "30 entrées" in text_of(service)
+    # Nobody to report: the button is for a person's or an app's access.
+    assert "Je ne reconnais pas cet accès" not in service.content.decode()
+    system_entry = AuditEntry.objects.filter(patient_id=marie.id, actor_kind="system").first()
+    assert client.get(f"{HISTORY}{system_entry.id}/signaler/").status_code == 404
+    assert "Je ne reconnais pas cet accès" in client.get(OTHERS).content.decode()
