@@ -13,18 +13,9 @@ from django.utils import timezone
 from espace_sante.access.models import AuditEntry
 from espace_sante.messaging import services as messaging
 from espace_sante.messaging.models import Conversation, Message
-from espace_sante.messaging.services import MessagingRefused
 from espace_sante.pharmacy import services as pharmacy
 from espace_sante.pharmacy.models import PrescriptionOrder
-from tests.messaging.conftest import (  # noqa: F401  (fixtures)
-    carmes,
-    conversation,
-    dr_martin,
-    marie,
-    pharmacist,
-    photo_bytes,
-    run_worker,
-)
+from tests.messaging.conftest import run_worker
 
 from .parallel import ON_POSTGRES, PARALLEL, race_of
 
