@@ -13,7 +13,7 @@ from espace_sante.identity import validators as identity_validators
 from espace_sante.identity.models import Person, User
 
 from .codes import code_digest
-from .lifecycle import Event, lock_person, transition
+from .lifecycle import Event, S, lock_person, transition
 from .models import (
     Closure,
 )
@@ -47,6 +47,11 @@ def close_space(
     """
     now = timezone.now()
     person = lock_person(person.pk)
+    closed = Closure.objects.filter(patient=person).first()
+    if person.space_state == S.CLOSED and closed and actor and actor.pk == person.user_id:
+        # Her own request sent again (a double click, a retry, another tab): her space
+        # is closed as she asked, once, with one notice; never an error page.
+        return closed
     transition(
         person,
         Event.CLOSED,
