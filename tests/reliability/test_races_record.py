@@ -186,3 +186,66 @@ def test_twenty_identical_metadata_updates_by_software_are_traced_once():
     assert race.errors == []
     assert Document.objects.get(pk=document.pk).archived
     assert changes == 1
+
+
+# --- The medical profile -------------------------------------------------------------
+
+
+def assert_deleted_once(race, camille):
+    """One deletion in her history; each request told « C'est supprimé », or, arriving
+    after the deletion was committed, that the entry no longer exists (404: true)."""
+    from espace_sante.access.policy import NotAllowed
+
+    assert all(isinstance(error, NotAllowed) for error in race.errors)
+    assert traced(camille, "delete") == 1
+
+
+def test_twenty_deletions_of_a_profile_entry_delete_it_once():
+    from espace_sante.record.profile import services as profile
+
+    camille = make_person()
+    allergy = profile.add_entry(
+        patient_actor(camille), camille, "allergies", {"substance": "Pénicilline"}
+    )
+    race = race_of(
+        lambda: profile.delete_entry(patient_actor(camille), camille, "allergies", allergy.pk)
+    )
+    race.report("suppression d'une allergie", audit=traced(camille, "delete"))
+    assert_deleted_once(race, camille)
+
+
+def test_twenty_erasures_of_the_blood_group_erase_it_once():
+    from espace_sante.record.profile import services as profile
+
+    camille = make_person()
+    profile.set_blood_group(patient_actor(camille), camille, "O-")
+    race = race_of(lambda: profile.clear_singleton(patient_actor(camille), camille, "blood_group"))
+    race.report("effacement du groupe sanguin", audit=traced(camille, "delete"))
+    assert race.errors == []
+    assert profile.get_singleton(patient_actor(camille), camille, "blood_group") is None
+    assert traced(camille, "delete") == 1
+
+
+def test_twenty_blood_group_saves_at_once_keep_one_row():
+    from espace_sante.record.models import BloodGroup
+    from espace_sante.record.profile import services as profile
+
+    camille = make_person()
+    race = race_of(lambda: profile.set_blood_group(patient_actor(camille), camille, "AB+"))
+    race.report(
+        "groupe sanguin enregistré", lignes=BloodGroup.objects.filter(patient=camille).count()
+    )
+    assert race.errors == []
+    assert BloodGroup.objects.filter(patient=camille).count() == 1
+
+
+def test_twenty_deletions_of_a_measure_delete_it_once():
+    from espace_sante.record.profile import services as profile
+
+    camille = make_person()
+    weight = profile.add_measure(
+        patient_actor(camille), camille, "29463-7", {"value": "72,5", "date": "2025-03-01"}
+    )
+    race = race_of(lambda: profile.delete_measure(patient_actor(camille), camille, weight.pk))
+    race.report("suppression d'une mesure", audit=traced(camille, "delete"))
+    assert_deleted_once(race, camille)
