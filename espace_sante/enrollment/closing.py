@@ -3,6 +3,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -118,7 +119,28 @@ def send_closing_code(person: Person) -> str:
     return code_digest(person.pk, "close:" + code)
 
 
+CLOSING_CODE_ATTEMPTS = 3
+CLOSING_CODE_SECONDS = 10 * 60
+
+
+class ClosingCodeLocked(Exception):
+    """Every attempt allowed for this closing code was used: start the closing again."""
+
+
 def closing_code_matches(person: Person, digest: str, typed: str) -> bool:
+    """Compare a typed closing code; ``ClosingCodeLocked`` once its attempts are used.
+
+    Each attempt first claims one of the code's CLOSING_CODE_ATTEMPTS slots in
+    the shared cache (``add`` is atomic: parallel requests cannot claim the same
+    one), so parallel guesses compare at most that many codes; the session's
+    count alone let each of them through.
+    """
+    claimed = any(
+        cache.add(f"closing-code:{person.pk}:{digest}:{slot}", True, CLOSING_CODE_SECONDS)
+        for slot in range(CLOSING_CODE_ATTEMPTS)
+    )
+    if not claimed:
+        raise ClosingCodeLocked
     typed = "".join(ch for ch in typed or "" if ch.isdigit())
     return hmac.compare_digest(digest, code_digest(person.pk, "close:" + typed))
 

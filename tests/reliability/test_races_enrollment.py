@@ -229,3 +229,46 @@ def test_twenty_imports_of_one_file_import_each_line_once(campaign):
     assert race.errors == []
     assert Beneficiary.objects.filter(campaign=campaign).count() == len(rows)
     assert Person.objects.count() == len(rows)
+
+
+def test_twenty_closing_codes_at_once_compare_at_most_three():
+    """The 6-digit code that confirms a closing: 3 tries, even sent in parallel."""
+    from django.core.cache import cache
+
+    from tests.personas import make_person
+
+    cache.clear()  # the cache table outlives a transactional test's flush
+    camille = make_person()
+    digest = services.send_closing_code(camille)
+    race = race_of(lambda index: services.closing_code_matches(camille, digest, f"{index:06d}"))
+    race.report(
+        "codes de fermeture",
+        kind=lambda matched: "comparé",
+        compares=len(race.results),
+        limite=services.CLOSING_CODE_ATTEMPTS,
+    )
+    assert len(race.results) == services.CLOSING_CODE_ATTEMPTS
+    assert [type(error).__name__ for error in race.errors] == ["ClosingCodeLocked"] * (
+        PARALLEL - services.CLOSING_CODE_ATTEMPTS
+    )
+    cache.clear()
+
+
+def test_twenty_workers_printing_letters_print_each_letter_once(campaign):
+    from espace_sante.enrollment.models import LetterBatch
+
+    people = invited(campaign, 12, email=False)
+    race = race_of(lambda: services.build_letter_batches(campaign, per_pdf=2))
+    printed = Beneficiary.objects.filter(delivery=Beneficiary.Delivery.LETTER_PRINTED)
+    in_batches = sum(LetterBatch.objects.values_list("count", flat=True))
+    race.report(
+        "lettres par 20 workers",
+        kind=lambda batches: "lot",
+        lots=LetterBatch.objects.count(),
+        lettres=in_batches,
+        personnes=len(people),
+    )
+    assert race.errors == []
+    assert printed.count() == len(people)
+    assert in_batches == len(people)
+    assert printed.values("letter_batch").distinct().count() == LetterBatch.objects.count()
