@@ -247,3 +247,47 @@ def test_twenty_identical_settings_changes_are_traced_once():
     assert race.errors == []
     assert AccessSettings.objects.get(patient=camille).emergency_btg is False
     assert traced(camille, "settings") == 1
+
+
+def test_twenty_authorisations_of_an_app_at_once_leave_one_grant():
+    from espace_sante.access import grants
+    from espace_sante.access.models import AppGrant
+    from tests.personas import make_application
+
+    camille, application = make_person(), make_application()
+    scopes = "patient/DocumentReference.rs"
+    race = race_of(
+        lambda: grants.grant_app(
+            patient_actor(camille), camille, application, scopes, purposes=("suivi",)
+        )
+    )
+    race.report(
+        "autorisation d'une application",
+        lignes=AppGrant.objects.filter(patient=camille).count(),
+        audit=traced(camille, "app_grant"),
+    )
+    # Never « réessayez »: each request finds the one grant and renews it.
+    assert race.errors == []
+    assert AppGrant.objects.filter(patient=camille, application=application).count() == 1
+
+
+def test_twenty_withdrawals_of_an_app_withdraw_once():
+    from espace_sante.access import grants
+    from espace_sante.access.models import AppGrant, ArchivedAppGrant
+    from tests.personas import make_app
+
+    camille = make_person()
+    application = make_app(camille, "patient/DocumentReference.rs")
+    race = race_of(lambda: grants.revoke_app(patient_actor(camille), camille, application))
+    revoked = ArchivedAppGrant.objects.filter(patient=camille, ending="revoked")
+    race.report(
+        "retrait d'une application",
+        kind=lambda done: "retirée" if done else "déjà retirée",
+        archives=revoked.count(),
+        audit=traced(camille, "app_revoke"),
+    )
+    assert race.errors == []
+    assert sorted(race.results) == [False] * (PARALLEL - 1) + [True]
+    assert not AppGrant.objects.filter(patient=camille).exists()
+    assert revoked.count() == 1
+    assert traced(camille, "app_revoke") == 1
