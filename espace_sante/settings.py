@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "espace_sante.messaging",
     "espace_sante.pharmacy",
     "espace_sante.enrollment",
+    "espace_sante.agenda",
     "espace_sante.operator",
     "espace_sante.fhir",
     "espace_sante.demo",
@@ -221,6 +222,7 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 
 ACCOUNT_ADAPTER = "espace_sante.identity.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "espace_sante.identity.adapters.SocialAccountAdapter"
+MFA_ADAPTER = "espace_sante.identity.adapters.MFAAdapter"
 ACCOUNT_FORMS = {
     "login": "espace_sante.identity.forms.SignInForm",
     "confirm_login_code": "espace_sante.identity.forms.LoginCodeForm",
@@ -239,6 +241,9 @@ ACCOUNT_LOGIN_BY_CODE_ENABLED = False
 ACCOUNT_LOGIN_BY_CODE_REQUIRED = True
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = env.int("LOGIN_CODE_TIMEOUT", default=600)
 ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
+# « Recevoir un nouveau code », twice per sign-in; wrong codes still count toward
+# the account lock, so a new code buys no extra guesses.
+ACCOUNT_LOGIN_BY_CODE_SUPPORTS_RESEND = 2
 # Six digits: easy to read on a phone and to type for anyone.
 ACCOUNT_LOGIN_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 # Lockout: after LOGIN_MAX_FAILURES wrong passwords *or codes* (emailed/SMS

@@ -175,6 +175,7 @@ ROUTES = {
     # The operators' console.
     "operateur/": OPERATOR,
     "operateur/personnes/": OPERATOR,
+    "operateur/personnes/<uuid:person_id>/": OPERATOR,
     "operateur/personnes/<uuid:person_id>/<slug:action>/": OPERATOR,
     "operateur/campagnes/<uuid:campaign_id>/": OPERATOR,
     "operateur/campagnes/<uuid:campaign_id>/import/": OPERATOR,
@@ -335,7 +336,7 @@ def fill(route: str, values: dict) -> str:
         if name == "slug" and "mesures/" in route:
             return "poids"
         if name == "slug" and route.startswith("espace/"):
-            return "agenda"
+            return "documents"
         if name == "entry_id" and route.startswith("parametres/historique/"):
             return str(values["audit_entry_id"])  # a real entry of Marie's trail
         if name == "resource_id" and "/Patient/" in route:

@@ -7,7 +7,10 @@
   entries use, and old keys stay in the file to verify old entries.
 - The Ed25519 key that signs the seals of the chain heads
   (``settings.AUDIT_SEAL_KEY_FILE``, by default ``var/keys/audit_seal_ed25519.pem``),
-  with its public half next to it (``.pub``), which is all a verifier needs.
+  with its public half next to it (``.pub``), which is all a verifier needs. A
+  rotation (``seals.seal(rotate=True)``) appends the next public key to the
+  .pub file, announces it in a seal signed by the current key, then replaces
+  the private key; the .pub file keeps every public key.
 
 Whoever holds the database but not these files cannot recompute a keyed chain
 nor forge a seal. In production both belong on another disk than the database
@@ -19,6 +22,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -229,15 +233,84 @@ def public_pem(key: Ed25519PublicKey) -> bytes:
     )
 
 
-def seal_verifying_key() -> Ed25519PublicKey:
-    """The public key seals are checked with (the .pub file: no private key needed)."""
+def public_sha256(key: Ed25519PublicKey) -> str:
+    """How a seal names the key that signed it."""
+    return hashlib.sha256(public_pem(key)).hexdigest()
+
+
+def seal_verifying_keys() -> dict[str, Ed25519PublicKey]:
+    """Every public key seals were ever signed with (the .pub file), by SHA-256.
+
+    The file gains a key at each rotation and never loses one, so old seals
+    still verify; which key signs which seal is fixed by the seal file itself
+    (each rotation is announced in a seal signed by the previous key).
+    """
     path = seal_public_key_path()
     try:
-        loaded = serialization.load_pem_public_key(path.read_bytes())
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise AuditKeyError(f"Clé publique de scellement introuvable : {path}") from None
-    except ValueError as exc:
-        raise AuditKeyError(f"Clé publique de scellement illisible : {path}") from exc
-    if not isinstance(loaded, Ed25519PublicKey):
-        raise AuditKeyError(f"La clé publique de scellement {path} n'est pas une clé Ed25519.")
+    keys: dict[str, Ed25519PublicKey] = {}
+    end = b"-----END PUBLIC KEY-----"
+    for block in raw.split(end)[:-1]:
+        try:
+            loaded = serialization.load_pem_public_key(block.strip() + b"\n" + end + b"\n")
+        except ValueError as exc:
+            raise AuditKeyError(f"Clé publique de scellement illisible : {path}") from exc
+        if not isinstance(loaded, Ed25519PublicKey):
+            raise AuditKeyError(f"La clé publique de scellement {path} n'est pas une clé Ed25519.")
+        keys[public_sha256(loaded)] = loaded
+    if not keys:
+        raise AuditKeyError(f"Clé publique de scellement illisible : {path}")
+    return keys
+
+
+def _next_seal_key_path() -> Path:
+    path = seal_key_path()
+    return path.with_name(path.stem + ".next.pem")
+
+
+def next_seal_key(*, create: bool) -> Ed25519PrivateKey | None:
+    """The key a rotation in progress moves to (kept beside the current one until done).
+
+    ``create`` makes it (0600) and appends its public half to the .pub file
+    before any seal announces it, so a verifier always knows an announced key.
+    """
+    path = _next_seal_key_path()
+    if not path.exists():
+        if not create:
+            return None
+        private = Ed25519PrivateKey.generate()
+        publish_private(
+            path,
+            private.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+            "Next audit seal key",
+        )
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, Ed25519PrivateKey):
+        raise AuditKeyError(f"La clé de scellement {path} n'est pas une clé Ed25519.")
+    public = seal_public_key_path()
+    if public_sha256(loaded.public_key()) not in seal_verifying_keys():
+        fd = os.open(public, os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(fd, public_pem(loaded.public_key()))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     return loaded
+
+
+def promote_next_seal_key() -> None:
+    """The announced key becomes the signing key; the old private key is gone."""
+    os.replace(_next_seal_key_path(), seal_key_path())
+    fsync_directory(seal_key_path().parent)
+
+
+def discard_next_seal_key() -> None:
+    """A rotation that never reached the seal file: its key signs nothing."""
+    with contextlib.suppress(FileNotFoundError):
+        _next_seal_key_path().unlink()

@@ -3,7 +3,7 @@ from typing import Any
 from django import forms
 
 from .history import PERIODS, kind_choices
-from .models import NotificationPreference
+from .notifications import SENT_KINDS
 from .reports import COMMENT_MAX
 
 
@@ -36,7 +36,7 @@ class NotificationForm(forms.Form):
 
     def __init__(self, *args: Any, current: dict[str, bool], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for kind, label in NotificationPreference.Kind.choices:
+        for kind in SENT_KINDS:
             self.fields[kind] = forms.BooleanField(
-                label=label, required=False, initial=current.get(kind, True)
+                label=kind.label, required=False, initial=current.get(kind, True)
             )

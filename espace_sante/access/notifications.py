@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Kind = NotificationPreference.Kind
+# The kinds something sends today, the only ones the preferences page offers (a
+# switch that changes nothing would mislead). The agenda and the catalogue add
+# theirs when they send them.
+SENT_KINDS = (Kind.NEW_MESSAGE, Kind.PROFESSIONAL_ACCESS)
 EMERGENCY_MODES = frozenset({"emergency_btg", "emergency_samu"})
 # One email per patient, professional, kind and recipient in this window.
 THROTTLE = timedelta(hours=1)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 
 from espace_sante.crypto.files import fsync_directory, write_private
@@ -101,11 +102,11 @@ def latest() -> Seal | None:
     if not lines:
         return None
     try:
-        public_key = audit_keys.seal_verifying_key()
+        keys = audit_keys.seal_verifying_keys()
     except audit_keys.AuditKeyError as exc:
         raise SealError(str(exc)) from exc
-    public_sha = hashlib.sha256(audit_keys.public_pem(public_key)).hexdigest()
     previous = GENESIS
+    signer = ""  # the key the next seal must be signed with, once one seal is read
     body: dict[str, Any] = {}
     for number, line in enumerate(lines, start=1):
         try:
@@ -121,12 +122,19 @@ def latest() -> Seal | None:
                 f"Scellement n° {number} : il ne suit pas le scellement précédent "
                 "(scellement supprimé, inséré ou modifié)."
             )
-        if body.get("public_key_sha256") != public_sha:
+        if signer and body.get("public_key_sha256") != signer:
+            raise SealError(
+                f"Scellement n° {number} : signé par une clé que le scellement précédent "
+                "n'annonçait pas."
+            )
+        public_key = keys.get(str(body.get("public_key_sha256")))
+        if public_key is None:
             raise SealError(f"Scellement n° {number} : signé par une autre clé.")
         try:
             public_key.verify(signature, _canonical(body))
         except InvalidSignature:
             raise SealError(f"Scellement n° {number} : signature invalide (modifié).") from None
+        signer = str(body.get("next_public_key_sha256") or body["public_key_sha256"])
         previous = hashlib.sha256(line).hexdigest()
     heads_path = directory / str(body["heads_file"])
     try:
@@ -142,6 +150,7 @@ def latest() -> Seal | None:
             patients=int(body["patients"]),
             entries=int(body["entries"]),
             heads=_parse_heads(raw),
+            signer=signer,
         )
     except (ValueError, KeyError) as exc:
         raise SealError(f"Scellement n° {body['seal']} illisible.") from exc
@@ -155,18 +164,43 @@ def current_heads() -> list[tuple[str, int, str]]:
     return sorted((patient_key(p), int(s), str(h)) for p, s, h in rows)
 
 
-def seal() -> Seal:
+def _signing_key(previous_seal: Seal | None) -> Ed25519PrivateKey:
+    """The key this seal is signed with, finishing a rotation a crash interrupted.
+
+    A next key announced by the latest seal replaces the current one; a next
+    key no seal announced is dropped (that rotation did not happen).
+    """
+    waiting = audit_keys.next_seal_key(create=False)
+    if waiting is not None:
+        announced = previous_seal is not None and previous_seal.signer == (
+            audit_keys.public_sha256(waiting.public_key())
+        )
+        if announced:
+            audit_keys.promote_next_seal_key()
+        else:
+            audit_keys.discard_next_seal_key()
+    key = audit_keys.seal_signing_key()
+    if previous_seal and previous_seal.signer != audit_keys.public_sha256(key.public_key()):
+        raise SealError(
+            f"Scellement refusé : la clé de scellement n'est pas celle que le scellement "
+            f"n° {previous_seal.number} annonce (clé remplacée ou perdue)."
+        )
+    return key
+
+
+def seal(*, rotate: bool = False) -> Seal:
     """Sign the current heads and append the seal; refuse if the trail does not verify.
 
     The patients whose head moved since the previous seal are verified first
     (their chains and the previous seal), so a seal never attests a tampered
-    state it could have noticed.
+    state it could have noticed. ``rotate``: this seal, signed with the current
+    key, announces a new key that signs every later seal.
     """
     directory = seals_dir()
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    signing_key = audit_keys.seal_signing_key()
     with _sealing_lock(directory):
         previous_seal = latest()
+        signing_key = _signing_key(previous_seal)
         lines = _read_lines(directory)
         with snapshot():
             heads = current_heads()
@@ -197,10 +231,11 @@ def seal() -> Seal:
             "entries": sum(s for _, s, _ in heads),
             "heads_file": heads_name,
             "heads_sha256": hashlib.sha256(heads_raw).hexdigest(),
-            "public_key_sha256": hashlib.sha256(
-                audit_keys.public_pem(signing_key.public_key())
-            ).hexdigest(),
+            "public_key_sha256": audit_keys.public_sha256(signing_key.public_key()),
         }
+        next_key = audit_keys.next_seal_key(create=True) if rotate else None
+        if next_key is not None:
+            body["next_public_key_sha256"] = audit_keys.public_sha256(next_key.public_key())
         signature = base64.b64encode(signing_key.sign(_canonical(body))).decode("ascii")
         line = json.dumps({**body, "signature": signature}, sort_keys=True, separators=(",", ":"))
         fd = os.open(directory / SEALS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -210,6 +245,9 @@ def seal() -> Seal:
         finally:
             os.close(fd)
         fsync_directory(directory)
+        if next_key is not None:
+            audit_keys.promote_next_seal_key()
+            log.info("Audit seal key rotated at seal %s", number)
     log.info(
         "Audit trail sealed: seal %s, %s patients, %s entries",
         number,
@@ -222,4 +260,5 @@ def seal() -> Seal:
         patients=len(heads),
         entries=int(str(body["entries"])),
         heads={p: SealedHead(s, h) for p, s, h in heads},
+        signer=str(body.get("next_public_key_sha256") or body["public_key_sha256"]),
     )

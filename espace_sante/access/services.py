@@ -274,13 +274,14 @@ def object_to_care_team(actor: Actor | None, patient: Person, organization: Orga
         managing.trace(object_type="care_team", reason=str(organization.id))
 
 
-@transaction.atomic
 def start_emergency_access(
     actor: Actor, patient: Person, kind: str, justification: str
 ) -> EmergencyAccess:
     """Open a time-limited emergency access, if the patient's settings allow it.
 
     The patient and the médecin traitant are told afterwards (notifications).
+    Refused (traced, nobody emailed) when the settings forbid it or the patient
+    blocked this professional.
     """
     professional_id = _require_professional(actor)
     kind = EmergencyAccess.Kind(kind)
@@ -293,6 +294,10 @@ def start_emergency_access(
         )
     current = settings_for(patient)
     allowed = current.emergency_samu if kind == EmergencyAccess.Kind.SAMU else current.emergency_btg
+    # access.md: a blocked professional reads nothing, in any mode. The refusal
+    # reads like a patient's refusal, so it does not tell him he is blocked.
+    if allowed and _open_blocks(patient, professional_id).exists():
+        allowed = False
     if not allowed:
         audit.record(
             actor,
@@ -306,27 +311,35 @@ def start_emergency_access(
             "Ce patient a refusé l'accès d'urgence à son dossier.", code="emergency_refused"
         )
     now = timezone.now()
-    # A second click (or a retry) while this professional's access runs opens no
-    # second one: the patient and the médecin traitant are told once.
-    _lock_patient(patient)
-    running = EmergencyAccess.objects.filter(
-        patient=patient, professional_id=professional_id, kind=kind, expires_at__gt=now
-    ).first()
-    if running is not None:
-        return running
-    access = EmergencyAccess.objects.create(
-        patient=patient,
-        professional_id=professional_id,
-        organization_id=actor.organization_id,
-        kind=kind,
-        justification=justification,
-        started_at=now,
-        expires_at=now + timedelta(hours=settings.EMERGENCY_ACCESS_HOURS),
-    )
     mode = Mode.EMERGENCY_SAMU if kind == EmergencyAccess.Kind.SAMU else Mode.EMERGENCY_BTG
-    audit.record(
-        actor, "emergency", patient.id, obj=access, reason=f"{mode} : {justification}", mode=mode
-    )
+    # Only the granted access is one transaction: a refusal's trace (above) must
+    # not be rolled back with it.
+    with transaction.atomic():
+        # A second click (or a retry) while this professional's access runs opens no
+        # second one: the patient and the médecin traitant are told once.
+        _lock_patient(patient)
+        running = EmergencyAccess.objects.filter(
+            patient=patient, professional_id=professional_id, kind=kind, expires_at__gt=now
+        ).first()
+        if running is not None:
+            return running
+        access = EmergencyAccess.objects.create(
+            patient=patient,
+            professional_id=professional_id,
+            organization_id=actor.organization_id,
+            kind=kind,
+            justification=justification,
+            started_at=now,
+            expires_at=now + timedelta(hours=settings.EMERGENCY_ACCESS_HOURS),
+        )
+        audit.record(
+            actor,
+            "emergency",
+            patient.id,
+            obj=access,
+            reason=f"{mode} : {justification}",
+            mode=mode,
+        )
     return access
 
 

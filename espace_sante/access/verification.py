@@ -33,6 +33,7 @@ class Seal:
     patients: int
     entries: int
     heads: dict[str, SealedHead]  # patient id (canonical UUID text) -> its head
+    signer: str = ""  # SHA-256 of the public key the next seal must be signed with
 
 
 @dataclass

@@ -5,6 +5,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 
+from defusedcsv import csv as safe_csv
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -305,9 +306,14 @@ def _beneficiary_row(campaign_id, person_id, line, channel, number, now, deliver
 
 
 def refused_lines_csv(report: ImportReport) -> Iterable[str]:
-    """The report of refused lines as CSV text, streamed (line, column, message)."""
+    """The report of refused lines as CSV text, streamed (line, column, message).
+
+    Written with ``defusedcsv``: a cell that a spreadsheet would take for a
+    formula (``=``, ``+``, ``-``, ``@``…) is prefixed with a quote, so whatever an
+    imported file carried cannot run in the operator's spreadsheet.
+    """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
+    writer = safe_csv.writer(buffer, delimiter=";")
     writer.writerow(["ligne", "colonne", "erreur"])
     yield buffer.getvalue()
     for line, field, message in report.errors.values_list("line", "field", "message").iterator(

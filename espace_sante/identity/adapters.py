@@ -6,6 +6,7 @@ Nobody signs up here: accounts come from enrollment and the directory.
 """
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.contrib import messages
 from django.shortcuts import resolve_url
@@ -105,3 +106,19 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             )
             return
         sociallogin.connect(request, professional.user)
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """A professional's or an operator's TOTP cannot be switched off: it is mandatory."""
+
+    error_messages = {
+        **DefaultMFAAdapter.error_messages,
+        "cannot_delete_authenticator": (
+            "La double authentification est obligatoire pour les professionnels et les "
+            "opérateurs : elle ne peut pas être désactivée. Pour changer d'appareil, "
+            "utilisez un code de secours puis contactez le support de votre structure."
+        ),
+    }
+
+    def can_delete_authenticator(self, authenticator) -> bool:
+        return authenticator.user.kind == User.Kind.CITIZEN

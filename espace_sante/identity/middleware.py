@@ -34,13 +34,16 @@ class ProfessionalSecondFactorMiddleware:
             and not request.path.startswith(_OPEN_PREFIXES)
         ):
             methods = {record.get("method") for record in get_authentication_records(request, user)}
-            if not methods & {"mfa", "socialaccount"}:
+            if "socialaccount" not in methods:
+                # Checked on every page, not only at sign-in: a TOTP removed during
+                # the session (by an administrator, say) stops the work at once.
                 has_totp = Authenticator.objects.filter(
                     user=user, type=Authenticator.Type.TOTP
                 ).exists()
                 if not has_totp:
                     return redirect(reverse("mfa_activate_totp"))
-                # A TOTP exists but this session never used it: sign in again.
-                logout(request)
-                return redirect(reverse("account_login"))
+                if "mfa" not in methods:
+                    # A TOTP exists but this session never used it: sign in again.
+                    logout(request)
+                    return redirect(reverse("account_login"))
         return self.get_response(request)

@@ -24,8 +24,8 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-def _attachments_help() -> str:
-    size = settings.MESSAGING_ATTACHMENT_MAX_BYTES / 1_000_000
+def _attachments_help(max_bytes: int | None = None) -> str:
+    size = (max_bytes or settings.MESSAGING_ATTACHMENT_MAX_BYTES) / 1_000_000
     return (
         f"Facultatif : jusqu'à {settings.MESSAGING_MAX_ATTACHMENTS} fichiers (PDF, image, texte), "
         f"{size:.0f} Mo chacun au maximum."
@@ -40,9 +40,11 @@ class ReplyForm(forms.Form):
     )
     attachments = MultipleFileField(label="Pièces jointes", required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, max_bytes: int | None = None, **kwargs):
+        # ``max_bytes``: the sender's own limit (a patient's is that of her documents),
+        # so the help says the size the service will really accept.
         super().__init__(*args, **kwargs)
-        self.fields["attachments"].help_text = _attachments_help()
+        self.fields["attachments"].help_text = _attachments_help(max_bytes)
 
 
 class ComposeForm(ReplyForm):

@@ -266,13 +266,18 @@ def _professional_conversations(actor):
     return Conversation.objects.filter(mine)
 
 
-def unread_for_professional(actor) -> int:
-    """Conversations with a patient's message the professional's side has not read."""
+def unread_for_professional(actor, *, kind: str = Conversation.Kind.CARE) -> int:
+    """Conversations of one kind with a patient's message the professional's side has not read.
+
+    By kind, like the lists: the Messagerie badge counts what the Messagerie
+    shows, a pharmacy's prescriptions are counted beside their own list.
+    """
     if actor is None or actor.kind != ActorKind.PROFESSIONAL:
         return 0
     return (
         _professional_conversations(actor)
         .filter(
+            kind=kind,
             messages__author_kind=Message.AuthorKind.PATIENT,
             messages__read_by_professional_at__isnull=True,
         )

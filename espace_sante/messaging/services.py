@@ -18,6 +18,7 @@ This module is the app's public face: doors and other apps call these names.
 
 from .attachments import (
     access_attachment,
+    attachment_limits,
     describe_attachment,
     iter_attachment,
     save_attachment_to_documents,
@@ -55,6 +56,7 @@ __all__ = [
     "MessagingRefused",
     "access_attachment",
     "access_conversation",
+    "attachment_limits",
     "apply_retention",
     "check_access",
     "close_conversation",

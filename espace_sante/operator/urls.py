@@ -6,6 +6,7 @@ app_name = "operator"
 urlpatterns = [
     path("", views.campaigns, name="campaigns"),
     path("personnes/", views.person, name="person"),
+    path("personnes/<uuid:person_id>/", views.person_detail, name="person_detail"),
     path("personnes/<uuid:person_id>/<slug:action>/", views.person_action, name="person_action"),
     path("campagnes/<uuid:campaign_id>/", views.campaign, name="campaign"),
     path("campagnes/<uuid:campaign_id>/import/", views.upload, name="upload"),

@@ -15,9 +15,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from espace_sante.enrollment import services, tasks
 from espace_sante.enrollment.models import Campaign, ImportReport, LetterBatch
@@ -145,26 +144,40 @@ def refused_lines(request, campaign_id, report_id):
 
 
 @operator_page
+@require_http_methods(["GET", "POST"])
 def person(request):
-    """Find a person by NIR: state and lifecycle history, and the operator's actions."""
-    form = PersonSearchForm(request.GET or None)
-    found = None
-    searched = form.is_valid()
-    if searched:
+    """Find a person by NIR, sent in the body: a NIR in the address would land in access logs."""
+    form = PersonSearchForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
         found = services.find_person(form.cleaned_data["nir"])
+        if found is not None:
+            return redirect("operator:person_detail", person_id=found.pk)
+        form.add_error("nir", "Aucune personne ne correspond à ce numéro.")
+    return render(
+        request,
+        "operator/person.html",
+        {"form": form, "page_title": "Rechercher une personne"},
+    )
+
+
+@operator_page
+def person_detail(request, person_id):
+    """A person's space: its state and lifecycle history, and the operator's actions."""
+    from espace_sante.identity.models import Person
+
+    found = get_object_or_404(Person, pk=person_id)
     return render(
         request,
         "operator/person.html",
         {
-            "form": form,
-            "searched": searched,
+            "form": PersonSearchForm(),
             "person": found,
-            "history": services.history(found) if found else [],
-            "can_suspend": found is not None and services.can(found, "suspended"),
-            "can_resume": found is not None and services.can(found, "resumed"),
-            "can_close": found is not None and services.can(found, "closed"),
+            "history": services.history(found),
+            "can_suspend": services.can(found, "suspended"),
+            "can_resume": services.can(found, "resumed"),
+            "can_close": services.can(found, "closed"),
             "action_form": PersonActionForm(),
-            "page_title": "Rechercher une personne",
+            "page_title": f"Espace de {found.first_names} {found.birth_name}",
         },
     )
 
@@ -195,4 +208,4 @@ def person_action(request, person_id, action):
             )
         else:
             messages.success(request, "C'est fait ; la personne en est informée par courriel.")
-    return redirect(f"{reverse('operator:person')}?nir={person.ins_matricule}")
+    return redirect("operator:person_detail", person_id=person.pk)

@@ -35,9 +35,6 @@ UPCOMING = {
     "déposés par vos professionnels de santé ou par vous-même.",
     "profil": "Vos antécédents, traitements, allergies, vaccinations, mesures et volontés.",
     "messagerie": "Les messages sécurisés que vos professionnels de santé vous envoient.",
-    "agenda": "Vos rendez-vous et les rappels de vaccination et de dépistage.",
-    "catalogue": "Les applications référencées par l'État que vous pouvez connecter à "
-    "votre espace.",
     "parametres": "Qui peut voir vos documents, l'historique des accès, vos notifications "
     "et la fermeture de votre espace.",
     "patients": "Les dossiers des patients que vous suivez, dans le respect de leurs choix.",
@@ -66,6 +63,8 @@ def home(request):
             sections=[(section_url(s), label, UPCOMING[s]) for s, label in PROFESSIONAL_SECTIONS],
         )
         return render(request, "web/home_professional.html", context)
+    if user.kind == User.Kind.OPERATOR:
+        return redirect("operator:campaigns")  # the console is the operator's home
     return render(request, "web/home_other.html", context)
 
 

@@ -23,7 +23,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from cryptography.hazmat.primitives.serialization import (
+    load_pem_private_key,
+    load_pem_public_key,
+)
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -246,6 +249,98 @@ def test_a_forged_seal_file_is_detected(personas, trail, forgery):
         expected = "modifiées"
     intact, printed = verify()
     assert not intact and expected in printed, printed
+
+
+def keys_dir() -> Path:
+    return Path(settings.VAR_DIR) / "keys"
+
+
+def rotate_seal_key() -> str:
+    out = io.StringIO()
+    call_command("audit", "rotate-seal-key", stdout=out)
+    return out.getvalue()
+
+
+def public_keys_on_file() -> list[str]:
+    """SHA-256 of each public key in the .pub file, as seals name them (of its PEM)."""
+    end = "-----END PUBLIC KEY-----\n"
+    raw = (keys_dir() / "audit_seal_ed25519.pub").read_text()
+    return [hashlib.sha256((block + end).encode()).hexdigest() for block in raw.split(end)[:-1]]
+
+
+def test_a_rotated_seal_key_is_announced_by_the_old_one_and_old_seals_still_verify(personas, trail):
+    seal()
+    old_private = (keys_dir() / "audit_seal_ed25519.pem").read_bytes()
+    assert "annoncée par le scellement n° 2" in rotate_seal_key()
+    audit.record(SYSTEM, Action.LIST, personas.mother.id)
+    seal()
+    first, announce, after = (
+        json.loads(line) for line in (seals_dir() / "seals.jsonl").read_bytes().splitlines()
+    )
+    old_key, new_key = public_keys_on_file()
+    assert first["public_key_sha256"] == announce["public_key_sha256"] == old_key
+    assert announce["next_public_key_sha256"] == after["public_key_sha256"] == new_key
+    # The old private key is gone from the disk: it can sign nothing more.
+    assert (keys_dir() / "audit_seal_ed25519.pem").read_bytes() != old_private
+    assert not (keys_dir() / "audit_seal_ed25519.next.pem").exists()
+    intact, printed = verify()
+    assert intact and "dernier scellement n° 3" in printed, printed
+
+
+def test_a_seal_signed_with_a_retired_key_is_detected(personas, trail):
+    seal()
+    old_private = load_pem_private_key(
+        (keys_dir() / "audit_seal_ed25519.pem").read_bytes(), password=None
+    )
+    rotate_seal_key()
+    # Whoever kept the old key appends a seal of their own, correctly chained.
+    path = seals_dir() / "seals.jsonl"
+    last = path.read_bytes().splitlines()[-1]
+    body = {**json.loads(last), "seal": 3, "previous": hashlib.sha256(last).hexdigest()}
+    del body["signature"], body["next_public_key_sha256"]
+    signature = base64.b64encode(
+        old_private.sign(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+    ).decode()
+    line = json.dumps({**body, "signature": signature}, sort_keys=True, separators=(",", ":"))
+    with path.open("ab") as handle:
+        handle.write(line.encode() + b"\n")
+    intact, printed = verify()
+    assert not intact and "n'annonçait pas" in printed, printed
+
+
+def test_a_rotation_cut_before_its_seal_leaves_the_old_key_signing(personas, trail):
+    from espace_sante.access import audit_keys
+
+    seal()
+    before = (keys_dir() / "audit_seal_ed25519.pem").read_bytes()
+    audit_keys.next_seal_key(create=True)  # the crash: the next key exists, no seal announced it
+    seal()
+    assert (keys_dir() / "audit_seal_ed25519.pem").read_bytes() == before
+    assert not (keys_dir() / "audit_seal_ed25519.next.pem").exists()
+    intact, printed = verify()
+    assert intact and "dernier scellement n° 2" in printed, printed
+
+
+def test_a_rotation_cut_after_its_seal_is_finished_by_the_next_seal(personas, trail):
+    seal()
+    old = (keys_dir() / "audit_seal_ed25519.pem").read_bytes()
+    rotate_seal_key()
+    # The crash: announced, but the new key was not yet moved in place.
+    (keys_dir() / "audit_seal_ed25519.pem").rename(keys_dir() / "audit_seal_ed25519.next.pem")
+    (keys_dir() / "audit_seal_ed25519.pem").write_bytes(old)
+    seal()
+    assert (keys_dir() / "audit_seal_ed25519.pem").read_bytes() != old
+    intact, printed = verify()
+    assert intact and "dernier scellement n° 3" in printed, printed
+
+
+def test_a_lost_announced_key_stops_sealing_with_the_old_one(personas, trail):
+    seal()
+    old = (keys_dir() / "audit_seal_ed25519.pem").read_bytes()
+    rotate_seal_key()
+    (keys_dir() / "audit_seal_ed25519.pem").write_bytes(old)
+    with pytest.raises(CommandError, match="n'est pas celle que le scellement n° 2 annonce"):
+        seal()
 
 
 def test_a_tampered_trail_is_not_sealed(personas, trail):

@@ -153,3 +153,27 @@ def test_an_access_rolled_back_sends_nothing(personas, bilan, smtp_server):
     run_worker()
     assert smtp_server.messages == []
     assert not AccessNotification.objects.exists()
+
+
+def test_a_blocked_professional_gets_no_emergency_access_and_nobody_is_told_he_read(
+    personas, bilan, smtp_server
+):
+    marie = actor_for_user(personas.mother.user)
+    access.block_professional(marie, personas.mother, personas.hospital_doctor)
+    doctor = pro_actor(personas.hospital_doctor)
+    with pytest.raises(access.AccessChangeRefused) as refusal:
+        access.start_emergency_access(
+            doctor, personas.mother, "btg", "Patiente inconsciente admise aux urgences"
+        )
+    # The same words as a patient who turned emergencies off: the block is not revealed.
+    assert refusal.value.messages == ["Ce patient a refusé l'accès d'urgence à son dossier."]
+    assert access.active_emergency(doctor, personas.mother) is None
+    with pytest.raises(NotAllowed):
+        documents.access_document(doctor, bilan.id)
+    run_worker()
+    assert smtp_server.messages == []
+    attempt = AuditEntry.objects.get(
+        patient_id=personas.mother.id, action="emergency", actor_kind="professional"
+    )
+    assert attempt.outcome == "denied"
+    assert verify()[0]

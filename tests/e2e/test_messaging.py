@@ -126,9 +126,19 @@ def test_marie_envoie_la_photo_d_une_ordonnance_la_pharmacie_la_prepare_et_elle_
 
     pharmacist = other_page
     sign_in_professional(pharmacist, base_url, personas.pharmacist, personas)
-    nav(pharmacist).get_by_role("link", name="Messagerie").click()
-    pharmacist.get_by_role("link", name="Ordonnances reçues").click()
+    # The prescriptions have their own menu entry, with the unread count; the
+    # Messagerie counts only what it lists.
+    prescriptions = nav(pharmacist).get_by_role("link", name="Ordonnances reçues")
+    expect(prescriptions.get_by_test_id("unread-count")).to_have_text("1 conversation non lue")
+    expect(
+        nav(pharmacist).get_by_role("link", name="Messagerie").get_by_test_id("unread-count")
+    ).to_have_count(0)
+    prescriptions.click()
     expect(pharmacist.get_by_test_id("order")).to_contain_text("Reçue")
+    # One menu item is the current page, not two.
+    current = nav(pharmacist).locator("[aria-current=page]")
+    expect(current).to_have_count(1)
+    expect(current).to_contain_text("Ordonnances reçues")
     pharmacist.get_by_role("link", name="Marie DURAND").click()
     expect(pharmacist.get_by_text("Je passe vers 18 h.")).to_be_visible()
     expect(pharmacist.get_by_role("link", name="ordonnance.jpg")).to_be_visible()

@@ -59,6 +59,10 @@ def test_le_medecin_traitant_voit_le_document_masque(page, base_url, personas, m
     find_marie(page, personas)
     expect(page.get_by_role("link", name="Compte rendu confidentiel")).to_be_visible()
     expect(page.get_by_text("Vous êtes son médecin traitant.")).to_be_visible()
+    # What Marie added herself is hers, not the doctor's « Vous-même ».
+    row = page.get_by_role("row").filter(has_text="Bilan sanguin")
+    expect(row.get_by_role("cell", name="Le patient (ou son représentant)")).to_be_visible()
+    expect(page.get_by_text("Vous-même")).to_have_count(0)
     assert blocking_violations(page) == []
 
 
@@ -124,3 +128,43 @@ def test_un_bris_de_glace_avec_justification_et_limite_de_temps(
     expect(
         page.get_by_text("Patiente inconsciente aux urgences", exact=False).first
     ).to_be_visible()
+
+
+def test_un_professionnel_bloque_ne_peut_pas_ouvrir_d_acces_d_urgence(
+    page, base_url, personas, marie_documents, smtp_server
+):
+    from django.core.management import call_command
+
+    access.block_professional(
+        actor_for_user(personas.mother.user), personas.mother, personas.hospital_doctor
+    )
+    sign_in_professional(page, base_url, personas.hospital_doctor, personas)
+    find_marie(page, personas)
+    page.get_by_label("Justification de l'accès d'urgence").fill(
+        "Patiente inconsciente aux urgences, traitement en cours à vérifier"
+    )
+    page.get_by_role("button", name="Ouvrir l'accès d'urgence").click()
+    # Refused in the words of a patient who turned emergencies off: the block stays secret.
+    expect(page.get_by_text("Ce patient a refusé l'accès d'urgence à son dossier.")).to_be_visible()
+    expect(page.get_by_text("Accès d'urgence ouvert")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Accès d'urgence jusqu'à")).to_have_count(0)
+    expect(page.get_by_role("link", name="Bilan sanguin")).to_have_count(0)
+    call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
+    assert smtp_server.messages == []
+
+
+def test_un_professionnel_ne_peut_pas_desactiver_sa_double_authentification(
+    page, base_url, personas
+):
+    sign_in_professional(page, base_url, personas.gp, personas)
+    page.goto(base_url + "/comptes/2fa/totp/deactivate/")
+    page.get_by_label("Mot de passe").fill(personas.password)
+    page.get_by_role("button", name="Confirmer").click()
+    page.wait_for_url(base_url + "/comptes/2fa/totp/deactivate/")
+    page.get_by_role("button", name="Désactiver").click()
+    expect(
+        page.get_by_text("La double authentification est obligatoire pour les professionnels")
+    ).to_be_visible()
+    page.goto(base_url + "/pro/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert "/comptes/2fa/totp/activate/" not in page.url

@@ -10,7 +10,7 @@ from .conftest import CODE, LOGIN, TOTP, enter_totp, sign_in_with_password, wron
 
 pytestmark = pytest.mark.browser
 
-CITIZEN_NAV = ["Documents", "Profil médical", "Messagerie", "Agenda", "Catalogue", "Paramètres"]
+CITIZEN_NAV = ["Documents", "Profil médical", "Messagerie", "Paramètres"]
 
 
 def test_une_usagere_se_connecte_avec_le_code_recu_par_courriel_puis_se_deconnecte(
@@ -22,7 +22,7 @@ def test_une_usagere_se_connecte_avec_le_code_recu_par_courriel_puis_se_deconnec
     sign_in_with_password(page, base_url, email, personas.password)
 
     page.wait_for_url(base_url + CODE)
-    expect(page.get_by_role("heading", level=1)).to_have_text("Entrez le code de connexion")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Saisir le code reçu")
     # The password alone opens nothing yet.
     assert not page.get_by_role("button", name="Se déconnecter").is_visible()
 
@@ -90,3 +90,20 @@ def test_un_professionnel_se_connecte_avec_mot_de_passe_et_code_totp(page, base_
     expect(page.get_by_role("navigation", name="Menu principal").get_by_role("link")).to_have_text(
         ["Mes patients", "Messagerie", "Mon compte"]
     )
+
+
+def test_marie_demande_un_nouveau_code_et_se_connecte_avec(page, base_url, personas, smtp_server):
+    email = personas.mother.user.email
+    sign_in_with_password(page, base_url, email, personas.password)
+    page.wait_for_url(base_url + CODE)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Saisir le code reçu")
+    expect(page.get_by_text("Il est valable 10 minutes")).to_be_visible()
+    expect(page.get_by_text(email)).to_have_count(1)
+    first = smtp_server.code_for(email)
+    page.get_by_role("button", name="Recevoir un nouveau code").click()
+    second = smtp_server.code_for(email, count=2)
+    assert second != first
+    page.get_by_label("Code").fill(second)
+    page.get_by_role("button", name="Confirmer").click()
+    page.wait_for_url(base_url + "/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bonjour Marie")

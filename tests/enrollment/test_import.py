@@ -1,5 +1,7 @@
 """Importing the insurer's beneficiary file: streamed, checked line by line, idempotent."""
 
+import csv
+
 import pytest
 from django.core.management import call_command
 
@@ -91,3 +93,14 @@ def test_the_command_imports_shows_progress_and_writes_the_report(campaign, tmp_
     assert "1 importées" in out.out and "1 refusées" in out.out
     assert "lignes lues" in out.err
     assert "3;sexe;" in report.read_text("utf-8")
+
+
+def test_the_refused_lines_report_neutralises_what_a_spreadsheet_would_run(campaign):
+    # OWASP "CSV injection": a cell starting with = + - @ is a formula to a spreadsheet.
+    report = services.import_beneficiaries(campaign, csv_lines([person_row(1, nir="123")]))
+    report.errors.create(line=9, field="=cmd|' /C calc'!A0", message='=HYPERLINK("http://x")')
+    report.errors.create(line=10, field="nom", message="+33 6 12 34 56 78")
+    rows = list(csv.reader("".join(services.refused_lines_csv(report)).splitlines(), delimiter=";"))
+    cells = [cell for row in rows[1:] for cell in row[1:]]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
+    assert '\'=HYPERLINK("http://x")' in cells

@@ -162,3 +162,57 @@ def test_nobody_signs_up_here(client):
 
 def test_passwords_are_hashed_with_argon2(personas):
     assert identify_hasher(personas.mother.user.password).algorithm == "argon2"
+
+
+def signed_in_professional(client, personas):
+    user = personas.gp.user
+    sign_in(client, user.email, personas.password)
+    client.post(TOTP, {"code": pyotp.TOTP(personas.totp_secret).now()})
+    assert client.get("/").status_code == 200
+    return user
+
+
+def test_a_professional_cannot_switch_off_his_totp(client, personas):
+    from allauth.mfa.models import Authenticator
+
+    user = signed_in_professional(client, personas)
+    # Changing 2FA settings asks for the password again (allauth's reauthentication).
+    client.post(reverse("account_reauthenticate"), {"password": personas.password})
+    response = client.post(reverse("mfa_deactivate_totp"))
+    assert "La double authentification est obligatoire pour les professionnels" in (
+        response.content.decode()
+    )
+    assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    assert client.get("/").status_code == 200
+
+
+def test_a_professional_whose_totp_is_removed_stops_working_at_once(client, personas):
+    from allauth.mfa.models import Authenticator
+
+    user = signed_in_professional(client, personas)
+    Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).delete()
+    response = client.get("/pro/patients/")
+    assert response.status_code == 302 and response["Location"] == reverse("mfa_activate_totp")
+
+
+def test_the_code_page_says_where_the_code_went_once_and_how_long_it_lasts(
+    client, personas, smtp_server
+):
+    email = personas.mother.user.email
+    sign_in(client, email, personas.password)
+    page = client.get(CODE).content.decode()
+    assert page.count(email) == 1  # said once, not in a notice and again in the text
+    assert "Il est valable 10 minutes" in page  # LOGIN_CODE_TIMEOUT, 600 s by default
+    assert "Recevoir un nouveau code" in page
+
+
+def test_a_new_code_replaces_the_first_and_the_first_no_longer_works(client, personas, smtp_server):
+    email = personas.mother.user.email
+    sign_in(client, email, personas.password)
+    first = smtp_server.code_for(email)
+    client.post(CODE, {"action": "resend"})
+    second = smtp_server.code_for(email, count=2)
+    assert second != first
+    assert client.post(CODE, {"code": first}).status_code == 200  # refused, the form again
+    response = client.post(CODE, {"code": second}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("web:home")

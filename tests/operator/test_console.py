@@ -97,9 +97,12 @@ def test_an_operator_suspends_then_resumes_a_space_and_the_person_is_told(
     client, operator, personas, smtp_server
 ):
     marie = personas.mother
-    page = client.get("/operateur/personnes/", {"nir": marie.ins_matricule}).content.decode()
+    found = client.post("/operateur/personnes/", {"nir": marie.ins_matricule}, follow=True)
+    page = found.content.decode()
     assert "Activé" in page and "Suspendre l'accès" in page
     url = f"/operateur/personnes/{marie.pk}/"
+    # issue 18, item 9: the NIR travels in the body, never in an address (access logs).
+    assert [location for location, _ in found.redirect_chain] == [url]
     assert "Indiquez le motif" in client.post(url + "suspendre/", follow=True).content.decode()
     client.post(url + "suspendre/", {"reason": "fraude signalée"})
     marie.refresh_from_db()
@@ -115,9 +118,22 @@ def test_an_operator_suspends_then_resumes_a_space_and_the_person_is_told(
     assert "pas possible dans l&#x27;état actuel" in page
 
 
-def test_an_unknown_nir_finds_nobody(client, operator):
-    page = client.get("/operateur/personnes/", {"nir": person_row(999)["nir"]}).content.decode()
+def test_an_unknown_nir_finds_nobody_and_stays_in_the_form(client, operator):
+    nir = person_row(999)["nir"]
+    response = client.post("/operateur/personnes/", {"nir": nir})
+    page = response.content.decode()
+    assert response.status_code == 200
     assert "Aucune personne ne correspond" in page
+    assert f'value="{nir}"' in page
+
+
+def test_the_operator_home_is_the_console_with_its_menu(client, operator):
+    response = client.get("/", follow=True)
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == "/operateur/"
+    assert "n'est rattaché à aucun espace" not in page
+    assert 'aria-label="Menu principal"' in page
+    assert "Rechercher une personne" in page
 
 
 def test_an_operators_attempt_on_a_document_is_refused_and_traced_as_theirs(

@@ -58,21 +58,20 @@ def test_pages_need_a_signed_in_person(client):
         assert response["Location"].startswith("/comptes/login/")
 
 
-def test_unbuilt_sections_say_so_honestly(client, personas):
+def test_sections_not_built_yet_are_not_offered(client, personas):
+    # issue 18, item 10: the Agenda and the Catalogue wait for their pages.
     client.force_login(personas.mother.user)
-    response = client.get("/espace/agenda/")
-    text = response.content.decode()
-    assert response.status_code == 200
-    assert "pas encore disponible" in text
-    assert "rendez-vous" in text
+    assert client.get("/espace/agenda/").status_code == 404
+    assert client.get("/espace/catalogue/").status_code == 404
+    home = client.get("/").content.decode()
+    assert "Agenda" not in home and "Catalogue" not in home
 
 
 def test_the_citizen_home_shows_her_sections_and_her_child(client, personas):
     client.force_login(personas.mother.user)
     text = client.get("/").content.decode()
-    for label in ("Documents", "Profil médical", "Messagerie", "Agenda", "Catalogue"):
+    for label in ("Documents", "Profil médical", "Messagerie", "Paramètres"):
         assert label in text
-    assert "Paramètres" in text
     assert "Léo DURAND" in text
     assert "Marie DURAND" in text  # the signed-in person in the header
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from espace_sante.access.http import citizen_actor, space_shown
 from espace_sante.access.policy import NotAllowed
 from espace_sante.messaging import extensions, services
-from espace_sante.messaging.forms import ReplyForm, SaveAttachmentForm
+from espace_sante.messaging.forms import SaveAttachmentForm
 from espace_sante.messaging.services import MessagingRefused
 
 from . import shared
@@ -50,10 +50,7 @@ def inbox(request):
     )
 
 
-@login_required
-@never_cache
-def conversation(request, conversation_id):
-    found = _conversation(request, conversation_id)
+def _conversation_page(request, found, form, status=200):
     page = services.read_conversation(citizen_actor(request), found)
     return no_store(
         render(
@@ -62,22 +59,32 @@ def conversation(request, conversation_id):
             {
                 "page_title": page.subject,
                 "page": page,
-                "form": ReplyForm(),
+                "form": form,
                 "attachment_url": "messaging:attachment",
             },
+            status=status,
         )
     )
 
 
 @login_required
+@never_cache
+def conversation(request, conversation_id):
+    found = _conversation(request, conversation_id)
+    return _conversation_page(request, found, shared.reply_form(citizen_actor(request)))
+
+
+@login_required
 @require_POST
 def reply(request, conversation_id):
+    found = _conversation(request, conversation_id)
     return shared.reply(
         request,
         citizen_actor(request),
-        _conversation(request, conversation_id),
+        found,
         success="Votre réponse est envoyée.",
         back="messaging:conversation",
+        page=lambda form, status: _conversation_page(request, found, form, status),
     )
 
 

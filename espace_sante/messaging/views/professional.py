@@ -12,7 +12,7 @@ from espace_sante.access.http import acting_professional, found_by_traits
 from espace_sante.access.policy import NotAllowed
 from espace_sante.identity.models import Organization, Person
 from espace_sante.messaging import extensions, services
-from espace_sante.messaging.forms import CloseForm, ComposeForm, ReplyForm
+from espace_sante.messaging.forms import CloseForm, ComposeForm
 from espace_sante.messaging.services import MessagingRefused
 
 from . import shared
@@ -51,7 +51,8 @@ def compose(request, actor, patient_id):
         raise Http404
     if request.method == "GET":
         access.trace_identity(actor, person)
-    form = ComposeForm(request.POST or None, request.FILES or None)
+    max_bytes, _ = services.attachment_limits(actor)
+    form = ComposeForm(request.POST or None, request.FILES or None, max_bytes=max_bytes)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -78,11 +79,7 @@ def compose(request, actor, patient_id):
     )
 
 
-@login_required
-@never_cache
-def conversation(request, conversation_id):
-    actor = acting_professional(request)
-    found = conversation_or_404(actor, conversation_id)
+def _conversation_page(request, actor, found, form, status=200):
     page = services.read_conversation(actor, found)
     return no_store(
         render(
@@ -91,25 +88,36 @@ def conversation(request, conversation_id):
             {
                 "page_title": page.subject,
                 "page": page,
-                "form": ReplyForm(),
+                "form": form,
                 "close_form": CloseForm(),
                 "kind_pages": extensions.pages_of(found),
                 "attachment_url": "messaging_pro:attachment",
             },
+            status=status,
         )
     )
+
+
+@login_required
+@never_cache
+def conversation(request, conversation_id):
+    actor = acting_professional(request)
+    found = conversation_or_404(actor, conversation_id)
+    return _conversation_page(request, actor, found, shared.reply_form(actor))
 
 
 @login_required
 @require_POST
 def reply(request, conversation_id):
     actor = acting_professional(request)
+    found = conversation_or_404(actor, conversation_id)
     return shared.reply(
         request,
         actor,
-        conversation_or_404(actor, conversation_id),
+        found,
         success="Votre message est envoyé.",
         back="messaging_pro:conversation",
+        page=lambda form, status: _conversation_page(request, actor, found, form, status),
     )
 
 

@@ -7,7 +7,11 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from espace_sante.access.http import acting_professional, decrypted_response
+from espace_sante.access.http import (
+    STORAGE_FULL_RETRY_AFTER_SECONDS,
+    acting_professional,
+    decrypted_response,
+)
 from espace_sante.access.policy import NotAllowed
 from espace_sante.messaging import services
 from espace_sante.messaging.forms import ReplyForm
@@ -72,16 +76,56 @@ def act_on_conversation(
     return redirect(back, conversation_id=conversation.id)
 
 
-def reply(request: HttpRequest, actor, conversation: Conversation, *, success: str, back: str):
-    """Post a reply (text and files) from the conversation page."""
-    return act_on_conversation(
+def reply_form(actor, *args) -> ReplyForm:
+    """The reply form, its help giving the size this sender may really attach."""
+    max_bytes, _ = services.attachment_limits(actor)
+    return ReplyForm(*args, max_bytes=max_bytes)
+
+
+def reply(
+    request: HttpRequest,
+    actor,
+    conversation: Conversation,
+    *,
+    success: str,
+    back: str,
+    page: Callable[..., HttpResponse],
+) -> HttpResponse:
+    """Post a reply (text and files) from the conversation page.
+
+    A refused reply shows the conversation again with what the person typed
+    (``page(form, status)``): nothing is lost, and the message says why. Files
+    cannot be kept by a browser, so it says to choose them again.
+    """
+    form = reply_form(actor, request.POST, request.FILES)
+    status = 200
+    if form.is_valid():
+        try:
+            services.reply(
+                actor, conversation, form.cleaned_data["body"], form.cleaned_data["attachments"]
+            )
+        except MessagingRefused as refusal:
+            form.add_error(None, refusal.messages[0])
+            if refusal.code == "storage_full":
+                status = 503
+        else:
+            messages.success(request, success)
+            return redirect(back, conversation_id=conversation.id)
+    if request.FILES:
+        form.add_error(
+            None,
+            "Votre texte est conservé ci-dessous ; les pièces jointes n'ont pas été envoyées : "
+            "choisissez-les à nouveau.",
+        )
+    messages.error(
         request,
-        ReplyForm(request.POST, request.FILES),
-        lambda data: services.reply(actor, conversation, data["body"], data["attachments"]),
-        success=success,
-        conversation=conversation,
-        back=back,
+        "Votre message n'a pas été envoyé : la raison est indiquée dans le formulaire, "
+        "où votre texte est conservé.",
     )
+    response = page(form, status)
+    if status == 503:
+        response["Retry-After"] = STORAGE_FULL_RETRY_AFTER_SECONDS
+    return response
 
 
 def attachment_download(actor, attachment_id) -> HttpResponse:

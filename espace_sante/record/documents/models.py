@@ -120,6 +120,12 @@ class Document(PatientOwned):
             labels.append("INVISIBLE_REPRESENTANTS_LEGAUX")
         return labels
 
+    def source_for_professionals(self) -> str:
+        """The origin as a professional reads it: « Vous-même » is the patient's own word."""
+        if self.source == self.Source.PATIENT:
+            return "Le patient (ou son représentant)"
+        return self.get_source_display()
+
 
 class DocumentEvent(PatientOwned):
     """One ``context.event`` code of a document (e.g. an act): a row each, so it can be searched."""

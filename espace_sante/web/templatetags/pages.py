@@ -13,3 +13,11 @@ def breadcrumb(*steps: str) -> dict:
     """
     *above, current = steps
     return {"above": list(zip(above[::2], above[1::2], strict=True)), "current": current}
+
+
+@register.simple_tag
+def login_code_minutes() -> int:
+    """How long an emailed or texted sign-in code lasts, in minutes (the setting)."""
+    from django.conf import settings
+
+    return int(settings.ACCOUNT_LOGIN_BY_CODE_TIMEOUT) // 60

@@ -7,6 +7,8 @@
 - ``seal [--enqueue [--every SECONDS]]``: sign the chain heads and append the
   seal to ``var/audit-seals/`` (or hand that to the worker, again every N s).
 - ``rotate-key``: a new HMAC key for new entries; old keys stay to verify.
+- ``rotate-seal-key``: a seal signed with the current seal key announces a new
+  one, which signs every later seal; old public keys stay to verify.
 - ``roles --app ROLE --owner ROLE [--apply]``: the least-privilege PostgreSQL
   roles (``access/roles.py``), printed, or run with ``--apply``.
 """
@@ -51,6 +53,11 @@ class Command(BaseCommand):
             "rotate-key",
             help="Nouvelle clé d'empreinte pour les nouvelles entrées (les anciennes restent).",
         )
+        sub.add_parser(
+            "rotate-seal-key",
+            help="Sceller une dernière fois avec la clé de scellement actuelle, qui annonce "
+            "la nouvelle.",
+        )
         role = sub.add_parser(
             "roles", help="SQL des rôles PostgreSQL : propriétaire et application restreinte."
         )
@@ -65,6 +72,18 @@ class Command(BaseCommand):
             self.verify(options.get("patient"))
         elif subcommand == "seal":
             self.seal(bool(options.get("enqueue")), int(options.get("every") or 0))
+        elif subcommand == "rotate-seal-key":
+            try:
+                done = seals.seal(rotate=True)
+            except (seals.SealError, audit_keys.AuditKeyError) as error:
+                raise CommandError(str(error)) from None
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Nouvelle clé de scellement : annoncée par le scellement n° {done.number}, "
+                    f"signé par l'ancienne ; sa clé publique s'ajoute à "
+                    f"{audit_keys.seal_public_key_path()} (les anciennes y restent)."
+                )
+            )
         elif subcommand == "rotate-key":
             old, new = audit_keys.rotate_hmac_key()
             self.stdout.write(

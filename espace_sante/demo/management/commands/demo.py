@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from espace_sante.demo.people import DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo
+from espace_sante.demo.people import DEMO_PASSWORD, DEMO_TOTP_SECRET, PEOPLE, load_demo
 
 
 class Command(BaseCommand):
@@ -25,8 +25,16 @@ class Command(BaseCommand):
         if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
             folder = settings.EMAIL_FILE_PATH
             out.write(f"Les codes envoyés par courriel sont écrits dans {folder}/")
-            out.write("  (le dernier : espace-sante last_mail)")
+            out.write("  (le dernier : espace-sante last_mail [ADRESSE])")
         out.write(
             f"Code TOTP des professionnels et de l'opérateur : secret {DEMO_TOTP_SECRET} dans "
             "votre application d'authentification, ou : espace-sante demo_totp"
         )
+        # What a professional types in the portal's patient search (INS and traits).
+        out.write("Patients de démonstration (recherche « Mes patients » du portail) :")
+        for person in PEOPLE:
+            name = f"{person['first_names'].split()[0]} {person['birth_name']}"
+            out.write(
+                f"  - {name:<14} INS {person['ins_matricule']}, "
+                f"né(e) le {person['birth_date']:%d/%m/%Y}"
+            )

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class AgendaConfig(AppConfig):
+    name = "espace_sante.agenda"
+    label = "agenda"
+    verbose_name = "Agenda et prévention"
