@@ -111,6 +111,13 @@ class CareRelationship(PatientOwned):
         verbose_name = "équipe de soins"
         verbose_name_plural = "équipes de soins"
         indexes = [models.Index(fields=["patient", "organization"], name="care_patient_org")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "organization"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_active_care_team",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.organization_id} soigne {self.patient_id}"
@@ -190,6 +197,13 @@ class Caregiver(PatientOwned):
     class Meta:
         verbose_name = "aidant"
         indexes = [models.Index(fields=["patient", "status"], name="caregiver_patient")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "caregiver"],
+                condition=models.Q(status__in=["waiting", "accepted"]),
+                name="one_active_caregiver",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.caregiver_id} aide {self.patient_id}"

@@ -86,6 +86,16 @@ def _lock_patient(patient: Person) -> None:
     Person.objects.select_for_update().filter(pk=patient.pk).values_list("pk").first()
 
 
+def _lock_people(*people: Person) -> None:
+    """Lock several people's rows, always in the same order (no deadlock between them)."""
+    list(
+        Person.objects.select_for_update()
+        .filter(pk__in=[person.pk for person in people])
+        .order_by("pk")
+        .values_list("pk")
+    )
+
+
 def settings_for(patient: Person) -> AccessSettings:
     return AccessSettings.objects.get_or_create(patient=patient)[0]
 
@@ -244,6 +254,8 @@ def declare_care_team(actor: Actor, patient: Person) -> CareRelationship:
         raise AccessChangeRefused(
             "Choisissez d'abord la structure pour laquelle vous exercez.", code="organization"
         )
+    # Parallel declarations then find the first one (one_active_care_team is the last line).
+    _lock_patient(patient)
     relation, created = CareRelationship.objects.get_or_create(
         patient=patient, organization_id=actor.organization_id, ended_at=None
     )
@@ -255,8 +267,9 @@ def declare_care_team(actor: Actor, patient: Person) -> CareRelationship:
 @transaction.atomic
 def object_to_care_team(actor: Actor | None, patient: Person, organization: Organization) -> None:
     managing = require_patient_side(actor, patient, "care_team_objection")
+    # Only a change is traced: a repeated objection finds nothing left to change.
     changed = CareRelationship.objects.filter(
-        patient=patient, organization=organization, ended_at__isnull=True
+        patient=patient, organization=organization, ended_at__isnull=True, objected=False
     ).update(objected=True)
     if changed:
         managing.trace(object_type="care_team", reason=str(organization.id))
@@ -303,6 +316,14 @@ def start_emergency_access(
     # Only the granted access is one transaction: a refusal's trace (above) must
     # not be rolled back with it.
     with transaction.atomic():
+        # A second click (or a retry) while this professional's access runs opens no
+        # second one: the patient and the médecin traitant are told once.
+        _lock_patient(patient)
+        running = EmergencyAccess.objects.filter(
+            patient=patient, professional_id=professional_id, kind=kind, expires_at__gt=now
+        ).first()
+        if running is not None:
+            return running
         access = EmergencyAccess.objects.create(
             patient=patient,
             professional_id=professional_id,
@@ -341,21 +362,23 @@ def invite_caregiver(actor: Actor | None, patient: Person, caregiver: Person) ->
     """An adult titulaire chooses an aidant (3 at most; an aidant helps 5 people at most)."""
     if not is_titulaire(actor, patient.id):
         raise NotAllowed
+    # Both limits are counted with both people locked: parallel invitations wait
+    # and count the ones made before them (one_active_caregiver is the last line).
+    _lock_people(patient, caregiver)
     active = (Caregiver.Status.WAITING, Caregiver.Status.ACCEPTED)
+    existing = Caregiver.objects.filter(patient=patient, caregiver=caregiver, status__in=active)
+    if existing.exists():
+        return existing.get()
     if Caregiver.objects.filter(patient=patient, status__in=active).count() >= MAX_CAREGIVERS:
         raise AccessChangeRefused(f"Vous avez déjà {MAX_CAREGIVERS} aidants : c'est le maximum.")
     if Caregiver.objects.filter(caregiver=caregiver, status__in=active).count() >= MAX_CARED_FOR:
         raise AccessChangeRefused(
             f"Cette personne aide déjà {MAX_CARED_FOR} personnes : c'est le maximum."
         )
-    link, created = Caregiver.objects.get_or_create(
-        patient=patient,
-        caregiver=caregiver,
-        status__in=active,
-        defaults={"status": Caregiver.Status.WAITING},
+    link = Caregiver.objects.create(
+        patient=patient, caregiver=caregiver, status=Caregiver.Status.WAITING
     )
-    if created:
-        audit.record(actor, "caregiver_invite", patient.id, obj=link)
+    audit.record(actor, "caregiver_invite", patient.id, obj=link)
     return link
 
 
@@ -363,7 +386,14 @@ def invite_caregiver(actor: Actor | None, patient: Person, caregiver: Person) ->
 def answer_caregiver_invitation(actor: Actor | None, link: Caregiver, accept: bool) -> Caregiver:
     if actor is None or str(actor.person_id) != str(link.caregiver_id):
         raise NotAllowed
-    link.status = Caregiver.Status.ACCEPTED if accept else Caregiver.Status.REFUSED
+    answer = Caregiver.Status.ACCEPTED if accept else Caregiver.Status.REFUSED
+    # The first answer holds: the same answer again changes nothing, another is refused.
+    link = Caregiver.objects.select_for_update().get(pk=link.pk)
+    if link.status == answer:
+        return link
+    if link.status != Caregiver.Status.WAITING:
+        raise AccessChangeRefused("Cette invitation a déjà reçu une réponse.", code="answered")
+    link.status = answer
     link.save(update_fields=["status"])
     audit.record(actor, "caregiver_answer", link.patient_id, obj=link, reason=link.status)
     return link

@@ -2,7 +2,7 @@ import logging
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -15,6 +15,7 @@ from .creation import ensure_space_keys
 from .lifecycle import Event, S, TransitionRefused, can, lock_person, transition
 from .models import (
     Beneficiary,
+    ProvisionalCode,
     SpaceTransition,
 )
 
@@ -42,11 +43,13 @@ def activate(
     one-time codes by email or SMS at every sign-in) and records each
     transition: objected → created → activated, closed → reopened.
     """
-    from espace_sante.identity.services import open_account
-
     now = timezone.now()
     person = lock_person(check.person.pk)
     if person.space_state == S.ACTIVATED:
+        if _activated_with(person, check.code_id):
+            # The same form sent again while the first one was activating: activated,
+            # as asked (the first request's address and password hold).
+            return person
         raise TransitionRefused(Event.ACTIVATED, person.space_state)
     if person.space_state not in (S.INVITED, S.CREATED, S.OBJECTED, S.CLOSED):
         raise TransitionRefused(Event.ACTIVATED, person.space_state)
@@ -59,6 +62,42 @@ def activate(
         raise EmailTaken
     if mobile_phone:
         mobile_phone = identity_validators.normalize_mobile(mobile_phone)
+    try:
+        # Someone else activating with this address at the same moment took it first.
+        with transaction.atomic():
+            user = _account_for(person, email, password, otp_channel)
+    except IntegrityError:
+        raise EmailTaken from None
+    Person.objects.filter(pk=person.pk).update(
+        user=user, email=email, mobile_phone=mobile_phone or person.mobile_phone
+    )
+    person.user = user
+    if person.space_state == S.OBJECTED:
+        transition(person, Event.REQUESTED, actor=user, note="demande après opposition")
+    if person.space_state == S.CLOSED:
+        reopen_space(person, user)
+        return person
+    ensure_space_keys(person)
+    transition(person, Event.ACTIVATED, actor=user)
+    return person
+
+
+def _activated_with(person: Person, code_id: int) -> bool:
+    """Was the person's current activation made with this provisional code?"""
+    latest = SpaceTransition.objects.filter(patient=person).order_by("-at", "-id").first()
+    return (
+        latest is not None
+        and latest.event in (Event.ACTIVATED, Event.REOPENED)
+        and ProvisionalCode.objects.filter(
+            pk=code_id, person=person, used_at__isnull=False
+        ).exists()
+    )
+
+
+def _account_for(person: Person, email: str, password: str, otp_channel: str) -> User:
+    """The person's sign-in account with this address and password (opened, or set again)."""
+    from espace_sante.identity.services import open_account
+
     if person.user_id:
         user = person.user
         user.email = email
@@ -74,18 +113,7 @@ def activate(
         user = open_account(person, email, password)
         user.otp_channel = otp_channel
         user.save(update_fields=["otp_channel"])
-    Person.objects.filter(pk=person.pk).update(
-        user=user, email=email, mobile_phone=mobile_phone or person.mobile_phone
-    )
-    person.user = user
-    if person.space_state == S.OBJECTED:
-        transition(person, Event.REQUESTED, actor=user, note="demande après opposition")
-    if person.space_state == S.CLOSED:
-        reopen_space(person, user)
-        return person
-    ensure_space_keys(person)
-    transition(person, Event.ACTIVATED, actor=user)
-    return person
+    return user
 
 
 @transaction.atomic

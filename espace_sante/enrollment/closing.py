@@ -3,6 +3,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -13,7 +14,7 @@ from espace_sante.identity import validators as identity_validators
 from espace_sante.identity.models import Person, User
 
 from .codes import code_digest
-from .lifecycle import Event, lock_person, transition
+from .lifecycle import Event, S, lock_person, transition
 from .models import (
     Closure,
 )
@@ -47,6 +48,11 @@ def close_space(
     """
     now = timezone.now()
     person = lock_person(person.pk)
+    closed = Closure.objects.filter(patient=person).first()
+    if person.space_state == S.CLOSED and closed and actor and actor.pk == person.user_id:
+        # Her own request sent again (a double click, a retry, another tab): her space
+        # is closed as she asked, once, with one notice; never an error page.
+        return closed
     transition(
         person,
         Event.CLOSED,
@@ -113,7 +119,28 @@ def send_closing_code(person: Person) -> str:
     return code_digest(person.pk, "close:" + code)
 
 
+CLOSING_CODE_ATTEMPTS = 3
+CLOSING_CODE_SECONDS = 10 * 60
+
+
+class ClosingCodeLocked(Exception):
+    """Every attempt allowed for this closing code was used: start the closing again."""
+
+
 def closing_code_matches(person: Person, digest: str, typed: str) -> bool:
+    """Compare a typed closing code; ``ClosingCodeLocked`` once its attempts are used.
+
+    Each attempt first claims one of the code's CLOSING_CODE_ATTEMPTS slots in
+    the shared cache (``add`` is atomic: parallel requests cannot claim the same
+    one), so parallel guesses compare at most that many codes; the session's
+    count alone let each of them through.
+    """
+    claimed = any(
+        cache.add(f"closing-code:{person.pk}:{digest}:{slot}", True, CLOSING_CODE_SECONDS)
+        for slot in range(CLOSING_CODE_ATTEMPTS)
+    )
+    if not claimed:
+        raise ClosingCodeLocked
     typed = "".join(ch for ch in typed or "" if ch.isdigit())
     return hmac.compare_digest(digest, code_digest(person.pk, "close:" + typed))
 

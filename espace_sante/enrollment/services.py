@@ -26,6 +26,8 @@ from .campaigns import (
     create_campaign,
 )
 from .closing import (
+    CLOSING_CODE_ATTEMPTS,
+    ClosingCodeLocked,
     close_space,
     closing_code_matches,
     find_person,
@@ -73,6 +75,8 @@ from .purge import (
 )
 
 __all__ = [
+    "CLOSING_CODE_ATTEMPTS",
+    "ClosingCodeLocked",
     "CodeCheck",
     "CodeRefused",
     "EmailTaken",

@@ -219,7 +219,7 @@ def new_code(request):
 
 CLOSE_KEY = "enrollment_closing"
 CLOSE_CODE_SECONDS = 10 * 60
-CLOSE_CODE_ATTEMPTS = 3
+CLOSE_CODE_ATTEMPTS = services.CLOSING_CODE_ATTEMPTS
 
 
 def _own_person(request):
@@ -269,7 +269,13 @@ def close_confirm(request):
         return redirect("enrollment:close")
     form = CloseCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if services.closing_code_matches(person, pending["digest"], form.cleaned_data["code"]):
+        try:
+            matches = services.closing_code_matches(
+                person, pending["digest"], form.cleaned_data["code"]
+            )
+        except services.ClosingCodeLocked:
+            matches, pending["attempts"] = False, CLOSE_CODE_ATTEMPTS
+        if matches:
             services.close_space(person, actor=request.user, delete_now=pending["delete"])
             logout(request)
             request.session["enrollment_closed"] = pending["delete"]

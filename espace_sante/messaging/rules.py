@@ -61,8 +61,15 @@ def is_patient_side(actor) -> bool:
 # --- Rate limits -----------------------------------------------------------------
 
 
-def check_rate(actor) -> None:
-    """At most N messages per sender per hour (settings), then a clear refusal."""
+def check_rate(actor, *, locked: bool = False) -> None:
+    """At most N messages per sender per hour (settings), then a clear refusal.
+
+    ``locked``: lock the sender's row first (inside the transaction that writes
+    the message), so that parallel messages are counted one after the other
+    and the limit lets none through beyond it.
+    """
+    if locked:
+        _lock_sender(actor)
     since = timezone.now() - timedelta(hours=1)
     if is_patient_side(actor):
         sent = Message.objects.filter(author_person_id=actor.person_id, created_at__gte=since)
@@ -82,6 +89,16 @@ def check_rate(actor) -> None:
             f"autorisé. Réessayez dans {wait} minute{'s' if wait > 1 else ''}.",
             code="rate_limited",
         )
+
+
+def _lock_sender(actor) -> None:
+    from espace_sante.identity.models import Person, Professional
+
+    if is_patient_side(actor):
+        Person.objects.select_for_update().filter(pk=actor.person_id).values_list("pk").first()
+    else:
+        sender = Professional.objects.select_for_update().filter(pk=actor.professional_id)
+        sender.values_list("pk").first()
 
 
 # --- Text ------------------------------------------------------------------------

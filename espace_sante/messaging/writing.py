@@ -159,6 +159,7 @@ def open_conversation(
     check_rate(actor)
 
     def create(files):
+        check_rate(actor, locked=True)  # counted again, the sender's parallel messages seen
         now = timezone.now()
         conversation_id = uuid.uuid4()
         conversation = Conversation.objects.create(
@@ -226,6 +227,7 @@ def reply(actor, conversation: Conversation, body: str, attachments: Iterable = 
         # Decided again on the locked row: closed or deleted since the page was shown.
         if not decide(actor, MessageAction.SEND, locked.patient_id, conversation=locked):
             raise MessagingRefused(why_no_reply(actor, locked), code="reply_refused")
+        check_rate(actor, locked=True)  # counted again, the sender's parallel messages seen
         message = _new_message(actor, locked, body, files, now)
         Conversation.objects.filter(pk=locked.pk).update(
             last_message_at=now, retention_warned_at=None
@@ -267,6 +269,9 @@ def close_conversation(actor, conversation: Conversation, reason: str) -> Conver
         )
     closing = check_access(actor, MessageAction.CLOSE, conversation.patient_id, conversation)
     with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if locked.closed_at is not None:
+            return locked  # closed by a parallel request: the first date and reason hold
         conversation.closed_at = timezone.now()
         conversation.closed_by_id = actor.professional_id
         conversation.close_reason_encrypted = crypto.encrypt_text(
@@ -285,8 +290,11 @@ def delete_for_patient(actor, conversation: Conversation) -> None:
     """
     deleting = check_access(actor, MessageAction.DELETE, conversation.patient_id, conversation)
     with transaction.atomic():
-        conversation.patient_deleted_at = timezone.now()
-        Conversation.objects.filter(pk=conversation.pk).update(
-            patient_deleted_at=conversation.patient_deleted_at
-        )
-        deleting.trace(conversation)
+        now = timezone.now()
+        # Only the first of parallel deletions changes the row, and only it is traced.
+        deleted = Conversation.objects.filter(
+            pk=conversation.pk, patient_deleted_at__isnull=True
+        ).update(patient_deleted_at=now)
+        if deleted:
+            conversation.patient_deleted_at = now
+            deleting.trace(conversation)

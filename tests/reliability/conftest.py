@@ -17,3 +17,13 @@ def database_proxy():
 
 # The enrollment fixtures: a campaign and its imported beneficiaries.
 from tests.enrollment.conftest import campaign, imported  # noqa: E402, F401
+
+# The messaging fixtures: Marie, Dr Martin, the pharmacy and a conversation.
+from tests.messaging.conftest import (  # noqa: E402, F401
+    carmes,
+    conversation,
+    dr_martin,
+    marie,
+    pharmacist,
+    photo_bytes,
+)

@@ -4,10 +4,8 @@ Run on PostgreSQL, where requests really run side by side (SQLite's in-memory
 test database is not shared between threads).
 """
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from espace_sante.access import services as access
 from espace_sante.access.consent_models import Block, Consent
@@ -18,6 +16,8 @@ from espace_sante.identity.models import SpaceState
 from tests.access.audit_support import pro_actor
 from tests.personas import make_person, make_professional, patient_actor
 
+from .parallel import all_at_once
+
 pytestmark = [
     pytest.mark.skipif(
         connection.vendor != "postgresql",
@@ -25,30 +25,6 @@ pytestmark = [
     ),
     pytest.mark.django_db(transaction=True),
 ]
-
-PARALLEL = 20
-
-
-def all_at_once(action) -> tuple[list, list]:
-    """Run ``action`` in PARALLEL threads released together; their results and errors."""
-    start = threading.Barrier(PARALLEL)
-    results, errors = [], []
-
-    def run():
-        try:
-            start.wait()
-            results.append(action())
-        except Exception as error:  # reported by the test, in its own thread
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(PARALLEL)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
 
 
 def test_twenty_blocks_at_once_leave_one_active_block():

@@ -23,6 +23,19 @@ from .reference import PATIENT_CATEGORY_TYPES, DocumentType, document_type
 from .uploads import UploadRefused
 
 
+def _locked(document: Document) -> Document | None:
+    """The document's row as it is now, locked until the change commits (None if deleted).
+
+    Parallel requests (a double click, two tabs, a retry) then see the change
+    made before them, and only a real change is made and traced.
+    """
+    return (
+        Document.objects.select_for_update()
+        .filter(patient_id=document.patient_id, pk=document.pk)
+        .first()
+    )
+
+
 def update_document(
     actor: Actor | None,
     document: Document,
@@ -68,7 +81,10 @@ def set_masked(actor: Actor | None, document: Document, masked: bool) -> Documen
     """Hide a document from professionals (MASQUE_PS), or show it again."""
     masking = guard(actor, Action.MASK, document.patient_id, document, trace=False)
     with transaction.atomic():
+        current = _locked(document)
         document.masked_from_professionals = masked
+        if current is None or current.masked_from_professionals == masked:
+            return document  # already so: nothing changes, nothing to trace
         document.save(update_fields=["masked_from_professionals"])
         masking.trace(document, reason="masqué" if masked else "démasqué")
     return document
@@ -78,7 +94,11 @@ def withdraw_document(actor: Actor | None, document: Document) -> Document:
     """A professional withdraws a document they deposited (it stays for its author)."""
     withdrawing = guard(actor, Action.WITHDRAW, document.patient_id, document, trace=False)
     with transaction.atomic():
+        current = _locked(document)
+        already = current is None or current.status == Document.Status.WITHDRAWN
         document.status = Document.Status.WITHDRAWN
+        if already:
+            return document
         document.save(update_fields=["status"])
         withdrawing.trace(document)
     return document
@@ -88,6 +108,8 @@ def delete_document(actor: Actor | None, document: Document) -> None:
     """Delete a document the patient deposited: the row now, the blob after commit."""
     deleting = guard(actor, Action.DELETE, document.patient_id, document, trace=False)
     with transaction.atomic():
+        if _locked(document) is None:
+            return  # deleted by a parallel request: deleted, as asked, and traced once
         blob_name = document.blob_name
         deleting.trace(document)
         document.delete()
@@ -114,18 +136,29 @@ def update_deposit(actor: Actor, document: Document, change: DepositChange) -> D
     part of this change.
     """
     changing = guard(actor, Action.REPLACE, document.patient_id, document, trace=False)
-    fields = []
-    for name in ("confidentiality", "invisible_patient", "invisible_representatives", "archived"):
-        value = getattr(change, name)
-        if value is not None and getattr(document, name) != value:
-            setattr(document, name, value)
-            fields.append(name)
-    if change.withdraw and document.status != Document.Status.WITHDRAWN:
-        document.status = Document.Status.WITHDRAWN
-        fields.append("status")
-    if not fields:
-        return document
     with transaction.atomic():
+        # Compared with the row as it is now: a change already made is not traced again.
+        current = _locked(document)
+        if current is None:
+            return document
+        fields = []
+        for name in (
+            "confidentiality",
+            "invisible_patient",
+            "invisible_representatives",
+            "archived",
+        ):
+            value = getattr(change, name)
+            if value is not None and getattr(current, name) != value:
+                fields.append(name)
+            if value is not None:
+                setattr(document, name, value)
+        if change.withdraw:
+            if current.status != Document.Status.WITHDRAWN:
+                fields.append("status")
+            document.status = Document.Status.WITHDRAWN
+        if not fields:
+            return document
         document.save(update_fields=fields)
         changing.trace(
             document,

@@ -247,7 +247,11 @@ def delete_entry(actor: Actor | None, patient: Person, key: str, entry_id: uuid.
     """Delete one entry for good (a profile entry has no history to keep)."""
     sec, access = _section_access(actor, Action.DELETE, patient, key)
     with transaction.atomic():
-        row = _find(sec, patient, entry_id)
+        found = _find(sec, patient, entry_id)
+        # Locked: of parallel deletions (a double click), one deletes and is traced.
+        row = scoped(sec.model, patient).select_for_update().filter(pk=found.pk).first()
+        if row is None:
+            return  # deleted meanwhile by the same request sent twice
         access.trace(row)
         row.delete()
 
@@ -299,7 +303,8 @@ def clear_singleton(actor: Actor | None, patient: Person, key: str) -> None:
     """Erase the one row of a singleton section (nothing happens if there is none)."""
     sec, access = _section_access(actor, Action.DELETE, patient, key)
     with transaction.atomic():
-        row = scoped(sec.model, patient).first()
+        # Locked: of parallel erasures, one erases and is traced.
+        row = scoped(sec.model, patient).select_for_update().first()
         if row is not None:
             access.trace(row)
             row.delete()

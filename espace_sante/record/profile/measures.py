@@ -126,7 +126,11 @@ def delete_measure(actor: Actor | None, patient: Person, measure_id: uuid.UUID |
     """Delete one measure of the patient."""
     access = access_to(actor, Action.DELETE, patient.id, MEASURES_TYPE)
     with transaction.atomic():
-        row = _find(patient, measure_id)
+        found = _find(patient, measure_id)
+        # Locked: of parallel deletions (a double click), one deletes and is traced.
+        row = scoped(Measure, patient).select_for_update().filter(pk=found.pk).first()
+        if row is None:
+            return  # deleted meanwhile by the same request sent twice
         access.trace(row)
         row.delete()
 
