@@ -152,3 +152,23 @@ def test_axe_et_360_px_sur_les_pages_de_confidentialite(
     # The form sent with a wrong RPPS answers 400 on purpose; nothing else may fail.
     assert [e for e in console_errors if "status of 400" not in e] == []
     assert len(console_errors) <= 1
+
+
+def test_l_historique_met_les_personnes_d_abord_et_range_les_traitements_automatiques(
+    page, base_url, personas, smtp_server
+):
+    """issue 18, item 7: a person's access is never buried under the service's own work."""
+    from espace_sante.access import audit
+    from espace_sante.access.policy import SYSTEM, Action
+
+    doctor = give_consent(personas)
+    for _ in range(25):
+        audit.record(SYSTEM, Action.LIST, personas.mother.id)
+    sign_in_citizen(page, base_url, personas.mother.user.email, personas.password, smtp_server)
+    page.goto(base_url + "/parametres/historique/")
+    entries = page.get_by_test_id("historique")
+    expect(entries).to_contain_text(doctor.display_name)
+    expect(entries).not_to_contain_text("traitement automatique")
+    page.get_by_role("link", name="Traitements automatiques").click()
+    expect(page.get_by_text("25 entrées")).to_be_visible()
+    expect(page.get_by_role("link", name="Je ne reconnais pas cet accès")).to_have_count(0)
