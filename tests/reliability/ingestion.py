@@ -43,6 +43,11 @@ RETRY_PAUSE = 0.2
 # Answers a client sends again with the same key: the server was down or restarting.
 RETRYABLE_STATUSES = {502, 503, 504}
 READ_BACK_EVERY = 7
+# Every so often a client gives up waiting almost at once (a mobile link, a proxy's
+# timeout): the server goes on and stores the document, the client sends it again, and
+# its key must bring back the same document, even while the first request still runs.
+IMPATIENT_EVERY = 25
+IMPATIENT_SECONDS = 0.05
 
 
 def free_port() -> int:
@@ -339,8 +344,8 @@ def make_pushes(setup: Setup, count: int, size: int) -> list[Push]:
 class Counts:
     retries: int = 0  # requests sent again after a lost connection or a 502/503/504
     connection_errors: int = 0
+    timeouts: int = 0  # answers the client stopped waiting for
     retry_statuses: Counter[int] = field(default_factory=Counter)
-    replays: int = 0  # acknowledged with 200: the first attempt had been stored
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, **increments: int) -> None:
@@ -417,6 +422,7 @@ class Software:
         """Send until acknowledged; the same key and body every time."""
         while True:
             item.attempts += 1
+            impatient = item.attempts == 1 and item.number % IMPATIENT_EVERY == IMPATIENT_EVERY // 2
             try:
                 answer = requests.post(
                     f"{self.fhir}/DocumentReference",
@@ -428,10 +434,14 @@ class Software:
                             "Prefer": "return=minimal",
                         }
                     ),
-                    timeout=120,
+                    timeout=(10, IMPATIENT_SECONDS) if impatient else 120,
                 )
             except requests.ConnectionError:
                 counts.add(retries=1, connection_errors=1)
+                time.sleep(RETRY_PAUSE)
+                continue
+            except requests.Timeout:
+                counts.add(retries=1, timeouts=1)
                 time.sleep(RETRY_PAUSE)
                 continue
             if answer.status_code in RETRYABLE_STATUSES:
@@ -447,8 +457,6 @@ class Software:
                 item.status = answer.status_code
                 item.document_id = answer.headers["Location"].split("/DocumentReference/")[1]
                 item.document_id = item.document_id.split("/")[0]
-                if answer.status_code == 200:
-                    counts.add(replays=1)
                 return
             item.failure = f"{answer.status_code} {answer.text[:300]}"
             return
@@ -467,7 +475,7 @@ def _retrying(call):
     while True:
         try:
             answer = call()
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(RETRY_PAUSE)
             continue
         if answer.status_code in RETRYABLE_STATUSES:
@@ -585,6 +593,9 @@ class Findings:
     temporary_files_swept: int = 0
     plaintext_left: list[str] = field(default_factory=list)
     audit: str = ""
+    # Requests sent again that the server recognised (its audit trail says so).
+    recognised_by_key: int = 0
+    recognised_by_master_id: int = 0
     tasks: Counter[str] = field(default_factory=Counter)
     notifications: int = 0
     notifications_unsent: int = 0
@@ -604,6 +615,7 @@ def check_through_api(service: Service, setup: Setup, result: Run, clients: int)
     findings.refused = [f"n° {p.number}: {p.failure}" for p in result.pushes if not p.status]
     queue = list(acknowledged)
     lock = threading.Lock()
+    intact: set[int] = set()
 
     def reader() -> None:
         while True:
@@ -612,15 +624,19 @@ def check_through_api(service: Service, setup: Setup, result: Run, clients: int)
                     return
                 item = queue.pop()
             content = software.read(item.document_id)
-            if content is None or hashlib.sha256(content).hexdigest() != item.sha256:
+            if content is not None and hashlib.sha256(content).hexdigest() == item.sha256:
                 with lock:
-                    findings.lost.append(f"n° {item.number} ({item.document_id})")
+                    intact.add(item.number)
 
     threads = [threading.Thread(target=reader) for _ in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    # Whatever was not read back intact is lost (a reader that failed included).
+    findings.lost = [
+        f"n° {p.number} ({p.document_id})" for p in acknowledged if p.number not in intact
+    ]
     return findings
 
 
@@ -642,7 +658,7 @@ def check_store(findings: Findings, result: Run, var_dir: Path) -> Findings:
     from django.core.management.base import CommandError
     from django_tasks_db.models import DBTaskResult
 
-    from espace_sante.access.models import AccessNotification
+    from espace_sante.access.models import AccessNotification, AuditEntry
     from espace_sante.crypto import blobs
     from espace_sante.record.documents import deposit
     from espace_sante.record.documents.models import DepositKey, Document
@@ -697,6 +713,10 @@ def check_store(findings: Findings, result: Run, var_dir: Path) -> Findings:
     except CommandError as error:
         findings.audit = str(error)
 
+    recognised = AuditEntry.objects.filter(action="create", reason__startswith="déjà reçu")
+    findings.recognised_by_key = recognised.filter(reason__contains="clé d'idempotence").count()
+    findings.recognised_by_master_id = recognised.filter(reason__contains="identifiant").count()
+
     findings.tasks = Counter(DBTaskResult.objects.values_list("status", flat=True))
     findings.notifications = AccessNotification.objects.count()
     findings.notifications_unsent = AccessNotification.objects.filter(sent_at=None).count()
@@ -710,10 +730,13 @@ def report(result: Run, findings: Findings, clients: int, web_workers: int) -> s
     lines = [
         f"Dépôts de documents sous kill -9 : {pushed} poussés par {clients} clients, "
         f"gunicorn à {web_workers} workers",
-        f"  confirmés (201, ou 200 à la relance) : {findings.acknowledged} "
-        f"(dont {counts.replays} reconnus à la relance), refusés : {len(findings.refused)}",
+        f"  confirmés (201, ou 200 à la relance) : {findings.acknowledged}, refusés : "
+        f"{len(findings.refused)} ; relances reconnues par le serveur : "
+        f"{findings.recognised_by_key} par la clé d'idempotence, "
+        f"{findings.recognised_by_master_id} par le masterIdentifier",
         f"  relances avec la même clé : {counts.retries} "
-        f"(connexions coupées : {counts.connection_errors}, "
+        f"(connexions coupées : {counts.connection_errors}, réponses plus attendues par le "
+        f"client : {counts.timeouts}, "
         f"réponses {dict(sorted(counts.retry_statuses.items())) or '—'})",
         f"  processus tués (SIGKILL) : {kills.web_workers} workers gunicorn, "
         f"{kills.masters} maître gunicorn (serveur redémarré {kills.server_restarts} fois), "
