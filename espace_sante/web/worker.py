@@ -58,10 +58,10 @@ MAX_ATTEMPTS = 10
 HEARTBEAT_SECONDS = 10
 # A worker beats between tasks; one running a long purge may be quiet a while.
 SILENT_AFTER = timedelta(seconds=120)
-# A worker on another host that has not beaten for this long is taken for dead and its
-# running task is queued again. Longer than any task runs: a worker beats only between
-# tasks, and a task taken back from a live worker would run twice (harmless, our tasks
-# are idempotent, but wasted). On this host the process itself is looked for instead.
+# A worker that has not beaten for this long is taken for dead and its running task is
+# queued again. Longer than any task runs: a worker beats only between tasks, and a task
+# taken back from a live worker would run twice (harmless, our tasks are idempotent, but
+# wasted). On this host the process itself is looked for first, without waiting.
 ABANDONED_AFTER = timedelta(hours=1)
 
 
@@ -169,9 +169,9 @@ class ResilientWorker(Worker):
     def reclaim_abandoned(self) -> None:
         """Queue again the tasks left RUNNING by a worker that is gone.
 
-        The worker that claimed a task last is gone when, on this host, its process
-        no longer exists (or is this one, under another worker id), or, elsewhere, it
-        has not beaten for ``ABANDONED_AFTER``; a running task under this worker's
+        The worker that claimed a task last is gone when it has not beaten for
+        ``ABANDONED_AFTER`` or, on this host, when its process no longer exists (or is
+        a zombie, or this one under another worker id); a running task under this worker's
         own id is a previous life's (ids are unique among live workers). Checked at
         start and with each heartbeat. Taken back only if no one claimed it since
         (``started_at`` unchanged), so two workers reclaiming at once queue it once.
@@ -215,9 +215,11 @@ class ResilientWorker(Worker):
         heartbeat = WorkerHeartbeat.objects.filter(worker_id=worker_id).first()
         if heartbeat is None:  # it beats before it claims: a row deleted after a day
             return started_at is None or started_at < timezone.now() - ABANDONED_AFTER
+        if heartbeat.beat_at < timezone.now() - ABANDONED_AFTER:
+            return True
         if heartbeat.host == socket.gethostname()[:255]:
             return not _process_exists(heartbeat.pid, heartbeat.started_at)
-        return heartbeat.beat_at < timezone.now() - ABANDONED_AFTER
+        return False
 
     def beat(self) -> None:
         now = time.monotonic()
@@ -259,14 +261,16 @@ def _process_exists(pid: int | None, worker_started_at: datetime) -> bool:
         return False
     except PermissionError:  # another user's process: alive
         return True
-    began = _process_start(pid)
+    state, began = _process_state(pid)
+    if state == "Z":  # killed, not yet reaped by its parent: dead all the same
+        return False
     # The worker notes its start after Python and Django are loaded: its process began
-    # before; a process that began later reused the pid.
-    return began is None or began <= worker_started_at + timedelta(seconds=1)
+    # before; one that began later reused the pid (a minute of slack for clock steps).
+    return began is None or began <= worker_started_at + timedelta(minutes=1)
 
 
-def _process_start(pid: int) -> datetime | None:
-    """When the process began, from /proc (Linux); None where it cannot be told."""
+def _process_state(pid: int) -> tuple[str, datetime | None]:
+    """The process's state letter and start, from /proc (Linux); ("", None) elsewhere."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         boot = next(
@@ -274,10 +278,10 @@ def _process_start(pid: int) -> datetime | None:
             for line in Path("/proc/stat").read_text().splitlines()
             if line.startswith("btime ")
         )
+        ticks = int(fields[19])  # field 22, starttime, counted after the name
     except (OSError, StopIteration, IndexError, ValueError):
-        return None
-    ticks = int(fields[19])  # field 22, starttime, counted after the name and state
-    return datetime.fromtimestamp(boot + ticks / os.sysconf("SC_CLK_TCK"), tz=UTC)
+        return "", None
+    return fields[0], datetime.fromtimestamp(boot + ticks / os.sysconf("SC_CLK_TCK"), tz=UTC)
 
 
 def worker_health() -> dict[str, object]:

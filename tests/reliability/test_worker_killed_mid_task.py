@@ -17,6 +17,7 @@ from django_tasks_db.models import DBTaskResult
 
 from espace_sante.enrollment import tasks
 from espace_sante.enrollment.models import Beneficiary
+from espace_sante.web.models import WorkerHeartbeat
 from tests.enrollment.support import csv_lines, person_row
 
 from .test_database_outage import wait_until
@@ -91,3 +92,43 @@ def test_a_task_left_running_by_a_killed_worker_is_done_by_the_next_one(
 
     assert Beneficiary.objects.filter(campaign=campaign).count() == 2, output
     assert "abandoned by worker" in output
+
+
+def test_a_task_running_on_a_live_worker_is_left_to_it(campaign, tmp_path, settings):
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "Workers dans des processus séparés : la base SQLite des tests est en mémoire, "
+            "invisible pour eux ; PostgreSQL seulement"
+        )
+    upload = tmp_path / "beneficiaires.csv"
+    os.mkfifo(upload)
+    result = tasks.import_file.enqueue(str(campaign.pk), str(upload), "beneficiaires.csv")
+    first = start_worker(tmp_path, settings)
+    second = None
+    try:
+        wait_until(
+            lambda: DBTaskResult.objects.get(id=result.id).status == "RUNNING",
+            message="the first worker never took the import",
+        )
+        second = start_worker(tmp_path, settings)
+        # The second worker looks for abandoned tasks before its first heartbeat.
+        wait_until(
+            lambda: WorkerHeartbeat.objects.count() == 2, message="the second worker never beat"
+        )
+        task = DBTaskResult.objects.get(id=result.id)
+        assert task.status == "RUNNING" and len(task.worker_ids) == 1
+        with open(upload, "w", encoding="utf-8") as pipe:
+            pipe.writelines(csv_lines([person_row(1)]))
+        wait_until(
+            lambda: DBTaskResult.objects.get(id=result.id).status == "SUCCESSFUL",
+            message="the import did not finish",
+        )
+    finally:
+        release(upload)
+        for worker in (first, second):
+            if worker is not None and worker.poll() is None:
+                worker.terminate()
+        output = "".join(w.communicate(timeout=30)[0] for w in (first, second) if w)
+
+    assert DBTaskResult.objects.get(id=result.id).worker_ids == task.worker_ids, output
+    assert "abandoned by worker" not in output
