@@ -5,8 +5,11 @@ gunicorn with several workers, and `espace-sante worker`), against the test data
 While client threads push KILL_DOCUMENTS documents (1,000 by default), gunicorn workers,
 the gunicorn master and the task worker are killed with SIGKILL and started again as a
 supervisor would (tests/reliability/ingestion.py). Afterwards: 0 acknowledged document
-lost, 0 half-visible, 0 duplicate, the audit trail verifies, every queued task ran once.
-The figures are printed at the end of the session (`-p no:terminal` aside).
+lost, 0 half-visible, 0 duplicate, no plaintext left once swept, the audit trail
+verifies, every queued task ran once. The figures are printed in the terminal summary
+(tests/reliability/conftest.py), with or without `-s` or xdist; `bench/reliability.py`
+runs the same at larger counts. About 80 s of pushing for 1,000 documents on the shared
+2-core machine, 3 minutes with the test database and the checks.
 """
 
 import os
