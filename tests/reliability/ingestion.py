@@ -47,7 +47,7 @@ READ_BACK_EVERY = 7
 # timeout): the server goes on and stores the document, the client sends it again, and
 # its key must bring back the same document, even while the first request still runs.
 IMPATIENT_EVERY = 25
-IMPATIENT_SECONDS = 0.05
+IMPATIENT_SECONDS = 0.01  # no push is stored that fast: the answer is always lost
 
 
 def free_port() -> int:
