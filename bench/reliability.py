@@ -85,7 +85,7 @@ def main() -> None:
         service.stop()
         mailbox.stop()
     findings.emails = mailbox.received
-    ingestion.check_store(findings, result, VAR)
+    ingestion.check_store(findings, result, VAR, setup)
     print(ingestion.report(result, findings, args.clients, args.web_workers))
     if not drained:
         print("  ATTENTION : la file de tâches ne s'est pas vidée en 10 minutes")

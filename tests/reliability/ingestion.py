@@ -599,7 +599,11 @@ class Findings:
     tasks: Counter[str] = field(default_factory=Counter)
     notifications: int = 0
     notifications_unsent: int = 0
-    emails: Counter[str] = field(default_factory=Counter)
+    emails: Counter[str] = field(default_factory=Counter)  # received, per address
+    emails_missing: list[str] = field(default_factory=list)
+    emails_twice: list[str] = field(default_factory=list)
+    # Addresses whose email task a killed worker was running (claimed, maybe not sent).
+    emails_interrupted: list[str] = field(default_factory=list)
 
     @property
     def half_visible(self) -> int:
@@ -652,7 +656,7 @@ def wait_for_tasks(timeout: float = 120.0) -> bool:
     return False
 
 
-def check_store(findings: Findings, result: Run, var_dir: Path) -> Findings:
+def check_store(findings: Findings, result: Run, var_dir: Path, setup: Setup) -> Findings:
     """Rows, blobs, temporary files, audit trail, tasks: in the database and on disk."""
     from django.core.management import call_command
     from django.core.management.base import CommandError
@@ -720,6 +724,18 @@ def check_store(findings: Findings, result: Run, var_dir: Path) -> Findings:
     findings.tasks = Counter(DBTaskResult.objects.values_list("status", flat=True))
     findings.notifications = AccessNotification.objects.count()
     findings.notifications_unsent = AccessNotification.objects.filter(sent_at=None).count()
+    patient_of = {str(n.id): str(n.patient_id) for n in AccessNotification.objects.all()}
+    expected = Counter(setup.emails[patient] for patient in patient_of.values())
+    findings.emails_missing = sorted(a for a in expected if findings.emails[a] < expected[a])
+    findings.emails_twice = sorted(
+        a for a, times in findings.emails.items() if times > expected.get(a, 0)
+    )
+    runs = DBTaskResult.objects.filter(task_path__endswith=".send_access_notification")
+    findings.emails_interrupted = sorted(
+        setup.emails[patient_of[arguments["args"][0]]]
+        for arguments, workers in runs.values_list("args_kwargs", "worker_ids")
+        if len(workers) > 1 and arguments["args"][0] in patient_of
+    )
     return findings
 
 
@@ -752,8 +768,9 @@ def report(result: Run, findings: Findings, clients: int, web_workers: int) -> s
         f"  journal d'audit : {findings.audit}",
         f"  tâches : {dict(findings.tasks)} ; notifications d'accès : {findings.notifications} "
         f"(non envoyées : {findings.notifications_unsent}), courriels reçus : "
-        f"{sum(findings.emails.values())} (au plus un par destinataire : "
-        f"{'oui' if all(n == 1 for n in findings.emails.values()) else 'non'})",
+        f"{sum(findings.emails.values())}, en double : {len(findings.emails_twice)}, "
+        f"manquants : {len(findings.emails_missing)} (tâches d'envoi interrompues par un "
+        f"kill -9 : {len(findings.emails_interrupted)})",
         f"  relectures en cours de route sans réponse 200 : {result.read_back_failures}",
         f"  durée : {result.seconds:.1f} s, débit : {pushed / result.seconds:.1f} documents/s",
     ]
