@@ -13,7 +13,10 @@ under ``var/blobs`` by default, S3 in production). Architecture rules 4 and 5:
   on: no partial blob stays, and the caller writes no row; a full disk
   (``ENOSPC``, ``EDQUOT``) is raised as ``StorageFull`` for the doors to say so;
 - a crash between blob and row leaves an unreferenced blob, which
-  ``sweep_orphans`` deletes once it is older than the grace period.
+  ``sweep_orphans`` deletes once it is older than the grace period; a process
+  killed while it checked an upload leaves its plaintext copy in ``var/tmp``,
+  which ``sweep_temporary_files`` deletes (the host must not keep what it
+  cannot read).
 
 The apps that own rows (record, messaging) keep the names in their rows and
 say which names are referenced; this module knows no model.
@@ -246,4 +249,25 @@ def sweep_orphans(
             if blobs.get_modified_time(name).timestamp() < limit:
                 blobs.delete(name)
                 removed += 1
+    return removed
+
+
+def sweep_temporary_files(older_than_seconds: int = GRACE_SECONDS) -> int:
+    """Delete the files left in ``var/tmp`` by a process killed in the middle of a request.
+
+    The upload checks and Django's upload handler keep a plaintext copy there while a
+    request runs, and delete it when it ends; a process killed with SIGKILL (or out of
+    memory) cannot. Requests last seconds (gunicorn's timeout is a minute), so a file
+    older than the grace period belongs to nobody. Files only: a folder (the operator's
+    imports waiting for the worker) is not ours. Returns the number deleted.
+    """
+    limit = timezone.now().timestamp() - older_than_seconds
+    removed = 0
+    for entry in os.scandir(_tmp_dir()):
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < limit:
+                os.unlink(entry.path)
+                removed += 1
+        except FileNotFoundError:  # its request ended meanwhile and removed it
+            continue
     return removed

@@ -11,7 +11,10 @@ This worker keeps the library's queue and task running, but:
   claimed rows, or a row marked failed with a database error), up to
   `MAX_ATTEMPTS` claims; our tasks are idempotent, so running one again after an
   interruption does not do its work twice;
-- writes a heartbeat row that `/readyz` reads, so a silent worker shows.
+- writes a heartbeat row that `/readyz` reads, so a silent worker shows;
+- puts back in the queue the tasks a worker that died without a word (kill -9,
+  out of memory, power cut) left RUNNING: the library leaves them so for ever
+  (django-tasks issue #46), and the work they stood for never happened.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import os
 import random
 import socket
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from django.db import (
     DatabaseError,
@@ -54,6 +58,11 @@ MAX_ATTEMPTS = 10
 HEARTBEAT_SECONDS = 10
 # A worker beats between tasks; one running a long purge may be quiet a while.
 SILENT_AFTER = timedelta(seconds=120)
+# A worker that has not beaten for this long is taken for dead and its running task is
+# queued again. Longer than any task runs: a worker beats only between tasks, and a task
+# taken back from a live worker would run twice (harmless, our tasks are idempotent, but
+# wasted). On this host the process itself is looked for first, without waiting.
+ABANDONED_AFTER = timedelta(hours=1)
 
 
 class ResilientWorker(Worker):
@@ -62,6 +71,7 @@ class ResilientWorker(Worker):
         self.max_backoff = max_backoff
         self.started_at = timezone.now()
         self.last_beat = 0.0
+        self.last_reclaim = 0.0
         self.outages = 0
         # The task claimed by this worker and not yet recorded as finished.
         self.claimed: DBTaskResult | None = None
@@ -98,6 +108,7 @@ class ResilientWorker(Worker):
         """One turn of the loop; True when the worker is done (batch or max tasks)."""
         close_old_connections()
         self.requeue_interrupted()
+        self.reclaim_abandoned()  # before the first beat: it may overwrite a dead twin's row
         self.beat()
         tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
         if not self.process_all_queues:
@@ -155,6 +166,61 @@ class ResilientWorker(Worker):
             status="READY", started_at=None, finished_at=None, exception_class_path="", traceback=""
         )
 
+    def reclaim_abandoned(self) -> None:
+        """Queue again the tasks left RUNNING by a worker that is gone.
+
+        The worker that claimed a task last is gone when it has not beaten for
+        ``ABANDONED_AFTER`` or, on this host, when its process no longer exists (or is
+        a zombie, or this one under another worker id); a running task under this worker's
+        own id is a previous life's (ids are unique among live workers). Checked at
+        start and with each heartbeat. Taken back only if no one claimed it since
+        (``started_at`` unchanged), so two workers reclaiming at once queue it once.
+        """
+        now = time.monotonic()
+        if self.last_reclaim and now - self.last_reclaim < HEARTBEAT_SECONDS:
+            return
+        self.last_reclaim = now
+        running = DBTaskResult.objects.filter(status="RUNNING", backend_name=self.backend_name)
+        for result in running.only("id", "task_path", "worker_ids", "started_at"):
+            owner = result.worker_ids[-1] if result.worker_ids else ""
+            if owner != self.worker_id and not self._gone(owner, result.started_at):
+                continue
+            unchanged = DBTaskResult.objects.filter(
+                id=result.id, status="RUNNING", started_at=result.started_at
+            )
+            if len(result.worker_ids) >= MAX_ATTEMPTS:
+                logger.error(
+                    "Task %s (%s) interrupted %d times; left failed",
+                    result.id,
+                    result.task_path,
+                    len(result.worker_ids),
+                )
+                unchanged.update(
+                    status="FAILED",
+                    finished_at=timezone.now(),
+                    exception_class_path="espace_sante.web.worker.WorkerGone",
+                    traceback="The worker running this task died, too many times.",
+                )
+                continue
+            if unchanged.update(status="READY", started_at=None, finished_at=None):
+                logger.warning(
+                    "Task %s (%s) abandoned by worker %s, which is gone; queued again",
+                    result.id,
+                    result.task_path,
+                    owner,
+                )
+
+    @staticmethod
+    def _gone(worker_id: str, started_at) -> bool:
+        heartbeat = WorkerHeartbeat.objects.filter(worker_id=worker_id).first()
+        if heartbeat is None:  # it beats before it claims: a row deleted after a day
+            return started_at is None or started_at < timezone.now() - ABANDONED_AFTER
+        if heartbeat.beat_at < timezone.now() - ABANDONED_AFTER:
+            return True
+        if heartbeat.host == socket.gethostname()[:255]:
+            return not _process_exists(heartbeat.pid, heartbeat.started_at)
+        return False
+
     def beat(self) -> None:
         now = time.monotonic()
         if now - self.last_beat < HEARTBEAT_SECONDS:
@@ -183,6 +249,39 @@ class ResilientWorker(Worker):
                 connection.close()
             except DatabaseError:
                 connection.connection = None
+
+
+def _process_exists(pid: int | None, worker_started_at: datetime) -> bool:
+    """The worker's process is still there (not a later process that got its pid)."""
+    if not pid or pid == os.getpid():  # this process runs under another worker id now
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    state, began = _process_state(pid)
+    if state == "Z":  # killed, not yet reaped by its parent: dead all the same
+        return False
+    # The worker notes its start after Python and Django are loaded: its process began
+    # before; one that began later reused the pid (a minute of slack for clock steps).
+    return began is None or began <= worker_started_at + timedelta(minutes=1)
+
+
+def _process_state(pid: int) -> tuple[str, datetime | None]:
+    """The process's state letter and start, from /proc (Linux); ("", None) elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(
+            int(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+        ticks = int(fields[19])  # field 22, starttime, counted after the name
+    except (OSError, StopIteration, IndexError, ValueError):
+        return "", None
+    return fields[0], datetime.fromtimestamp(boot + ticks / os.sysconf("SC_CLK_TCK"), tz=UTC)
 
 
 def worker_health() -> dict[str, object]:

@@ -264,14 +264,19 @@ def deposit_batch() -> Iterator[None]:
 
 
 def sweep_orphan_blobs(older_than_seconds: int = blobs.GRACE_SECONDS) -> int:
-    """Delete document blobs no row points at (left by a crash mid-upload), once old enough."""
-    return blobs.sweep_orphans(
+    """Delete what a crash mid-upload leaves, once old enough; the number of files deleted.
+
+    Document blobs no row points at, and the plaintext copies of uploads being
+    checked when their process was killed (``var/tmp``).
+    """
+    orphans = blobs.sweep_orphans(
         "document",
         lambda names: set(
             Document.objects.filter(blob_name__in=names).values_list("blob_name", flat=True)
         ),
         older_than_seconds,
     )
+    return orphans + blobs.sweep_temporary_files(older_than_seconds)
 
 
 def find_own_deposit(
