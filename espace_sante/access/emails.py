@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -104,24 +105,25 @@ def send_once(
     """Send the email about one row once. Safe to run twice or on two workers.
 
     ``row`` is a queryset of that one row. It is claimed (``claim_field`` set
-    where it was empty) before sending: of two workers, only the one whose
-    update changed the row sends. ``compose()`` gives the addresses, subject
-    and body; one email per address (co-parents do not see each other's). No
-    address: nobody to tell, the row is kept as handled. If the mail server
-    refuses, the claim is released and the task fails, to be run again.
+    where it was empty) and the email sent in one transaction: of two workers,
+    the second waits for the first's row lock, then finds the row claimed. A
+    worker killed, or a mail server refusing, before the commit leaves the row
+    unclaimed, so the task run again sends it: an email may (rarely) go twice,
+    never zero times. ``compose()`` gives the addresses, subject and body; one
+    email per address (co-parents do not see each other's). No address: nobody
+    to tell, the row is kept as handled.
     """
-    claimed = row.filter(**{f"{claim_field}__isnull": True}).update(**{claim_field: timezone.now()})
-    if not claimed:
-        return False
-    addresses, subject, body = compose()
-    if not addresses:
-        return False
-    try:
+    with transaction.atomic():
+        claimed = row.filter(**{f"{claim_field}__isnull": True}).update(
+            **{claim_field: timezone.now()}
+        )
+        if not claimed:
+            return False
+        addresses, subject, body = compose()
+        if not addresses:
+            return False
         for address in addresses:
             EmailMessage(SUBJECT_PREFIX + subject, body, to=[address]).send()
-    except Exception:
-        row.update(**{claim_field: None})
-        raise
     return True
 
 

@@ -177,3 +177,23 @@ def test_a_blocked_professional_gets_no_emergency_access_and_nobody_is_told_he_r
     )
     assert attempt.outcome == "denied"
     assert verify()[0]
+
+
+def test_a_worker_stopped_while_sending_leaves_the_email_to_send(personas, bilan, smtp_server):
+    """The claim is not kept when sending did not finish (a killed worker rolls back too)."""
+    documents.access_document(pro_actor(personas.gp), bilan.id)
+    notification = AccessNotification.objects.get()
+
+    def stopped_while_composing():
+        raise KeyboardInterrupt  # not an Exception: the old ``except Exception`` kept the claim
+
+    with pytest.raises(KeyboardInterrupt):
+        emails.send_once(
+            AccessNotification.objects.filter(pk=notification.id),
+            "sent_at",
+            stopped_while_composing,
+        )
+    notification.refresh_from_db()
+    assert notification.sent_at is None
+    assert emails.deliver(notification.id) is True
+    assert len(smtp_server.to(marie_email(personas))) == 1
