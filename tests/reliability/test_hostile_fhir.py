@@ -83,6 +83,7 @@ PUSHED = {
         422,
         "100 niveaux",
     ),
+    "pdf-javascript": (hostile.pdf_with_javascript, "application/pdf", 422, "JavaScript"),
     # What the software declared is checked against the bytes, never corrected.
     "pdf-declared-png": (make_pdf, "image/png", 422, "Le type annoncé (image/png)", "PDF"),
     "png-declared-pdf": (
@@ -170,16 +171,16 @@ def test_a_hostile_attachment_in_a_message_is_refused(software, personas, privat
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
-def test_binary_serves_a_pdf_with_javascript_sandboxed_to_any_client(software, personas):
-    data = hostile.pdf_with_javascript()
-    created = software.post("DocumentReference", _push(personas.mother, data, "application/pdf"))
+def test_binary_serves_a_polyglot_as_its_real_type_sandboxed_to_any_client(software, personas):
+    data = hostile.jpeg(comment=b"<html><script>alert(document.domain)</script></html>")
+    created = software.post("DocumentReference", _push(personas.mother, data, "image/jpeg"))
     assert created.status_code == 201, created.text
     document_id = created.json()["id"]
-    for accept in (BROWSER_ACCEPT, "application/pdf", "*/*"):
+    for accept in (BROWSER_ACCEPT, "image/jpeg", "*/*"):
         response = software.get(f"Binary/{document_id}", accept=accept)
         assert response.status_code == 200
         assert response.content == data
-        assert response.headers["Content-Type"] == "application/pdf"
+        assert response.headers["Content-Type"] == "image/jpeg"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert "sandbox" in response.headers["Content-Security-Policy"].split("; ")
         assert response.headers["Cache-Control"] == "no-store"

@@ -82,6 +82,9 @@ REFUSED = {
     "html-then-pdf": Hostile(
         "document.pdf", lambda: hostile.html_then_pdf(make_pdf()), NOT_ACCEPTED
     ),
+    # A PDF that runs JavaScript when opened (/OpenAction) and on its page (/AA):
+    # Chromium's viewer runs it despite the sandbox policy (test_hostile_browser.py).
+    "pdf-javascript": Hostile("cr.pdf", hostile.pdf_with_javascript, "JavaScript"),
     # A PDF whose page tree is in an object stream inflating to 200 MB.
     "pdf-objstm-bomb-200mb": Hostile(
         "cr.pdf", lambda: hostile.pdf_object_stream_bomb(200), "démesurées"
@@ -240,6 +243,7 @@ def _unescaped(page: str) -> str:
         "svg-script",
         "html-then-pdf",
         "pdf-objstm-bomb-200mb",
+        "pdf-javascript",
         "pdf-named-jpg",
     ],
 )
@@ -341,8 +345,12 @@ POLYGLOTS = {
     ),
     # A zip (GIFAR-style) appended to a PNG: a PNG, served as one.
     "png-zip-appended": ("scan.png", lambda: hostile.png(20, 20, trailer=_zip()), "image/png"),
-    # A PDF that runs JavaScript when opened: kept (its reader decides), served sandboxed.
-    "pdf-javascript": ("cr.pdf", hostile.pdf_with_javascript, "application/pdf"),
+    # A PDF with an HTML page (and its script) in a comment after its end.
+    "pdf-html-trailer": (
+        "cr.pdf",
+        lambda: make_pdf() + b"\n<html><script>alert(document.domain)</script></html>\n",
+        "application/pdf",
+    ),
     # Text that looks like markup after its first line: text, served as text.
     "text-with-html": (
         "notes.txt",
@@ -389,7 +397,7 @@ def test_a_polyglot_is_kept_as_its_real_type_and_served_only_as_that_sandboxed(
     _assert_served_safely(doctor_client.get(f"/pro/documents/{document.id}/"), mime_type, "inline")
 
 
-@pytest.mark.parametrize("case", ["pdf-javascript", "jpeg-html-comment"])
+@pytest.mark.parametrize("case", ["pdf-html-trailer", "jpeg-html-comment"])
 def test_a_messaging_attachment_is_downloaded_with_its_real_type_sandboxed(
     personas, blob_dir, marie_client, doctor_client, case
 ):

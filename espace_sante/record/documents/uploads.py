@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from PIL import Image, UnidentifiedImageError
 from pypdf import Configuration, PdfReader, apply_configuration
 from pypdf.errors import LimitReachedError, PyPdfError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, PdfObject
 
 from .reference import FORMAT_CDA_N3, FORMAT_CODES
 
@@ -247,6 +248,39 @@ _PDF_LIMITS = Configuration().with_overwrites(
 )
 
 
+# Actions a PDF viewer runs by itself. Chromium's viewer runs a PDF's
+# JavaScript whatever our sandbox policy says (its alerts opened over our page
+# in tests/reliability/test_hostile_browser.py), so such a PDF is refused.
+_ACTIVE_ACTIONS = {"/JavaScript", "/Launch", "/SubmitForm", "/ImportData"}
+
+
+def _active_content(reader: PdfReader) -> bool:
+    """Whether any object reachable from the trailer is a script or a launching action.
+
+    Walked with a stack and a set of the objects seen (the page tree links
+    back to its parents); streams' dictionaries are read, never their data.
+    """
+    stack: list[PdfObject] = [reader.trailer]
+    seen: set[tuple[int, int]] = set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, IndirectObject):
+            if (item.idnum, item.generation) in seen:
+                continue
+            seen.add((item.idnum, item.generation))
+            resolved = item.get_object()
+            if resolved is None:
+                continue
+            item = resolved
+        if isinstance(item, DictionaryObject):
+            if "/JS" in item or dict.get(item, "/S") in _ACTIVE_ACTIONS:
+                return True
+            stack.extend(dict.values(item))
+        elif isinstance(item, ArrayObject):
+            stack.extend(list.__iter__(item))
+    return False
+
+
 def _check_pdf(path: str) -> None:
     try:
         with apply_configuration(_PDF_LIMITS), open(path, "rb") as handle:
@@ -259,6 +293,13 @@ def _check_pdf(path: str) -> None:
                 )
             if len(reader.pages) == 0:
                 raise UploadRefused("Ce PDF ne contient aucune page.", code="pdf_empty")
+            if _active_content(reader):
+                raise UploadRefused(
+                    "Ce PDF contient du code (JavaScript) ou des actions qui se lanceraient à "
+                    "son ouverture : nous ne l'acceptons pas. Enregistrez-en une copie avec "
+                    "« Imprimer » puis « Enregistrer au format PDF », et déposez cette copie.",
+                    code="pdf_active",
+                )
     except UploadRefused:
         raise
     except LimitReachedError as exc:
