@@ -228,6 +228,22 @@ def pdf_with_javascript() -> bytes:
     return buffer.getvalue()
 
 
+def pdf_with_many_objects(count: int, under: str = "/Extra") -> bytes:
+    """A one-page PDF with ``count`` small objects hanging from its catalog's ``under`` key."""
+    from pypdf.generic import ArrayObject, NumberObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    items = ArrayObject(
+        writer._add_object(DictionaryObject({NameObject("/N"): NumberObject(number)}))
+        for number in range(count)
+    )
+    writer._root_object[NameObject(under)] = items
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
 def _pdf_objects(objects: list[bytes]) -> tuple[bytes, list[int]]:
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = []

@@ -152,14 +152,28 @@ def test_a_hostile_binary_in_a_transaction_bundle_refuses_the_whole_bundle(
 
 
 def test_a_hostile_attachment_in_a_message_is_refused(software, personas, private_keys_and_blobs):
-    for case, data, title, words in [
-        ("png-13000x13000", hostile.png(13000, 13000), "scan.png", ("scan.png", "trop grande")),
-        ("svg", hostile.SVG, "dessin.svg", ("dessin.svg", "n'est pas accepté")),
-        ("pdf-named-jpg", make_pdf(), "photo.jpg", ("photo.jpg", "extension .jpg")),
+    for case, data, title, content_type, words in [
+        (
+            "png-13000x13000",
+            hostile.png(13000, 13000),
+            "scan.png",
+            "image/png",
+            ("scan.png", "trop grande"),
+        ),
+        ("svg", hostile.SVG, "dessin.svg", "image/svg+xml", ("dessin.svg", "n'est pas accepté")),
+        (
+            "pdf-javascript",
+            hostile.pdf_with_javascript(),
+            "cr.pdf",
+            "application/pdf",
+            ("JavaScript",),
+        ),
+        ("pdf-named-jpg", make_pdf(), "photo.jpg", "application/pdf", ("extension .jpg",)),
+        ("pdf-declared-png", make_pdf(), "scan", "image/png", ("Le type annoncé (image/png)",)),
     ]:
         message = new_conversation(personas.mother)
         message["payload"][1]["contentAttachment"].update(
-            {"title": title, "data": base64.b64encode(data).decode()}
+            {"title": title, "data": base64.b64encode(data).decode(), "contentType": content_type}
         )
         with hostile.measured(f"{case} via POST Communication", len(data)):
             response = software.post("Communication", message)

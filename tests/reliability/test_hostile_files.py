@@ -66,6 +66,8 @@ REFUSED = {
     "tiff-2-pages-6000x6000": Hostile(
         "scan.tif", lambda: hostile.tiff(6000, 6000, pages=2), "2 pages"
     ),
+    # 20,000 empty pages (2.5 MB): counting them took 5.6 s, so at most 1,000.
+    "tiff-20000-pages": Hostile("scan.tif", lambda: hostile.tiff(1, 1, pages=20000), "1000 pages"),
     "apng-20-frames-2000x2000": Hostile(
         "anim.png", lambda: hostile.png(2000, 2000, frames=20), "20 pages"
     ),
@@ -85,6 +87,10 @@ REFUSED = {
     # A PDF that runs JavaScript when opened (/OpenAction) and on its page (/AA):
     # Chromium's viewer runs it despite the sandbox policy (test_hostile_browser.py).
     "pdf-javascript": Hostile("cr.pdf", hostile.pdf_with_javascript, "JavaScript"),
+    # 60,000 objects where scripts could hide: looked through up to 50,000.
+    "pdf-60000-objects": Hostile(
+        "cr.pdf", lambda: hostile.pdf_with_many_objects(60_000), "trop complexe"
+    ),
     # A PDF whose page tree is in an object stream inflating to 200 MB.
     "pdf-objstm-bomb-200mb": Hostile(
         "cr.pdf", lambda: hostile.pdf_object_stream_bomb(200), "démesurées"
@@ -489,7 +495,8 @@ def test_a_gzip_encoded_upload_is_not_inflated_by_the_server(personas, nothing_l
             HTTP_CONTENT_ENCODING="gzip",
         )
     # The compressed bytes are not a multipart body (Django's parser refuses its
-    # "headers"): nothing is inflated, nothing stored.
+    # "headers"): nothing is inflated, nothing stored, and the page says so in French.
     assert response.status_code == 400
+    assert "rien n'a été enregistré" in _unescaped(response.content.decode())
     assert Document.objects.count() == 0
     nothing_left()
