@@ -8,7 +8,7 @@ limits, a polyglot whose real type we take) is served with its real type,
 never sniffed, sandboxed. Each check prints its time and peak memory
 (``pytest -s``); nothing asserts on them (bench/hostile.py measures larger).
 
-The FHIR doors are in test_hostile_fhir.py, the browser in test_hostile_browser.py.
+The FHIR doors are in test_hostile_fhir.py, the browser in tests/e2e/test_hostile_documents.py.
 """
 
 import functools
@@ -85,7 +85,7 @@ REFUSED = {
         "document.pdf", lambda: hostile.html_then_pdf(make_pdf()), NOT_ACCEPTED
     ),
     # A PDF that runs JavaScript when opened (/OpenAction) and on its page (/AA):
-    # Chromium's viewer runs it despite the sandbox policy (test_hostile_browser.py).
+    # Chromium's viewer runs it despite the sandbox policy (tests/e2e/test_hostile_documents.py).
     "pdf-javascript": Hostile("cr.pdf", hostile.pdf_with_javascript, "JavaScript"),
     # 60,000 objects where scripts could hide: looked through up to 50,000.
     "pdf-60000-objects": Hostile(

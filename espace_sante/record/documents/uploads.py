@@ -250,7 +250,7 @@ _PDF_LIMITS = Configuration().with_overwrites(
 
 # Actions a PDF viewer runs by itself. Chromium's viewer runs a PDF's
 # JavaScript whatever our sandbox policy says (its alerts opened over our page
-# in tests/reliability/test_hostile_browser.py), so such a PDF is refused.
+# in tests/e2e/test_hostile_documents.py), so such a PDF is refused.
 _ACTIVE_ACTIONS = {"/JavaScript", "/Launch", "/SubmitForm", "/ImportData"}
 # Where no action can live: page contents and resources, the tagged structure,
 # metadata, back links. Not walking them keeps the walk to pages, annotations,

@@ -15,12 +15,10 @@ from django.test import Client
 
 from espace_sante.access.policy import actor_for_user
 from espace_sante.record.documents import services as record
-from tests.e2e.conftest import _fresh_cache, base_url, browser, context, page  # noqa: F401
 from tests.record.conftest import make_pdf
+from tests.reliability import hostile_files as hostile
 
-from . import hostile_files as hostile
-
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.browser
 
 DOCUMENTS = {
     "pdf-html-trailer": (
@@ -57,9 +55,9 @@ def _as_marie(browser_context, url, personas) -> None:
 
 @pytest.mark.parametrize("case", DOCUMENTS)
 def test_a_hostile_document_opened_in_the_browser_runs_nothing(
-    page,  # noqa: F811 - the e2e fixtures, imported above
-    context,  # noqa: F811
-    base_url,  # noqa: F811
+    page,
+    context,
+    base_url,
     personas,
     private_keys_and_blobs,
     case,
@@ -98,9 +96,9 @@ def test_a_hostile_document_opened_in_the_browser_runs_nothing(
 
 
 def test_a_pdf_that_runs_javascript_is_refused_in_the_upload_form(
-    page,  # noqa: F811 - the e2e fixtures, imported above
-    context,  # noqa: F811
-    base_url,  # noqa: F811
+    page,
+    context,
+    base_url,
     personas,
     private_keys_and_blobs,
     tmp_path,
