@@ -191,14 +191,14 @@ def decrypted_response(
     size: int,
     disposition: str = "inline",
     filename: str = "",
-    sandbox: bool = True,
 ) -> StreamingHttpResponse:
     """Stream ``chunks`` (the decrypted bytes) with the headers decrypted health data needs.
 
     ``disposition``: ``inline`` (shown) or ``attachment`` (downloaded);
     ``filename`` is sent in RFC 5987 form (UTF-8, percent-encoded) when given.
-    ``sandbox=False`` leaves out the Content-Security-Policy, for API clients
-    that are not browsers (FHIR ``Binary`` answers as it always has).
+    The sandbox policy goes with every answer, API ones included: software
+    ignores it, and a browser that opens the same URL (a patient's app, a
+    link followed with a token) must not run what a document carries.
     """
     response = StreamingHttpResponse(chunks, content_type=content_type)
     response["Content-Disposition"] = (
@@ -207,6 +207,5 @@ def decrypted_response(
     response["Content-Length"] = str(size)
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
-    if sandbox:
-        response["Content-Security-Policy"] = SANDBOX
+    response["Content-Security-Policy"] = SANDBOX
     return response

@@ -92,7 +92,9 @@ def _attachments(resource) -> list[ContentFile]:
             )
         # fhir.resources already decoded the base 64 (and refused it when invalid).
         data = attachment.data
-        files.append(ContentFile(data, name=attachment.title or f"piece-jointe-{number}"))
+        file = ContentFile(data, name=attachment.title or f"piece-jointe-{number}")
+        file.declared_type = attachment.contentType or ""  # checked against the bytes
+        files.append(file)
     return files
 
 

@@ -215,6 +215,7 @@ def deposit(
         author_professional=caller.professional,
         author_organization=caller.client.organization,
         master_identifier=(master or "")[:200],
+        declared_type=attachment.contentType or "",
         **labels,
         **_context(resource),
     )

@@ -436,12 +436,11 @@ def binary(request, resource_id):
             "data": base64.b64encode(record.read_content(document)).decode(),
         }
         return fhir_response(body)
-    # Not a browser page: no sandbox policy, no file name (what clients have always seen).
+    # No file name (what clients have always seen); sandboxed like every document.
     return decrypted_response(
         record.iter_content(document),
         content_type=document.mime_type,
         size=document.size,
-        sandbox=False,
     )
 
 

@@ -65,7 +65,14 @@ def store_attachments(actor, patient: Person, uploads: Iterable) -> list[Checked
         for upload in uploads:
             name = os.path.basename(getattr(upload, "name", "") or "piece-jointe")[:150]
             try:
-                inspected = inspect_upload(upload, max_bytes=max_bytes, allowed_types=allowed)
+                # A type software declared (FHIR contentType) is checked against the
+                # bytes; a browser's guess is not a declaration (the name's extension is).
+                inspected = inspect_upload(
+                    upload,
+                    max_bytes=max_bytes,
+                    allowed_types=allowed,
+                    declared_type=getattr(upload, "declared_type", ""),
+                )
             except UploadRefused as refusal:
                 raise MessagingRefused(
                     f"« {name} » : {refusal.messages[0]}", code=refusal.code

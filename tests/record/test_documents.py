@@ -176,9 +176,20 @@ def test_bad_files_are_refused_with_a_french_reason(
     assert not [p for p in blob_dir.rglob("*") if p.is_file()]
 
 
-def test_the_type_comes_from_the_bytes_not_the_name(personas, mother, blob_dir):
-    document = deposit(mother, personas.mother, make_pdf(), name="photo.jpg")
-    assert document.mime_type == "application/pdf"
+def test_the_type_comes_from_the_bytes_and_a_name_that_says_otherwise_is_refused(
+    personas, mother, blob_dir
+):
+    # The extension is what the sender declared: refused, never silently corrected.
+    with pytest.raises(UploadRefused) as refusal:
+        deposit(mother, personas.mother, make_pdf(), name="photo.jpg")
+    assert "extension .jpg (JPEG)" in refusal.value.messages[0]
+    assert "PDF" in refusal.value.messages[0]
+    assert Document.objects.count() == 0
+    # A name that announces nothing (no extension, or one we do not know) lets the bytes decide.
+    for name in ("scan", "Compte rendu du 12.03", "notes.md"):
+        content = make_pdf() if name != "notes.md" else b"Notes"
+        document = deposit(mother, personas.mother, content, name=name)
+        assert document.mime_type == ("text/plain" if name == "notes.md" else "application/pdf")
 
 
 def test_an_encrypted_pdf_is_refused(personas, mother, blob_dir):

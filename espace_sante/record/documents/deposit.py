@@ -56,6 +56,8 @@ class NewDocument:
     facility_type: tuple[str, str] = ("", "")
     practice_setting: tuple[str, str] = ("", "")
     events: tuple[tuple[str, str], ...] = ()
+    # The media type the sender declared (FHIR contentType); "" when it declared none.
+    declared_type: str = ""
 
 
 def max_bytes_for(source: str) -> int:
@@ -94,7 +96,10 @@ def add_document(
         raise UploadRefused("Type de document inconnu.", code="unknown_type")
     title = " ".join((meta.title or "").split())[:200] or doc_type.label
     inspected: InspectedFile = inspect_upload(
-        upload, max_bytes=max_bytes_for(meta.source), allowed_types=allowed_types_for(meta.source)
+        upload,
+        max_bytes=max_bytes_for(meta.source),
+        allowed_types=allowed_types_for(meta.source),
+        declared_type=meta.declared_type,
     )
     if inspected.cda and inspected.cda.patient_ids:
         if (patient.ins_system, patient.ins_matricule) not in inspected.cda.patient_ids:

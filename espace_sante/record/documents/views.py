@@ -157,7 +157,9 @@ def document_detail(request: HttpRequest, document_id: uuid.UUID) -> HttpRespons
 
 def stream_document(document: Document, title: str, disposition: str) -> StreamingHttpResponse:
     """The decrypted bytes as a response (also used by the professional portal)."""
-    mime = "text/html; charset=utf-8" if document.is_structured else document.mime_type
+    # The stored type, never text/html: a CDA's XML is not a page of ours (its
+    # narrative is rendered, escaped, by the detail page).
+    mime = document.mime_type
     if document.mime_type == "text/plain":
         mime = "text/plain; charset=utf-8"
     extension = {
