@@ -149,6 +149,52 @@ def _too_large(limit: int) -> FhirError:
     )
 
 
+# A FHIR resource nests a dozen levels (Bundle, entry, resource, extension…). Deeper
+# bodies are refused: the code that reads them (pydantic, deepcopy, jsonpatch) recurses.
+MAX_JSON_DEPTH = 64
+
+
+def _too_deep() -> FhirError:
+    return FhirError(
+        400,
+        f"Le JSON reçu imbrique plus de {MAX_JSON_DEPTH} niveaux de tableaux ou d'objets : "
+        "aucune ressource FHIR n'en demande autant, la requête est refusée sans être traitée.",
+        code="too-costly",
+    )
+
+
+def _deeper_than(value, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def parse_json(data: bytes, invalid: str):
+    """``data`` parsed, or a 400 OperationOutcome: ``invalid`` for bad syntax, or too deep.
+
+    The standard parser stops itself at Python's recursion limit (RecursionError, a
+    body thousands deep); below that, the parsed value is measured against our bound.
+    """
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise _too_deep() from None
+    except (ValueError, UnicodeDecodeError):
+        raise FhirError(400, invalid, code="structure") from None
+    # Fewer brackets than the bound cannot nest deeper than it: most bodies stop here.
+    brackets = data.count(b"[") + data.count(b"{")
+    if brackets > MAX_JSON_DEPTH and isinstance(value, dict | list):
+        if _deeper_than(value, MAX_JSON_DEPTH):
+            raise _too_deep()
+    return value
+
+
 def read_json(request) -> dict:
     """The request body as a JSON object, or a 400/415 OperationOutcome."""
     media = request.content_type or ""
@@ -159,15 +205,11 @@ def read_json(request) -> dict:
             f"pas « {media} ».",
             code="not-supported",
         )
-    try:
-        data = json.loads(read_body(request))
-    except (ValueError, UnicodeDecodeError):
-        raise FhirError(
-            400,
-            "Le corps de la requête n'est pas un JSON valide : vérifiez sa syntaxe "
-            "(guillemets, virgules, accolades).",
-            code="structure",
-        ) from None
+    data = parse_json(
+        read_body(request),
+        "Le corps de la requête n'est pas un JSON valide : vérifiez sa syntaxe "
+        "(guillemets, virgules, accolades).",
+    )
     if not isinstance(data, dict):
         raise FhirError(
             400,
