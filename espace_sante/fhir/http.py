@@ -93,7 +93,7 @@ def negotiated_type(request) -> str:
 
 
 def fhir_response(body: dict | None, status: int = 200, content_type=FHIR_JSON, headers=None):
-    data = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+    data = b"" if body is None else _json_bytes(body)
     response = HttpResponse(
         data, status=status, content_type=f"{content_type}; charset=utf-8" if data else None
     )
@@ -103,6 +103,15 @@ def fhir_response(body: dict | None, status: int = 200, content_type=FHIR_JSON, 
         response[name] = value
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _json_bytes(body: dict) -> bytes:
+    try:
+        return json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        # A lone surrogate (``"\ud800"`` sent by a client, quoted back in an error) has no
+        # UTF-8 form: the JSON escape says the same thing in ASCII.
+        return json.dumps(body).encode()
 
 
 def error_response(error: FhirError, content_type=FHIR_JSON):
@@ -175,6 +184,33 @@ def _deeper_than(value, limit: int) -> bool:
     return False
 
 
+NUL_REFUSED = (
+    "Le caractère NUL (U+0000) n'est pas admis {where} : FHIR l'exclut de ses chaînes de "
+    "caractères ; retirez-le."
+)
+
+
+def refuse_nul(params, where: str = "dans les paramètres de la requête") -> None:
+    """400 when a query (or form) parameter holds U+0000, which PostgreSQL cannot store."""
+    for name, values in params.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            raise FhirError(400, NUL_REFUSED.format(where=where), code="value")
+
+
+def _strings(value):
+    """Every string of a parsed JSON value, keys included (walked without recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def parse_json(data: bytes, invalid: str):
     """``data`` parsed, or a 400 OperationOutcome: ``invalid`` for bad syntax, or too deep.
 
@@ -192,6 +228,9 @@ def parse_json(data: bytes, invalid: str):
     if brackets > MAX_JSON_DEPTH and isinstance(value, dict | list):
         if _deeper_than(value, MAX_JSON_DEPTH):
             raise _too_deep()
+    # JSON can only carry U+0000 escaped; most bodies have no such escape and are not walked.
+    if b"\\u0000" in data and any("\x00" in text for text in _strings(value)):
+        raise FhirError(400, NUL_REFUSED.format(where="dans le JSON reçu"), code="value")
     return value
 
 
