@@ -11,7 +11,7 @@ from email.policy import default as default_policy
 import pytest
 from aiosmtpd.controller import Controller
 
-pytest_plugins = ["tests.tiny_disk"]  # full_disk: a real ENOSPC
+pytest_plugins = ["tests.tiny_disk", "tests.fuzz.summary"]  # full_disk: a real ENOSPC; fuzz figures
 
 
 def free_port() -> int:

@@ -50,6 +50,8 @@ def unverified_issuer(token: str) -> str:
     issuer = claims.get("iss")
     if not isinstance(issuer, str) or not issuer:
         raise AssertionRefused("L'assertion doit indiquer son émetteur (iss).")
+    if "\x00" in issuer:  # PostgreSQL cannot even look such a text up
+        raise AssertionRefused("L'émetteur de l'assertion (iss) contient un caractère NUL.")
     return issuer
 
 
@@ -98,6 +100,9 @@ def verify(token: str, client: SoftwareClient, audiences: list[str], what: str) 
             f"La signature de {what.lower()} ne correspond à aucune clé enregistrée pour ce "
             "logiciel."
         )
+    if any(isinstance(value, str) and "\x00" in value for value in claims.values()):
+        # Looked up (jti, sub, organization…) in text columns, which PostgreSQL refuses with NUL.
+        raise AssertionRefused(f"{what} contient un caractère NUL (U+0000).")
     if claims["iss"] != client.application.client_id:
         raise AssertionRefused(f"{what} a été émise par un autre client (iss).")
     try:

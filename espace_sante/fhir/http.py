@@ -93,7 +93,7 @@ def negotiated_type(request) -> str:
 
 
 def fhir_response(body: dict | None, status: int = 200, content_type=FHIR_JSON, headers=None):
-    data = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+    data = b"" if body is None else _json_bytes(body)
     response = HttpResponse(
         data, status=status, content_type=f"{content_type}; charset=utf-8" if data else None
     )
@@ -103,6 +103,15 @@ def fhir_response(body: dict | None, status: int = 200, content_type=FHIR_JSON, 
         response[name] = value
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _json_bytes(body: dict) -> bytes:
+    try:
+        return json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        # A lone surrogate (``"\ud800"`` sent by a client, quoted back in an error) has no
+        # UTF-8 form: the JSON escape says the same thing in ASCII.
+        return json.dumps(body).encode()
 
 
 def error_response(error: FhirError, content_type=FHIR_JSON):
@@ -149,6 +158,82 @@ def _too_large(limit: int) -> FhirError:
     )
 
 
+# A FHIR resource nests a dozen levels (Bundle, entry, resource, extension…). Deeper
+# bodies are refused: the code that reads them (pydantic, deepcopy, jsonpatch) recurses.
+MAX_JSON_DEPTH = 64
+
+
+def _too_deep() -> FhirError:
+    return FhirError(
+        400,
+        f"Le JSON reçu imbrique plus de {MAX_JSON_DEPTH} niveaux de tableaux ou d'objets : "
+        "aucune ressource FHIR n'en demande autant, la requête est refusée sans être traitée.",
+        code="too-costly",
+    )
+
+
+def _deeper_than(value, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+NUL_REFUSED = (
+    "Le caractère NUL (U+0000) n'est pas admis {where} : FHIR l'exclut de ses chaînes de "
+    "caractères ; retirez-le."
+)
+
+
+def refuse_nul(params, where: str = "dans les paramètres de la requête") -> None:
+    """400 when a query (or form) parameter holds U+0000, which PostgreSQL cannot store."""
+    for name, values in params.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            raise FhirError(400, NUL_REFUSED.format(where=where), code="value")
+
+
+def _strings(value):
+    """Every string of a parsed JSON value, keys included (walked without recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def parse_json(data: bytes, invalid: str):
+    """``data`` parsed, or a 400 OperationOutcome: ``invalid`` for bad syntax, or too deep.
+
+    The standard parser stops itself at Python's recursion limit (RecursionError, a
+    body thousands deep); below that, the parsed value is measured against our bound.
+    """
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise _too_deep() from None
+    except (ValueError, UnicodeDecodeError):
+        raise FhirError(400, invalid, code="structure") from None
+    # Fewer brackets than the bound cannot nest deeper than it: most bodies stop here.
+    brackets = data.count(b"[") + data.count(b"{")
+    if brackets > MAX_JSON_DEPTH and isinstance(value, dict | list):
+        if _deeper_than(value, MAX_JSON_DEPTH):
+            raise _too_deep()
+    # JSON can only carry U+0000 escaped; most bodies have no such escape and are not walked.
+    if b"\\u0000" in data and any("\x00" in text for text in _strings(value)):
+        raise FhirError(400, NUL_REFUSED.format(where="dans le JSON reçu"), code="value")
+    return value
+
+
 def read_json(request) -> dict:
     """The request body as a JSON object, or a 400/415 OperationOutcome."""
     media = request.content_type or ""
@@ -159,15 +244,11 @@ def read_json(request) -> dict:
             f"pas « {media} ».",
             code="not-supported",
         )
-    try:
-        data = json.loads(read_body(request))
-    except (ValueError, UnicodeDecodeError):
-        raise FhirError(
-            400,
-            "Le corps de la requête n'est pas un JSON valide : vérifiez sa syntaxe "
-            "(guillemets, virgules, accolades).",
-            code="structure",
-        ) from None
+    data = parse_json(
+        read_body(request),
+        "Le corps de la requête n'est pas un JSON valide : vérifiez sa syntaxe "
+        "(guillemets, virgules, accolades).",
+    )
     if not isinstance(data, dict):
         raise FhirError(
             400,

@@ -52,6 +52,11 @@ class SoftwareClientValidator(OIDCValidator):
             .first()
         )
 
+    def _load_application(self, client_id, request):
+        if client_id and "\x00" in client_id:  # PostgreSQL cannot look such a text up
+            return None
+        return super()._load_application(client_id, request)
+
     def authenticate_client(self, request, *args, **kwargs):
         params = getattr(request, "_params", {})
         assertion_type = params.get("client_assertion_type")

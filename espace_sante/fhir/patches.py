@@ -6,14 +6,12 @@ is answered 405, as the guide says. The change itself goes through
 ``record.documents.changes.update_deposit`` (author only, traced).
 """
 
-import json
-
 import jsonpatch
 import jsonpointer
 
 from espace_sante.record.documents import services as record
 
-from .http import FhirError, read_body
+from .http import FhirError, parse_json, read_body
 from .mapping import (
     CONFIDENTIALITY_SYSTEM,
     IS_ARCHIVED_URL,
@@ -35,10 +33,7 @@ def read_patch(request) -> list:
             f"Un PATCH s'envoie en JSON Patch (application/json-patch+json), pas « {media} ».",
             code="not-supported",
         )
-    try:
-        operations = json.loads(read_body(request))
-    except (ValueError, UnicodeDecodeError):
-        raise FhirError(400, "Le JSON Patch n'est pas un JSON valide.", code="structure") from None
+    operations = parse_json(read_body(request), "Le JSON Patch n'est pas un JSON valide.")
     if not isinstance(operations, list) or not operations:
         raise FhirError(400, "Un JSON Patch est une liste d'opérations non vide.", code="structure")
     for operation in operations:

@@ -24,6 +24,7 @@ urlpatterns = [
     path("AuditEvent", views.audit_events, name="audit-events"),
     path("Communication", communications.communications, name="communications"),
     re_path(rf"^Communication/{ID}$", communications.communication, name="communication"),
-    # Anything else under the base: a 404 OperationOutcome, never an HTML page.
-    re_path(r"^(?P<rest>.*)$", views.not_found, name="not-found"),
+    # Anything else under the base: a 404 OperationOutcome, never an HTML page ([\s\S], not
+    # ".": a path holding %0A is still ours).
+    re_path(r"^(?P<rest>[\s\S]*)$", views.not_found, name="not-found"),
 ]

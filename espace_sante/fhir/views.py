@@ -41,6 +41,7 @@ from .http import (
     method_not_allowed,
     negotiated_type,
     read_json,
+    refuse_nul,
     storage_full,
 )
 from .models import SubmissionSet
@@ -61,6 +62,7 @@ def endpoint(view):
         content_type = "application/fhir+json"
         try:
             content_type = negotiated_type(request)
+            refuse_nul(request.GET)
             # The policy computes each professional–patient relation once per request.
             with request_memo():
                 response = view(request, *args, **kwargs)
@@ -394,6 +396,7 @@ def document_references_search(request):
     if request.method != "POST":
         raise method_not_allowed(request, "POST")
     who = caller(request)
+    refuse_nul(request.POST, "dans les paramètres du formulaire")
     request.GET = request.POST  # the same parameters, sent in the body
     return search_document_references(request, who)
 
