@@ -23,13 +23,21 @@ fi
 pg_url="${DATABASE_URL:-}"
 workers=(-n "${PYTEST_WORKERS:-auto}")
 
+# The fuzzer's 10,000 requests (tests/fuzz) run once, on the production database
+# when there is one; the SQLite pass then sends 2,000 with the same seed.
+case "$pg_url" in
+  postgres://*|postgresql://*|pgsql://*) sqlite_fuzz="${FUZZ_REQUESTS:-2000}" ;;
+  *) sqlite_fuzz="${FUZZ_REQUESTS:-10000}" ;;
+esac
+
 echo "== Suite complète sur SQLite"
-env -u DATABASE_URL "$BIN/pytest" "${workers[@]}" "${browser_args[@]}" "$@"
+env -u DATABASE_URL FUZZ_REQUESTS="$sqlite_fuzz" "$BIN/pytest" "${workers[@]}" "${browser_args[@]}" "$@"
 
 case "$pg_url" in
   postgres://*|postgresql://*|pgsql://*)
     echo "== Suite complète sur PostgreSQL"
-    DATABASE_URL="$pg_url" "$BIN/pytest" "${workers[@]}" "${browser_args[@]}" "$@"
+    DATABASE_URL="$pg_url" FUZZ_REQUESTS="${FUZZ_REQUESTS:-10000}" \
+      "$BIN/pytest" "${workers[@]}" "${browser_args[@]}" "$@"
     ;;
   "") echo "(DATABASE_URL n'est pas défini : la suite ne tourne pas sur PostgreSQL.)" ;;
 esac
