@@ -201,26 +201,35 @@ def forget() -> None:
 # --- The seal signing key ----------------------------------------------------
 
 
-def seal_signing_key() -> Ed25519PrivateKey:
-    """The Ed25519 key that signs seals: created (0600) with its public half on first use."""
-    path = seal_key_path()
-    if not path.exists():
-        private = Ed25519PrivateKey.generate()
-        publish_private(
-            path,
-            private.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-            "Audit seal key",
-        )
+def _create_seal_key(path: Path, label: str) -> None:
+    private = Ed25519PrivateKey.generate()
+    publish_private(
+        path,
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        label,
+    )
+
+
+def _read_seal_key(path: Path) -> Ed25519PrivateKey:
     try:
         loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except ValueError as exc:
         raise AuditKeyError(f"Clé de scellement du journal illisible : {path}") from exc
     if not isinstance(loaded, Ed25519PrivateKey):
         raise AuditKeyError(f"La clé de scellement {path} n'est pas une clé Ed25519.")
+    return loaded
+
+
+def seal_signing_key() -> Ed25519PrivateKey:
+    """The Ed25519 key that signs seals: created (0600) with its public half on first use."""
+    path = seal_key_path()
+    if not path.exists():
+        _create_seal_key(path, "Audit seal key")
+    loaded = _read_seal_key(path)
     public = seal_public_key_path()
     if not public.exists():
         public.write_bytes(public_pem(loaded.public_key()))
@@ -280,19 +289,8 @@ def next_seal_key(*, create: bool) -> Ed25519PrivateKey | None:
     if not path.exists():
         if not create:
             return None
-        private = Ed25519PrivateKey.generate()
-        publish_private(
-            path,
-            private.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-            "Next audit seal key",
-        )
-    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(loaded, Ed25519PrivateKey):
-        raise AuditKeyError(f"La clé de scellement {path} n'est pas une clé Ed25519.")
+        _create_seal_key(path, "Next audit seal key")
+    loaded = _read_seal_key(path)
     public = seal_public_key_path()
     if public_sha256(loaded.public_key()) not in seal_verifying_keys():
         fd = os.open(public, os.O_WRONLY | os.O_APPEND)

@@ -20,6 +20,8 @@ from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
+from espace_sante.access.dates import MONTHS, french_date
+
 RULES_FILE = Path(__file__).parent / "data" / "prevention_rules.csv"
 CODES_FILE = Path(__file__).parent / "data" / "prevention_codes.csv"
 
@@ -65,21 +67,6 @@ COLUMNS = (
     "last_phrase",
     "why",
     "source",
-)
-
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
 )
 
 
@@ -162,7 +149,7 @@ def months_between(start: date, end: date) -> int:
 
 
 def long_date(day: date) -> str:
-    return f"{'1er' if day.day == 1 else day.day} {MONTHS[day.month - 1]} {day.year}"
+    return french_date(day)
 
 
 def month_year(day: date) -> str:
