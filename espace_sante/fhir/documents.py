@@ -46,6 +46,15 @@ def parse(resource_class, data: dict):
         raise validation_error(expected, exc) from None
     except (ValueError, TypeError) as exc:
         raise FhirError(400, f"Ressource {expected} invalide : {exc}", code="structure") from None
+    except AttributeError:
+        # fhir.resources' url validator calls str methods on whatever it gets (a number
+        # in ``url``, found by the fuzzer): a wrong type, not a server error.
+        raise FhirError(
+            400,
+            f"Ressource {expected} invalide : un élément n'a pas le type attendu "
+            "(par exemple un nombre là où une adresse est attendue).",
+            code="structure",
+        ) from None
 
 
 def _type_code(resource) -> str:

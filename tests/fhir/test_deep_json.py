@@ -62,3 +62,19 @@ def test_brackets_inside_text_are_not_nesting(gp_software, personas):
     response = gp_software.post("DocumentReference", json.dumps(resource))
     assert response.status_code == 201, response.text
     assert _documents() == 1
+
+
+def test_a_number_where_an_address_is_expected_is_refused_not_a_crash(gp_software, personas):
+    """Found by the fuzzer on PostgreSQL: fhir.resources raised AttributeError (a 500)."""
+    attachment = {"contentType": "text/plain", "data": "TgERhQ==", "url": 30.0}
+    resource = {
+        "resourceType": "Communication",
+        "status": "in-progress",
+        "subject": {"identifier": {"system": "urn:oid:1.2.250.1.213.1.4.8", "value": "x"}},
+        "payload": [{"contentAttachment": attachment}],
+    }
+    for path, body in (("Communication", resource), ("DocumentReference", None)):
+        if body is None:
+            body = document_reference(personas.mother)
+            body["content"][0]["attachment"]["url"] = 30.0
+        assert_outcome(gp_software.post(path, body), 400, "type attendu")
