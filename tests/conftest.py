@@ -11,7 +11,11 @@ from email.policy import default as default_policy
 import pytest
 from aiosmtpd.controller import Controller
 
-pytest_plugins = ["tests.tiny_disk", "tests.fuzz.summary"]  # full_disk: a real ENOSPC; fuzz figures
+pytest_plugins = [
+    "tests.tiny_disk",  # full_disk: a real ENOSPC
+    "tests.fuzz.summary",  # the fuzzer's figures
+    "tests.reliability.figures",  # the kill -9 suite's figures
+]
 
 
 def free_port() -> int:

@@ -27,17 +27,3 @@ from tests.messaging.conftest import (  # noqa: E402, F401
     pharmacist,
     photo_bytes,
 )
-
-
-def pytest_terminal_summary(terminalreporter):
-    """Print the figures the reliability tests recorded (``record_property("figures", …)``).
-
-    A user property travels from the xdist workers to the controller, so the figures
-    show in CI logs without ``-s``.
-    """
-    for reports in terminalreporter.stats.values():
-        for report in reports:
-            for name, value in getattr(report, "user_properties", ()):
-                if name == "figures" and getattr(report, "when", "") == "call":
-                    terminalreporter.write_sep("-", f"chiffres : {report.nodeid}")
-                    terminalreporter.write_line(value)
