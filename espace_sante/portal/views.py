@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from espace_sante.access import policy
+from espace_sante.access import caseload, policy
 from espace_sante.access import services as access
 from espace_sante.access.consent_models import EmergencyAccess
 from espace_sante.access.dates import french_time
@@ -29,6 +29,7 @@ from espace_sante.access.policy import Action, NotAllowed
 from espace_sante.agenda import services as agenda
 from espace_sante.identity import services as identity
 from espace_sante.identity.models import Organization, Person
+from espace_sante.messaging import services as messaging
 from espace_sante.record.documents import services as record
 from espace_sante.record.documents.models import Document
 from espace_sante.record.documents.uploads import UploadRefused
@@ -105,10 +106,13 @@ def find_patient(request):
         request,
         "portal/find_patient.html",
         {
-            "page_title": "Rechercher un patient",
+            "page_title": "Erreur : mes patients" if form.errors else "Mes patients",
             "form": form,
             "actor": actor,
             "needs_organization": actor.organization_id is None,
+            "patients": caseload.patients_of(actor),
+            "emergencies": caseload.emergencies_for_medecin_traitant(actor),
+            "unread": messaging.unread_for_professional(actor),
         },
     )
 
