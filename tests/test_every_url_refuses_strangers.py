@@ -170,6 +170,8 @@ ROUTES = {
     "pro/patients/<uuid:patient_id>/equipe-de-soins/": PRO_REASON,
     "pro/patients/<uuid:patient_id>/urgence/": PRO_REASON,
     "pro/patients/<uuid:patient_id>/deposer/": PRO_REASON,
+    "pro/patients/<uuid:patient_id>/rendez-vous/": PRO_REASON,
+    "pro/patients/<uuid:patient_id>/rendez-vous/<uuid:appointment_id>/annuler/": PRO_REASON,
     "pro/documents/<uuid:document_id>/": PRO_PATIENT,
     "pro/documents/<uuid:document_id>/retirer/": PRO_PATIENT,
     # The operators' console.

@@ -177,6 +177,15 @@ UNSCOPED = {
     "espace_sante.access.services:invite_caregiver": (
         "limit of people one aidant helps: counts the aidant's links across patients"
     ),
+    "espace_sante.access.caseload:patients_of": (
+        "the portal's home: a professional's consents and roles, his organisation's care "
+        "teams (their foreign-key indexes)"
+    ),
+    # The agenda's daily job (docs/agenda.md).
+    "espace_sante.agenda.reminders:enrol_new_spaces": "open spaces without a reminder schedule",
+    "espace_sante.agenda.reminders:remind_appointments": (
+        "tomorrow's booked appointments, all patients (agenda_appt_reminder)"
+    ),
     # Known limit (docs/decisions/0008): a conditional PATCH may name no patient.
     "espace_sante.record.documents.deposit:find_own_deposit": (
         "conditional PATCH by masterIdentifier without a patient: five rows at most, "
