@@ -572,5 +572,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # APScheduler says "Running job…" at each fire; ours says what matters.
+        "apscheduler": {"level": "WARNING"},
     },
 }

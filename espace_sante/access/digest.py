@@ -98,7 +98,9 @@ def send_digest(patient_id: uuid.UUID | str, now: datetime) -> bool:
             return False
         try:
             with transaction.atomic():
-                digest = NotificationDigest.objects.create(patient_id=patient_id, day=day, sent_at=now)
+                digest = NotificationDigest.objects.create(
+                    patient_id=patient_id, day=day, sent_at=now
+                )
         except IntegrityError:  # another worker sent today's meanwhile
             return False
         claimed = PendingNotification.objects.filter(

@@ -19,8 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from espace_sante.access import events as audit_events
-from espace_sante.access import notifications
-from espace_sante.access import policy
+from espace_sante.access import notifications, policy
 from espace_sante.access.guard import guard
 from espace_sante.access.http import STORAGE_FULL_TEXT
 from espace_sante.access.policy import Action, Actor, NotAllowed
