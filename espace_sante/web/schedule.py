@@ -65,7 +65,7 @@ JOBS = (
     Job(
         "audit_seal",
         "espace_sante.access.tasks.seal_audit_trail",
-        "5 * * * *",
+        "*/10 * * * *",
         "scellement du journal d'accès",
     ),
 )
