@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 Kind = NotificationPreference.Kind
 # What the digest says of each kind, in this order: never more than the kind.
-LINES = {
+LINES: dict[str, str] = {
     Kind.NEW_DOCUMENT: "un nouveau document",
     Kind.NEW_MESSAGE: "un nouveau message",
     Kind.PREVENTION: "un rappel de prévention",
@@ -85,6 +85,7 @@ def send_digests(now: datetime | None = None) -> int:
 
 def send_digest(patient_id: uuid.UUID | str, now: datetime) -> bool:
     """The day's one digest for one person, if owed now; True when sent."""
+    patient_id = uuid.UUID(str(patient_id))
     day = timezone.localdate(now)
     with transaction.atomic():
         if NotificationDigest.objects.filter(patient_id=patient_id, day=day).exists():
@@ -110,7 +111,7 @@ def send_digest(patient_id: uuid.UUID | str, now: datetime) -> bool:
             transaction.set_rollback(True)
             return False
         person = Person.objects.select_related("user").get(pk=patient_id)
-        kinds = [kind for kind in LINES if any(row.kind == kind for row in pending)]
+        kinds = [str(kind) for kind in LINES if any(row.kind == kind for row in pending)]
         digest.by_email = _email(person, kinds)
         digest.by_sms = _sms(person)
         digest.save(update_fields=["by_email", "by_sms"])
