@@ -43,7 +43,7 @@ LINES: dict[str, str] = {
     Kind.PREVENTION: "un rappel de prévention",
     Kind.APPOINTMENT: "un rendez-vous demain",
 }
-SUBJECT = "Vous avez du nouveau dans votre espace santé"
+YOURS = "votre espace santé"
 
 
 def _clock(value: str) -> time:
@@ -118,12 +118,12 @@ def send_digest(patient_id: uuid.UUID | str, now: datetime) -> bool:
     return digest.by_email or digest.by_sms
 
 
-def body_for(kinds: list[str]) -> str:
+def body_for(kinds: list[str], where: str = YOURS) -> str:
     """The email's text: the kinds only, and where to sign in."""
     lines = "\n".join(f"- {LINES[kind]}" for kind in kinds)
     return (
         "Bonjour,\n\n"
-        "Vous avez du nouveau dans votre espace santé :\n"
+        f"Vous avez du nouveau dans {where} :\n"
         f"{lines}\n\n"
         f"Connectez-vous pour le consulter : {sign_in_url()}\n\n"
         "Vous recevez au plus un courriel de ce type par jour. Pour choisir ce qui vous "
@@ -137,12 +137,36 @@ def sign_in_url() -> str:
     return site.rstrip("/") + reverse("account_login")
 
 
+def recipients(person: Person) -> tuple[list[str], str]:
+    """Who receives a person's digest, and whose space it is ("l'espace santé de Léo" for a
+    child's): the person's own address; for a minor without one, the legal representatives
+    (as for messages)."""
+    from espace_sante.identity.models import LegalRepresentative
+
+    own = (person.user.email if person.user else "") or person.email
+    if own:
+        return [own], YOURS
+    if person.age_on(timezone.localdate()) >= 18:
+        return [], YOURS
+    representatives = Person.objects.select_related("user").filter(
+        represented_people__represented=person,
+        represented_people__status=LegalRepresentative.Status.ACCEPTED,
+    )
+    addresses = [
+        address
+        for address in ((r.user.email if r.user else "") or r.email for r in representatives)
+        if address
+    ]
+    return addresses, f"l'espace santé de {person.first_first_name}"
+
+
 def _email(person: Person, kinds: list[str]) -> bool:
-    address = (person.user.email if person.user else "") or person.email
-    if not address:
-        return False
-    EmailMessage(SUBJECT_PREFIX + SUBJECT, body_for(kinds), to=[address]).send()
-    return True
+    addresses, where = recipients(person)
+    # One email per address: co-parents do not see each other's.
+    for address in addresses:
+        subject = f"{SUBJECT_PREFIX}Vous avez du nouveau dans {where}"
+        EmailMessage(subject, body_for(kinds, where), to=[address]).send()
+    return bool(addresses)
 
 
 def _sms(person: Person) -> bool:

@@ -47,11 +47,13 @@ def digest_turn(moment: datetime) -> None:
         call_command("worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
 
 
-def deposit_by_the_doctor(personas, moment: datetime, title="Bilan sanguin confidentiel"):
+def deposit_by_the_doctor(
+    personas, moment: datetime, title="Bilan sanguin confidentiel", patient=None
+):
     with time_machine.travel(moment, tick=False):
         return documents.add_document(
             pro_actor(personas.gp),
-            personas.mother,
+            patient or personas.mother,
             SimpleUploadedFile("analyse.pdf", make_pdf()),
             NewDocument(
                 title=title,
@@ -161,6 +163,19 @@ def test_a_kind_switched_off_sends_nothing(personas, smtp_server):
     body = body_of(smtp_server, message)
     assert "- un rendez-vous demain" in body
     assert "document" not in body and "prévention" not in body
+
+
+def test_a_childs_digest_goes_to_his_mother_and_says_whose_space(personas, smtp_server):
+    leo, marie = personas.child, personas.mother
+    assert leo.user is None and not leo.email
+    deposit_by_the_doctor(personas, at(3, 9), title="Carnet de vaccination", patient=leo)
+    digest_turn(at(3, 9, 15))
+    [message] = smtp_server.to(marie.user.email)
+    subject = message["Subject"].strip()
+    assert subject == "espace-santé — Vous avez du nouveau dans l'espace santé de Léo"
+    body = body_of(smtp_server, message)
+    assert "Vous avez du nouveau dans l'espace santé de Léo :\n- un nouveau document" in body
+    assert "vaccination" not in text_of(smtp_server, message).lower()
 
 
 def test_what_the_patient_adds_herself_is_not_news_to_her(personas, smtp_server):
