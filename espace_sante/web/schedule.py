@@ -40,7 +40,7 @@ JOBS = (
     ),
     Job(
         "enrollment_create_due",
-        "espace_sante.enrollment.tasks.create_due_spaces",
+        "espace_sante.web.tasks.create_due_spaces",
         "10 * * * *",
         "création automatique des espaces dont le délai d'opposition est passé",
     ),

@@ -23,3 +23,15 @@ def agenda_daily_reminders() -> int:
         logger.warning("agenda.services.daily_reminders does not exist yet: no reminder today")
         return 0
     return int(daily_reminders(timezone.localdate()) or 0)
+
+
+@task()
+def create_due_spaces() -> int:
+    """Create the spaces whose objection delay has passed (hourly safety net, idempotent).
+
+    Not ``enrollment.tasks.create_due_spaces``: that one enqueues itself again for the next
+    due time, and an hourly run of it would start a new chain every hour.
+    """
+    from espace_sante.enrollment import creation
+
+    return creation.create_due_spaces()

@@ -129,3 +129,31 @@ def test_the_agenda_reminders_job_waits_for_the_agenda():
     if hasattr(services, "daily_reminders"):
         pytest.skip("the agenda provides daily_reminders: its own tests cover it")
     assert agenda_daily_reminders.call() == 0
+
+
+def test_the_hourly_creation_of_due_spaces_starts_no_chain_of_tasks(smtp_server):
+    """The scheduled run creates what is due, and leaves the next due date to the next hour
+    (the enrollment task would enqueue itself again: one more chain every hour)."""
+    from espace_sante.enrollment import services as enrollment
+    from espace_sante.enrollment.models import Beneficiary
+    from espace_sante.identity.models import Person, SpaceState
+    from tests.enrollment.support import csv_lines, person_row
+
+    now = datetime(2026, 3, 3, 12, 10, 1, tzinfo=PARIS)
+    [job] = schedule.jobs(["enrollment_create_due"])
+    with time_machine.travel(now, tick=False):
+        campaign = enrollment.create_campaign("Haute-Garonne 2026", "31", now.date())
+        enrollment.import_beneficiaries(campaign, csv_lines([person_row(n) for n in (1, 2)]))
+        past = now - timedelta(days=43)
+        Beneficiary.objects.update(
+            delivery="email_sent", informed_at=past, auto_create_after=past + timedelta(days=42)
+        )
+        Beneficiary.objects.filter(pk=Beneficiary.objects.order_by("pk").last().pk).update(
+            auto_create_after=now + timedelta(days=7)
+        )
+        Scheduler([job]).fire(job)
+        call_command("worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
+    assert Person.objects.filter(space_state=SpaceState.CREATED).count() == 1
+    [task] = DBTaskResult.objects.filter(task_path__endswith=".create_due_spaces")
+    assert task.task_path == "espace_sante.web.tasks.create_due_spaces"
+    assert task.status == "SUCCESSFUL"
