@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres test-browser lint format install worker scheduler clean audit-deps
+.PHONY: run test test-sqlite test-postgres test-browser lint format install worker clean audit-deps
 
 $(STAMP): pyproject.toml requirements.lock
 	@echo "== Installation des dépendances dans .venv (quelques minutes la première fois)…"
