@@ -222,7 +222,15 @@ class PendingNotification(PatientOwned):
     class Meta:
         verbose_name = "notification en attente"
         verbose_name_plural = "notifications en attente"
-        indexes = [models.Index(fields=["patient", "sent_at"], name="pending_notification")]
+        indexes = [
+            models.Index(fields=["patient", "sent_at"], name="pending_notification"),
+            # The digest job's look for who has something waiting: only the unsent rows.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(sent_at__isnull=True),
+                name="notification_to_send",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} ({'envoyée' if self.sent_at else 'en attente'})"
