@@ -28,11 +28,18 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, list: bool = False, only: list[str] | None = None, **options: Any):
+        known = {job.name for job in schedule.JOBS}
+        unknown = sorted(set(only or []) - known)
+        if unknown:
+            raise CommandError(
+                f"Tâche(s) périodique(s) inconnue(s) : {', '.join(unknown)} "
+                f"(connues : {', '.join(sorted(known))})."
+            )
         try:
             jobs = schedule.jobs(only)
-        except ValueError as error:
-            raise CommandError(str(error)) from None
-        scheduler = Scheduler(jobs)
+            scheduler = Scheduler(jobs)
+        except ValueError as error:  # a name in SCHEDULE_OVERRIDES, or a bad cron line
+            raise CommandError(f"SCHEDULE_OVERRIDES : {error}") from None
         for job, upcoming in scheduler.next_runs():
             when = timezone.localtime(upcoming).strftime("%d/%m/%Y %H:%M:%S") if upcoming else "—"
             self.stdout.write(
