@@ -157,3 +157,14 @@ def test_the_hourly_creation_of_due_spaces_starts_no_chain_of_tasks(smtp_server)
     [task] = DBTaskResult.objects.filter(task_path__endswith=".create_due_spaces")
     assert task.task_path == "espace_sante.web.tasks.create_due_spaces"
     assert task.status == "SUCCESSFUL"
+
+
+def test_the_command_lists_the_jobs_and_refuses_an_unknown_one(capsys):
+    from django.core.management.base import CommandError
+
+    call_command("scheduler", "--list")
+    listed = capsys.readouterr().out
+    assert "audit_seal" in listed and "prochain :" in listed
+    assert "scellement du journal d'accès" in listed
+    with pytest.raises(CommandError, match="inconnue\\(s\\) : audit_sael"):
+        call_command("scheduler", "--only", "audit_sael")
