@@ -25,9 +25,10 @@ run: $(STAMP)
 	@echo "== Données de démonstration…"
 	$(BIN)/espace-sante demo
 	$(BIN)/espace-sante audit seal
-	@echo "Un worker de tâches démarre à côté du serveur web (Ctrl+C arrête les deux)."
+	@echo "Un worker de tâches et le planificateur des tâches périodiques démarrent à côté du serveur web (Ctrl+C arrête les trois)."
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/espace-sante worker & \
+	$(BIN)/espace-sante scheduler & \
 	$(BIN)/espace-sante serve
 
 ## The whole suite: SQLite always, PostgreSQL too when DATABASE_URL points at one.

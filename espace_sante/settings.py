@@ -397,6 +397,17 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "espace-santé — "
 # How SMS are sent; the default writes them to the log (no operator contract).
 SMS_SENDER = env.str("SMS_SENDER", default="espace_sante.identity.sms.LogSmsSender")
 
+# Reminders (new document, appointment, prevention…) go out in one digest per person
+# and per day, never during quiet hours (Europe/Paris, "HH:MM"; start after end
+# means the night): a notification at 23:00 waits for the morning.
+NOTIFICATION_QUIET_START = env.str("NOTIFICATION_QUIET_START", default="21:00")
+NOTIFICATION_QUIET_END = env.str("NOTIFICATION_QUIET_END", default="08:00")
+
+# The periodic jobs' times (web/schedule.py) may be changed per job, as cron
+# lines in Europe/Paris: SCHEDULE_OVERRIDES='{"audit_seal": "0 */6 * * *"}'.
+# Six fields: the first is the second.
+SCHEDULE_OVERRIDES = env.json("SCHEDULE_OVERRIDES", default={})
+
 # --- Background tasks -----------------------------------------------------
 TASKS = {
     "default": {
@@ -561,5 +572,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # APScheduler says "Running job…" at each fire; ours says what matters.
+        "apscheduler": {"level": "WARNING"},
     },
 }

@@ -202,5 +202,61 @@ class AccessNotification(PatientOwned):
         return f"{self.kind} → {self.recipient} ({'envoyée' if self.sent_at else 'à envoyer'})"
 
 
+class PendingNotification(PatientOwned):
+    """Something to tell the patient in the next daily digest (outbox row).
+
+    No health content by construction: who, which kind, when. Never a document,
+    its title or type. Sent at most once: ``sent_at`` and ``digest`` are set in the
+    transaction that sends the digest (``access/digest.py``).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=NotificationPreference.Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    digest = models.ForeignKey(
+        "NotificationDigest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "notification en attente"
+        verbose_name_plural = "notifications en attente"
+        indexes = [
+            models.Index(fields=["patient", "sent_at"], name="pending_notification"),
+            # The digest job's look for who has something waiting: only the unsent rows.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(sent_at__isnull=True),
+                name="notification_to_send",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({'envoyée' if self.sent_at else 'en attente'})"
+
+
+class NotificationDigest(PatientOwned):
+    """The one digest a patient receives on a day (Europe/Paris): unique per patient and day,
+    so two workers, or a task run twice, never send a second one that day."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent_at = models.DateTimeField()
+    by_email = models.BooleanField(default=False)
+    by_sms = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "récapitulatif de notifications"
+        verbose_name_plural = "récapitulatifs de notifications"
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "day"], name="one_digest_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"récapitulatif du {self.day:%d/%m/%Y}"
+
+
 from .consent_models import *  # noqa: E402,F401,F403
 from .grant_models import *  # noqa: E402,F401,F403

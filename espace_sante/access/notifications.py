@@ -22,7 +22,7 @@ from django.db import transaction
 from espace_sante.identity.models import Person
 
 from .emails import medecin_traitant_of
-from .models import AccessNotification, AuditEntry, NotificationPreference
+from .models import AccessNotification, AuditEntry, NotificationPreference, PendingNotification
 from .tasks import send_access_notification
 
 if TYPE_CHECKING:
@@ -32,9 +32,20 @@ logger = logging.getLogger(__name__)
 
 Kind = NotificationPreference.Kind
 # The kinds something sends today, the only ones the preferences page offers (a
-# switch that changes nothing would mislead). The agenda and the catalogue add
-# theirs when they send them.
-SENT_KINDS = (Kind.NEW_MESSAGE, Kind.PROFESSIONAL_ACCESS)
+# switch that changes nothing would mislead). A new message and a professional's
+# access are emailed at once; a new document, an appointment and a prevention
+# reminder go in the daily digest (``notify``, ``digest.py``). The catalogue adds
+# connected services when it sends them.
+SENT_KINDS = (
+    Kind.NEW_DOCUMENT,
+    Kind.NEW_MESSAGE,
+    Kind.APPOINTMENT,
+    Kind.PREVENTION,
+    Kind.PROFESSIONAL_ACCESS,
+)
+# The kinds the daily digest tells; "prevention" is the agenda's word for the reminder.
+DIGEST_KINDS = frozenset({Kind.NEW_DOCUMENT, Kind.NEW_MESSAGE, Kind.APPOINTMENT, Kind.PREVENTION})
+_ALIASES = {"prevention": Kind.PREVENTION.value}
 EMERGENCY_MODES = frozenset({"emergency_btg", "emergency_samu"})
 # One email per patient, professional, kind and recipient in this window.
 THROTTLE = timedelta(hours=1)
@@ -96,6 +107,25 @@ def set_preferences(actor: "Actor | None", patient: Person, wanted: dict[str, bo
             reason=", ".join(f"{kind}={'oui' if wanted[kind] else 'non'}" for kind in changed),
         )
     return changed
+
+
+# --- Reminders for the daily digest -------------------------------------------
+
+
+def notify(patient_id: uuid.UUID | str, kind: str) -> PendingNotification | None:
+    """Tell the patient, in the next daily digest, that something of ``kind`` happened.
+
+    Records a pending row (patient, kind, time: no health content) when the
+    patient has not turned that kind off; None otherwise. Called in the caller's
+    transaction: a rolled-back deposit leaves no notification. The digest job
+    (``digest.send_digests``, every quarter of an hour) sends it outside quiet hours.
+    """
+    kind = _ALIASES.get(str(kind), str(kind))
+    if kind not in DIGEST_KINDS:
+        raise ValueError(f"Not a digest notification kind: {kind!r}")
+    if not is_enabled(patient_id, kind):
+        return None
+    return PendingNotification.objects.create(patient_id=patient_id, kind=kind)
 
 
 # --- After an access ---------------------------------------------------------

@@ -63,6 +63,8 @@ ALLOWED_EXCEPTIONS: dict[str, str] = {
     # Rate limits count what one author wrote, whoever the patient.
     "messaging.Message:msg_rate_pro": "rate limit per professional (all patients)",
     "messaging.Message:msg_rate_person": "rate limit per person (all patients)",
+    # The digest job looks, across patients, for who has something waiting (unsent rows only).
+    "access.PendingNotification:notification_to_send": "digest job's queue (task)",
     # The operators' queue of new reports.
     "access.AccessReport:report_status": "the operators' queue of reports",
     # Idempotency keys are their sender's (IETF draft): one reused for another patient

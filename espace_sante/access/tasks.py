@@ -3,13 +3,19 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
-from . import emails, seals
+from . import digest, emails, seals
 
 
 @task()
 def send_access_notification(notification_id: str) -> bool:
     """Send one access email (idempotent: a notification already sent is not sent again)."""
     return emails.deliver(notification_id)
+
+
+@task()
+def send_notification_digests() -> int:
+    """Send the daily digests owed now (scheduled every quarter of an hour; idempotent)."""
+    return digest.send_digests()
 
 
 @task()

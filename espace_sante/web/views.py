@@ -26,6 +26,7 @@ from .context_processors import (
     PROFESSIONAL_SECTIONS,
     section_url,
 )
+from .scheduler import scheduler_health
 from .worker import worker_health
 
 # What each section will offer; shown as is until the section is built, so
@@ -93,22 +94,25 @@ def healthz(request):
 @require_GET
 @never_cache
 def readyz(request):
-    """The database answers (else 503); the workers' heartbeat, said but not failing.
+    """The database answers (else 503); the workers' and schedulers' heartbeats, said but
+    not failing.
 
-    A silent worker does not make this web node unready (taking it out of a load
-    balancer would not help), so it answers 200 with status "degraded".
+    A silent worker or scheduler does not make this web node unready (taking it out of a
+    load balancer would not help), so it answers 200 with status "degraded".
     """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
         workers = worker_health() if uses_database_queue() else {}
+        schedulers = scheduler_health()
     except Exception:  # any database failure means "not ready", never a stack trace
         response = JsonResponse({"status": "unavailable", "database": "injoignable"}, status=503)
         response["Retry-After"] = RETRY_AFTER_SECONDS
         return response
-    status = "ok" if workers.get("worker", "ok") == "ok" else "degraded"
-    return JsonResponse({"status": status, "database": "ok", **workers})
+    healthy = workers.get("worker", "ok") == "ok" and schedulers["scheduler"] == "ok"
+    status = "ok" if healthy else "degraded"
+    return JsonResponse({"status": status, "database": "ok", **workers, **schedulers})
 
 
 def uses_database_queue() -> bool:

@@ -16,9 +16,16 @@ def marie(client, personas):
     return personas.mother
 
 
-# What the service emails today: a new message, a professional's access (the
-# agenda and the catalogue will add appointments, prevention and connected apps).
-SENT = {Kind.NEW_MESSAGE, Kind.PROFESSIONAL_ACCESS}
+# What the service sends today: a new message and a professional's access at once;
+# a new document, an appointment and a prevention reminder in the daily digest
+# (test_digests.py). The catalogue will add connected apps.
+SENT = {
+    Kind.NEW_DOCUMENT,
+    Kind.NEW_MESSAGE,
+    Kind.APPOINTMENT,
+    Kind.PREVENTION,
+    Kind.PROFESSIONAL_ACCESS,
+}
 
 
 def test_every_kind_sent_is_listed_and_on_by_default(client, marie):

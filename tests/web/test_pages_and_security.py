@@ -9,6 +9,7 @@ from django.test import Client
 
 from espace_sante.identity.logging import mask
 from espace_sante.web.models import WorkerHeartbeat
+from espace_sante.web.scheduler import Scheduler
 
 pytestmark = pytest.mark.django_db
 
@@ -103,6 +104,9 @@ def test_readyz_checks_the_database_and_says_no_worker_has_run(client):
         "worker": "absent",
         "workers_alive": 0,
         "worker_last_heartbeat": None,
+        "scheduler": "absent",
+        "schedulers_alive": 0,
+        "scheduler_last_heartbeat": None,
     }
 
 
@@ -110,6 +114,7 @@ def test_readyz_checks_the_database_and_says_no_worker_has_run(client):
 @pytest.mark.django_db(transaction=True)
 def test_readyz_says_when_the_worker_beat_and_when_it_fell_silent(client):
     call_command("worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
+    Scheduler([]).beat()  # the scheduler beats too (test_scheduler.py)
     ready = json.loads(client.get("/readyz").content)
     assert ready["status"] == "ok" and ready["worker"] == "ok"
     assert ready["workers_alive"] == 1

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from espace_sante.access import events as audit_events
-from espace_sante.access import policy
+from espace_sante.access import notifications, policy
 from espace_sante.access.guard import guard
 from espace_sante.access.http import STORAGE_FULL_TEXT
 from espace_sante.access.policy import Action, Actor, NotAllowed
@@ -31,6 +31,12 @@ from .models import Document, DocumentEvent
 from .reading import TITLE, DocumentId, access_document, aware
 from .reference import document_type
 from .uploads import InspectedFile, UploadRefused, inspect_upload
+
+# Deposits the patient is told of in the daily digest ("un nouveau document"): not
+# what they added themselves, nor an attachment they kept from their messages.
+NOTIFIED_SOURCES = frozenset(
+    {Document.Source.PROFESSIONAL, Document.Source.INSURER, Document.Source.SERVICE}
+)
 
 # The blobs written inside ``deposit_batch``, removed if the batch fails.
 _batch: ContextVar[list[str] | None] = ContextVar("record_deposit_batch", default=None)
@@ -167,6 +173,10 @@ def add_document(
                     status=Document.Status.SUPERSEDED
                 )
             creating.trace(document)
+            if meta.source in NOTIFIED_SOURCES and not meta.invisible_patient:
+                # In the same transaction: a rolled-back deposit tells nobody, and a
+                # committed one is never left untold. No title, no type: the kind only.
+                notifications.notify(patient.id, notifications.Kind.NEW_DOCUMENT)
     except BaseException:
         blobs.delete([blob_name])
         raise
