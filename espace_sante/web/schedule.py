@@ -28,7 +28,7 @@ JOBS = (
     ),
     Job(
         "agenda_daily_reminders",
-        "espace_sante.web.tasks.agenda_daily_reminders",
+        "espace_sante.agenda.tasks.daily_reminders",
         "0 7 * * *",
         "rappels du jour de l'agenda (rendez-vous de demain, prévention)",
     ),

@@ -23,7 +23,8 @@ def _pending(person, kind):
 
 
 def _appointment(person, when):
-    row = Appointment(patient=person, starts_at=when, source="patient", reason="Dentiste")
+    row = Appointment(patient=person, starts_at=when, source="patient")
+    row.reason = "Dentiste"
     row.save()
     return row
 

@@ -13,7 +13,15 @@ pytestmark = pytest.mark.django_db
 
 # Values that are content too and must not appear anywhere in clear.
 SECRET_NUMBERS = ["187.3", "187,3", "143.7"]
-SECRET_CODES = ["mammographie", "AB-", "moteur", "confiance", "refuse", "X9Y8Z7", "marqueur-secret-42@example"]
+SECRET_CODES = [
+    "mammographie",
+    "AB-",
+    "moteur",
+    "confiance",
+    "refuse",
+    "X9Y8Z7",
+    "marqueur-secret-42@example",
+]
 
 
 def profile_tables() -> list[str]:

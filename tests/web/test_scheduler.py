@@ -6,12 +6,13 @@ run, the database claim lets one enqueue it.
 """
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.utils.module_loading import import_string
 from django_tasks_db.models import DBTaskResult
 
 from espace_sante.web import schedule
@@ -120,15 +121,20 @@ def test_readyz_says_when_the_scheduler_beat_and_when_it_fell_silent(client):
     assert silent["status"] == "degraded" and silent["scheduler"] == "silencieux"
 
 
-def test_the_agenda_reminders_job_waits_for_the_agenda():
-    """Until agenda.services.daily_reminders exists (issue 13, merged by the lead), the
-    daily job runs and reminds nobody, instead of failing every morning."""
-    from espace_sante.agenda import services
-    from espace_sante.web.tasks import agenda_daily_reminders
+def test_the_morning_job_runs_the_agendas_reminders():
+    """The 07:00 job, run by the worker, queues the day's reminders for the digest."""
+    from espace_sante.access.models import PendingNotification
+    from espace_sante.agenda.models import ReminderSchedule
+    from tests.personas import make_person
 
-    if hasattr(services, "daily_reminders"):
-        pytest.skip("the agenda provides daily_reminders: its own tests cover it")
-    assert agenda_daily_reminders.call() == 0
+    # prevention.md: a woman of 52 is due a mammography (every two years from 50).
+    odette = make_person(first_names="Odette", birth_name="MARCHAND", birth=date(1974, 3, 3))
+    [job] = schedule.jobs(["agenda_daily_reminders"])
+    import_string(job.task).call()
+    assert ReminderSchedule.objects.filter(patient=odette).exists()
+    assert (
+        PendingNotification.objects.filter(patient=odette, kind="prevention_reminder").count() == 1
+    )
 
 
 def test_the_hourly_creation_of_due_spaces_starts_no_chain_of_tasks(smtp_server):
