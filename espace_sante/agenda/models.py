@@ -1,0 +1,1 @@
+from .questionnaire_models import QuestionnaireResponse  # noqa: F401
