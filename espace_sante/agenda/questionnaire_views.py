@@ -143,9 +143,10 @@ def questionnaire_step(request: HttpRequest, band: str, number: int) -> HttpResp
         raise Http404 from None
 
     if action == LATER:
+        resume = min(saved.resume_step, saved.step_count)
         messages.success(
             request,
-            f"Vos réponses sont enregistrées. Vous reprendrez à l'étape {min(saved.resume_step, saved.step_count)} "
+            f"Vos réponses sont enregistrées. Vous reprendrez à l'étape {resume} "
             f"sur {saved.step_count}.",
         )
         return redirect(_url(request, patient, "agenda:questionnaire_list"))
