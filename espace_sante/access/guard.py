@@ -105,6 +105,10 @@ def decide(
         # Managing the space's access: blocks, roles, settings, consents.
         events.get(action)
         return policy.decide_settings(actor, patient_id)
+    if section == policy.AGENDA:
+        return policy.decide_agenda(
+            actor, Action(action), patient_id, cast(policy.AppointmentLike | None, obj)
+        )
     # A section names a part of the profile; otherwise the object is a document.
     document = cast(DocumentLike | None, obj) if section is None else None
     return policy.decide(actor, Action(action), patient_id, document, section)

@@ -294,6 +294,12 @@ def _thing(row: AuditEntry, lookups: _Lookups) -> str:
         if row.action == "list" or row.object_id is None:
             return label
         return f"une information de {label}"
+    if row.object_type == "agenda:appointment":
+        if row.action == "list" or row.object_id is None:
+            return "votre agenda"
+        return "un rendez-vous de votre agenda"
+    if row.object_type == "agenda:prevention":
+        return "vos rappels de prévention"
     if row.object_type == "history":
         return "votre historique d'activité"
     if row.object_type == "agenda:questionnaire":

@@ -69,6 +69,10 @@ ALLOWED_EXCEPTIONS: dict[str, str] = {
     # is refused, found by (sender, key); expired keys are purged across patients.
     "record.DepositKey:depositkey_sender_key": "a key reused by its sender for another patient",
     "record.DepositKey:depositkey_created_at": "purge of expired idempotency keys (task)",
+    # The agenda's daily job: tomorrow's appointments, and the persons whose
+    # reminders may have changed today (a date, no content), across patients.
+    "agenda.Appointment:agenda_appt_reminder": "day-before reminders (daily job)",
+    "agenda.PreventionProfile:agenda_prevention_next": "prevention reminders due (daily job)",
     # Key rotation re-wraps every row whose KEK differs from the current one.
     "crypto.PatientKeys:crypto_keys_kek_key_id": "rotation of the key-encryption key",
 }

@@ -693,6 +693,76 @@ def _decide_app(
     return Decision(True, Mode.APP) if decision else DENY
 
 
+# --- The agenda ----------------------------------------------------------------
+
+# The section the guard is asked about for appointments (issue 13).
+AGENDA = "agenda:appointment"
+
+
+class AppointmentLike(Protocol):
+    """What the policy reads of an appointment (``agenda.Appointment``)."""
+
+    author_professional_id: uuid.UUID | None
+    author_organization_id: uuid.UUID | None
+    author_app: str
+
+
+def _authored(actor: Actor, appointment: AppointmentLike | None) -> bool:
+    if appointment is None:
+        return False
+    if actor.kind == ActorKind.APP:
+        return bool(appointment.author_app) and appointment.author_app == actor.acting_for
+    return _owns(actor, cast(DocumentLike, appointment))
+
+
+def decide_agenda(
+    actor: Actor | None, action: Action, patient_id: Id, appointment: AppointmentLike | None
+) -> Decision:
+    """Appointments: the person's side does everything in the agenda it reaches.
+
+    A professional adds appointments for a patient they have a relation with
+    (médecin traitant, care team, consent; not blocked, not in an emergency),
+    and reads or cancels only those they or their organisation added: the rest
+    of the agenda is the person's own. A connected app does what its granted
+    ``Appointment`` scopes say, and changes only what it added.
+    """
+    if actor is None:
+        return DENY
+    action = Action(action)
+    if action in (Action.REPLACE, Action.WITHDRAW, Action.MASK):
+        return DENY
+    if actor.kind == ActorKind.SYSTEM:
+        return Decision(True, Mode.SYSTEM)
+    if actor.kind == ActorKind.PATIENT:
+        mode = patient_side_mode(actor, patient_id)
+        return Decision(True, mode) if mode is not None else DENY
+    if actor.kind == ActorKind.PROFESSIONAL:
+        if not actor.professional_id:
+            return DENY
+        relation = professional_relation(actor, patient_id)
+        if (
+            not relation.space_open
+            or relation.blocked
+            or relation.mode is None
+            or relation.emergency
+        ):
+            return DENY
+        if action in (Action.CREATE, Action.LIST):
+            return Decision(True, relation.mode)
+        if action in (Action.READ, Action.UPDATE) and _authored(actor, appointment):
+            return Decision(True, Mode.AUTHOR)
+        return DENY
+    if actor.kind == ActorKind.APP:
+        if not _app_allows(actor, patient_id, "Appointment", APP_PERMISSIONS.get(action)):
+            return DENY
+        if patient_side_mode(_citizen_of(actor), patient_id) is None:
+            return DENY
+        if action in (Action.UPDATE, Action.DELETE) and not _authored(actor, appointment):
+            return DENY
+        return Decision(True, Mode.APP)
+    return DENY
+
+
 def decide_trail(actor: Actor | None, patient_id: Id) -> Decision:
     """Who reads a record's audit trail: the titulaire, or an app of theirs granted AuditEvent.
 

@@ -1,32 +1,51 @@
-"""The agenda's services: a person's prevention reminders from what their record holds.
+"""The agenda's services: appointments, and a person's prevention reminders.
 
-The forecast itself is pure (``prevention.py``); this layer reads the facts
-through the profile's services, so the access guard decides and the audit trail
-records the read (the profile's ``vaccinations`` section, listed once).
+Every function takes the acting ``Actor`` and the patient, goes through
+``access.guard`` (section ``agenda:appointment`` for appointments, decided by
+``policy.decide_agenda``; ``agenda:prevention`` for the person's choices, which
+only the person's side makes) and traces in the same transaction as the change.
+The web pages, the portal and the FHIR ``Appointment`` door call these names.
 
-What the record holds today: the birth date and sex of the ``Person`` and the
-vaccinations of the profile. A vaccination counts when its name is one the profile
-suggests (``prevention_codes.csv``, column ``profile_names``); a name typed freely
-cannot be told apart and is returned in ``unrecognised`` rather than guessed.
-Screenings, check-ups, a declared pregnancy and the person's choices (not
-concerned, dismissed, prevention off) have no table yet: the later slices of
-issue 13 add them and pass them here.
+The forecast itself is pure (``prevention.py``); this layer builds the facts
+from the record through the profile's guarded services (vaccinations and
+prevention exams), the declared pregnancy and the person's choices. A vaccination
+counts when its name is one the profile suggests (``prevention_codes.csv``,
+column ``profile_names``); a name typed freely cannot be told apart and is
+returned in ``unrecognised`` rather than guessed.
 """
 
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from espace_sante.access.policy import Actor
-from espace_sante.identity.models import Person
+from espace_sante.access import guard
+from espace_sante.access.policy import AGENDA, Action, Actor, ActorKind, NotAllowed
+from espace_sante.crypto import services as crypto
+from espace_sante.identity.models import Person, Professional
 from espace_sante.record.profile import services as profile
 from espace_sante.record.profile.encrypted import ProfileEntry
-from espace_sante.record.profile.models import Vaccination
+from espace_sante.record.profile.models import Screening, Vaccination
 
-from .prevention import Facts, Record, Reminder, default_rules, forecast, known_codes
+from .models import Appointment, PreventionChoice, PreventionProfile
+from .prevention import (
+    Facts,
+    Record,
+    Reminder,
+    add_months,
+    default_rules,
+    forecast,
+    known_codes,
+)
+
+PREVENTION = "agenda:prevention"
+PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 
 
 class NotRecordable(ValidationError):
@@ -69,50 +88,448 @@ def vaccination_records(
     return tuple(records), unknown
 
 
+def _vaccination_facts(
+    actor: Actor | None, patient: Person
+) -> tuple[tuple[Record, ...], list[str]]:
+    rows = profile.list_section(actor, patient, "vaccinations")
+    return vaccination_records(
+        (row.vaccine, row.vaccinated_on) for row in rows if isinstance(row, Vaccination)
+    )
+
+
+def _exam_facts(actor: Actor | None, patient: Person) -> tuple[Record, ...]:
+    rows = profile.list_section(actor, patient, "screenings")
+    return tuple(Record(row.exam, row.done_on) for row in rows if isinstance(row, Screening))
+
+
+def _choices(patient: Person) -> tuple[frozenset[str], dict[str, date]]:
+    not_concerned: set[str] = set()
+    dismissed: dict[str, date] = {}
+    for rule_id, choice, made_on in PreventionChoice.objects.filter(
+        patient_id=patient.id
+    ).values_list("rule_id", "choice", "made_on"):
+        if choice == PreventionChoice.Choice.NOT_CONCERNED:
+            not_concerned.add(rule_id)
+        else:
+            dismissed[rule_id] = made_on
+    return frozenset(not_concerned), dismissed
+
+
+def settings_of(patient: Person) -> PreventionProfile | None:
+    """The person's prevention settings row (None: never set, prevention on)."""
+    return PreventionProfile.objects.filter(patient_id=patient.id).first()
+
+
 def prevention_forecast(
     actor: Actor | None, patient: Person, today: date | None = None
 ) -> Forecast:
     """``patient``'s reminders on ``today`` (Paris date by default), as ``actor`` may read them.
 
-    The vaccinations are read through the profile's guarded services: a refusal
-    raises ``NotAllowed`` (traced), an allowed read is in the patient's history.
+    The vaccinations and exams are read through the profile's guarded services:
+    a refusal raises ``NotAllowed`` (traced), an allowed read is in the history.
     """
-    rows = profile.list_section(actor, patient, "vaccinations")
-    records, unknown = vaccination_records(
-        (row.vaccine, row.vaccinated_on) for row in rows if isinstance(row, Vaccination)
+    guard.guard(actor, Action.LIST, patient.id, section=PREVENTION, trace=False)
+    records, unknown = _vaccination_facts(actor, patient)
+    exams = _exam_facts(actor, patient)
+    chosen = settings_of(patient)
+    not_concerned, dismissed = _choices(patient)
+    facts = Facts(
+        birth_date=patient.birth_date,
+        sex=patient.sex,
+        vaccinations=records,
+        exams=exams,
+        pregnancy_start=chosen.pregnancy_start_date if chosen else None,
+        delivery_date=chosen.delivery_on if chosen else None,
+        not_concerned=not_concerned,
+        dismissed=dismissed,
+        prevention_off=bool(chosen and not chosen.enabled),
     )
-    facts = Facts(birth_date=patient.birth_date, sex=patient.sex, vaccinations=records)
     return Forecast(forecast(facts, today or timezone.localdate()), unknown)
+
+
+def _rule(rule_id: str) -> Any:
+    rule = default_rules().by_id.get(rule_id)
+    if rule is None:
+        raise NotRecordable("Ce rappel n'existe pas.")
+    return rule
 
 
 def mark_done(
     actor: Actor | None, patient: Person, rule_id: str, on: date, code: str | None = None
 ) -> ProfileEntry:
-    """Record in ``patient``'s profile that the vaccination of a reminder was given ``on``.
+    """Record in ``patient``'s profile that the act of a reminder was done ``on``.
 
-    The vaccine is ``code`` (one of the rule's codes) or the rule's first one; it is
-    written under its label, which the forecast recognises. Exams (screenings,
-    check-ups) have no section of the profile yet: ``NotRecordable``.
+    A vaccine goes to the vaccinations (under its label, which the forecast
+    recognises), an exam to the prevention exams; ``code`` chooses among the
+    rule's codes (the first one by default). Validated like any profile entry
+    (a date in the future is refused with the profile's French message).
     """
-    rule = default_rules().by_id.get(rule_id)
-    if rule is None:
-        raise NotRecordable("Ce rappel n'existe pas.")
-    vaccines = {
-        found: label
-        for found, (kind, label, _names) in known_codes().items()
-        if kind == "vaccine" and found in rule.codes
-    }
-    chosen = code or next((one for one in rule.codes if one in vaccines), None)
-    if chosen is None:
-        raise NotRecordable(
-            "Votre profil ne permet pas encore de noter cet examen : "
-            "gardez son compte rendu dans vos documents."
+    rule = _rule(rule_id)
+    codes = known_codes()
+    chosen = code or rule.codes[0]
+    if chosen not in rule.codes or chosen not in codes:
+        raise NotRecordable("Cet acte ne correspond pas à ce rappel.")
+    kind, label, _names = codes[chosen]
+    if kind == "vaccine":
+        return profile.add_entry(
+            actor,
+            patient,
+            "vaccinations",
+            {"vaccine": label, "vaccinated_on": on.isoformat()},
         )
-    if chosen not in vaccines:
-        raise NotRecordable("Ce vaccin ne correspond pas à ce rappel.")
     return profile.add_entry(
-        actor,
-        patient,
-        "vaccinations",
-        {"vaccine": vaccines[chosen], "vaccinated_on": on.isoformat()},
+        actor, patient, "screenings", {"exam": chosen, "done_on": on.isoformat()}
     )
+
+
+def set_choice(actor: Actor | None, patient: Person, rule_id: str, choice: str | None) -> None:
+    """Not concerned by a reminder, dismiss it until its next time, or undo (``None``)."""
+    _rule(rule_id)
+    if choice is not None and choice not in PreventionChoice.Choice.values:
+        raise NotRecordable("Ce choix n'existe pas.")
+    access = guard.guard(actor, Action.UPDATE, patient.id, section=PREVENTION, trace=False)
+    with transaction.atomic():
+        PreventionChoice.objects.filter(patient_id=patient.id, rule_id=rule_id).delete()
+        if choice is not None:
+            PreventionChoice.objects.create(
+                patient=patient,
+                rule_id=rule_id,
+                choice=choice,
+                made_on=timezone.localdate(),
+                made_by_id=actor.user_id if actor is not None else None,
+            )
+        _schedule_check(patient, timezone.localdate())
+        access.trace(reason=f"{rule_id}: {choice or 'annulé'}")
+
+
+def _settings_for_update(patient: Person) -> PreventionProfile:
+    """The settings row, locked (created on first use; parallel first uses make one)."""
+    crypto.ensure_keys(patient)
+    try:
+        with transaction.atomic():
+            PreventionProfile.objects.get_or_create(patient=patient)
+    except IntegrityError:
+        pass  # the other request created it
+    return PreventionProfile.objects.select_for_update().get(patient_id=patient.id)
+
+
+def set_prevention_enabled(actor: Actor | None, patient: Person, enabled: bool) -> None:
+    """Turn personalised prevention on or off (off: no reminder is shown nor sent)."""
+    access = guard.guard(actor, Action.UPDATE, patient.id, section=PREVENTION, trace=False)
+    with transaction.atomic():
+        row = _settings_for_update(patient)
+        row.enabled = enabled
+        row.next_check_on = timezone.localdate() if enabled else None
+        row.save()
+        access.trace(row, reason="activée" if enabled else "désactivée")
+
+
+def declare_pregnancy(
+    actor: Actor | None, patient: Person, start: date | None, delivery: date | None = None
+) -> None:
+    """Declare (or end, with ``None``) a pregnancy: its start, and the birth once it happened."""
+    today = timezone.localdate()
+    if start is not None and not (today - timedelta(weeks=45) <= start <= today):
+        raise NotRecordable(
+            "Le début de grossesse doit être dans les 45 dernières semaines, et pas dans le futur."
+        )
+    if delivery is not None and (start is None or not (start <= delivery <= today)):
+        raise NotRecordable(
+            "La date de l'accouchement doit suivre le début de grossesse "
+            "et ne peut pas être dans le futur."
+        )
+    access = guard.guard(actor, Action.UPDATE, patient.id, section=PREVENTION, trace=False)
+    with transaction.atomic():
+        row = _settings_for_update(patient)
+        row.pregnancy_start = start.isoformat() if start else ""
+        row.delivery_date = delivery.isoformat() if delivery else ""
+        row.next_check_on = today
+        row.save()
+        access.trace(row)
+
+
+def _schedule_check(patient: Person, on: date) -> None:
+    """Ask the daily job to look at this person's reminders again ``on`` (facts changed)."""
+    PreventionProfile.objects.filter(patient_id=patient.id).update(next_check_on=on)
+
+
+def next_check(reminders: Iterable[Reminder], today: date) -> date:
+    """The first day a reminder may fall due: the daily job forecasts again then.
+
+    A rule whose window opens beyond the horizon is not in ``reminders``: the
+    person is looked at again at least every month so it is never missed.
+    """
+    later = [one.due for one in reminders if one.due > today]
+    monthly = add_months(today, 1)
+    return min([*later, monthly])
+
+
+# --- Appointments ------------------------------------------------------------
+
+
+class AppointmentInvalid(ValidationError):
+    """An appointment refused; ``messages`` maps each field to its French sentence."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__(self.errors)
+
+
+REASON_MAX = 200
+TEXT_MAX = 200
+DURATION_MIN = 5
+DURATION_MAX = 12 * 60
+# An agenda plans, it is not an archive: further than this is a typing mistake.
+YEARS_AHEAD = 5
+YEARS_BACK = 2
+
+
+def _clean_text(value: object, limit: int, label: str, errors: dict[str, str], name: str) -> str:
+    text = "" if value is None else str(value).strip()
+    if any(ord(char) < 32 and char not in "\t" for char in text):
+        errors[name] = f"{label} contient des caractères de contrôle : retirez-les."
+    elif len(text) > limit:
+        errors[name] = f"{label} ne doit pas dépasser {limit} caractères ({len(text)} saisis)."
+    return text
+
+
+def validate_appointment(data: Mapping[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """Check what a door sent; every problem named in French, nothing silently changed.
+
+    ``starts_at``: an aware datetime; ``time_zone``: an IANA name (Europe/Paris
+    by default); ``duration_minutes``; ``reason``, ``place``, ``with_whom``: text.
+    """
+    errors: dict[str, str] = {}
+    now = now or timezone.now()
+    zone_name = str(data.get("time_zone") or "Europe/Paris")
+    try:
+        zoneinfo.ZoneInfo(zone_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        errors["time_zone"] = f"Le fuseau horaire « {zone_name[:40]} » n'existe pas."
+    starts_at = data.get("starts_at")
+    if not isinstance(starts_at, datetime):
+        errors["starts_at"] = "Indiquez la date et l'heure du rendez-vous."
+    elif timezone.is_naive(starts_at):
+        errors["starts_at"] = "L'heure du rendez-vous doit préciser son fuseau horaire."
+    elif not (
+        now - timedelta(days=365 * YEARS_BACK)
+        <= starts_at
+        <= now + timedelta(days=365 * YEARS_AHEAD)
+    ):
+        errors["starts_at"] = (
+            f"La date du rendez-vous doit être comprise entre il y a {YEARS_BACK} ans "
+            f"et dans {YEARS_AHEAD} ans."
+        )
+    duration = data.get("duration_minutes", 30)
+    if isinstance(duration, bool) or not isinstance(duration, int):
+        errors["duration_minutes"] = "Indiquez la durée en minutes, par exemple 30."
+    elif not DURATION_MIN <= duration <= DURATION_MAX:
+        errors["duration_minutes"] = (
+            f"La durée doit être comprise entre {DURATION_MIN} minutes "
+            f"et {DURATION_MAX // 60} heures."
+        )
+    cleaned = {
+        "starts_at": starts_at,
+        "time_zone": zone_name,
+        "duration_minutes": duration,
+        "reason": _clean_text(data.get("reason"), REASON_MAX, "Le motif", errors, "reason"),
+        "place": _clean_text(data.get("place"), TEXT_MAX, "Le lieu", errors, "place"),
+        "with_whom": _clean_text(
+            data.get("with_whom"),
+            TEXT_MAX,
+            "Le professionnel ou l'établissement",
+            errors,
+            "with_whom",
+        ),
+    }
+    if errors:
+        raise AppointmentInvalid(errors)
+    return cleaned
+
+
+def _author(actor: Actor | None, row: Appointment, author_name: str) -> None:
+    if actor is None:
+        raise NotAllowed
+    if actor.kind == ActorKind.PROFESSIONAL:
+        row.source = Appointment.Source.PROFESSIONAL
+        row.author_professional_id = actor.professional_id
+        row.author_organization_id = actor.organization_id
+        pro = Professional.objects.filter(pk=str(actor.professional_id)).first()
+        row.author_name = pro.display_name if pro is not None else ""
+    elif actor.kind == ActorKind.APP:
+        row.source = Appointment.Source.APP
+        row.author_app = actor.acting_for
+        row.author_name = author_name[:200]
+    else:
+        row.source = Appointment.Source.PATIENT
+        row.author_user_id = actor.user_id
+        row.author_name = author_name[:200]
+
+
+def add_appointment(
+    actor: Actor | None, patient: Person, data: Mapping[str, Any], *, author_name: str = ""
+) -> Appointment:
+    """Add an appointment to ``patient``'s agenda (the person's side, a professional, an app).
+
+    ``author_name`` is how a connected app or the person's side is named to
+    the patient (a professional is named from the directory).
+    """
+    access = guard.guard(actor, Action.CREATE, patient.id, section=AGENDA, trace=False)
+    cleaned = validate_appointment(data)
+    crypto.ensure_keys(patient)
+    row = Appointment(patient=patient)
+    for name, value in cleaned.items():
+        setattr(row, name, value)
+    _author(actor, row, author_name)
+    with transaction.atomic():
+        row.save()
+        access.trace(row)
+    return row
+
+
+def _scoped(patient: Person) -> QuerySet[Appointment]:
+    return Appointment.objects.filter(patient_id=patient.id)
+
+
+def _visible_to(actor: Actor | None, rows: QuerySet[Appointment]) -> QuerySet[Appointment]:
+    """A professional lists only what they or their organisation added."""
+    if actor is not None and actor.kind == ActorKind.PROFESSIONAL:
+        mine = Q(author_professional_id=actor.professional_id)
+        if actor.organization_id:
+            mine |= Q(author_organization_id=actor.organization_id)
+        return rows.filter(mine)
+    return rows
+
+
+def list_appointments(
+    actor: Actor | None,
+    patient: Person,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    statuses: Iterable[str] | None = None,
+) -> list[Appointment]:
+    """``patient``'s appointments between ``start`` (included) and ``end`` (excluded)."""
+    access = guard.guard(actor, Action.LIST, patient.id, section=AGENDA, trace=False)
+    rows = _visible_to(actor, _scoped(patient))
+    if start is not None:
+        rows = rows.filter(starts_at__gte=start)
+    if end is not None:
+        rows = rows.filter(starts_at__lt=end)
+    if statuses is not None:
+        rows = rows.filter(status__in=list(statuses))
+    with transaction.atomic():
+        found = list(rows.order_by("starts_at", "created_at"))
+        access.trace()
+    return found
+
+
+def _find(patient: Person, appointment_id: object) -> Appointment:
+    try:
+        return _scoped(patient).get(pk=str(appointment_id))
+    except (Appointment.DoesNotExist, ValidationError, ValueError, TypeError):
+        raise NotAllowed from None
+
+
+def get_appointment(actor: Actor | None, patient: Person, appointment_id: object) -> Appointment:
+    """One appointment, if ``actor`` may read it (``NotAllowed`` otherwise or if unknown)."""
+    row = _find(patient, appointment_id)
+    guard.guard(actor, Action.READ, patient.id, row, section=AGENDA)
+    return row
+
+
+class StaleVersion(Exception):
+    """The appointment changed since the version the sender saw (FHIR If-Match)."""
+
+
+def _change(
+    actor: Actor | None,
+    patient: Person,
+    appointment_id: object,
+    expected_version: int | None,
+    apply: Any,
+) -> Appointment:
+    found = _find(patient, appointment_id)
+    access = guard.guard(actor, Action.UPDATE, patient.id, found, section=AGENDA, trace=False)
+    with transaction.atomic():
+        row = _scoped(patient).select_for_update().get(pk=found.pk)
+        if expected_version is not None and row.version != expected_version:
+            raise StaleVersion
+        if apply(row):
+            row.version += 1
+            row.save()
+            access.trace(row)
+    return row
+
+
+def update_appointment(
+    actor: Actor | None,
+    patient: Person,
+    appointment_id: object,
+    data: Mapping[str, Any],
+    *,
+    expected_version: int | None = None,
+) -> Appointment:
+    """Change an appointment's date, duration, place, person seen or reason."""
+    cleaned = validate_appointment(data)
+
+    def apply(row: Appointment) -> bool:
+        if row.status == Appointment.Status.CANCELLED:
+            raise AppointmentInvalid(
+                {"status": "Ce rendez-vous est annulé : ajoutez-en un nouveau."}
+            )
+        for name, value in cleaned.items():
+            setattr(row, name, value)
+        row.reminded_on = None  # a new date gets its own reminder
+        return True
+
+    return _change(actor, patient, appointment_id, expected_version, apply)
+
+
+def set_appointment_status(
+    actor: Actor | None,
+    patient: Person,
+    appointment_id: object,
+    status: str,
+    *,
+    expected_version: int | None = None,
+) -> Appointment:
+    """Cancel an appointment, or mark it done; a cancelled one cannot come back."""
+    if status not in Appointment.Status.values:
+        raise AppointmentInvalid({"status": f"Le statut « {status[:40]} » n'existe pas."})
+
+    def apply(row: Appointment) -> bool:
+        if row.status == status:
+            return False  # the same cancel twice: nothing more happens
+        if row.status == Appointment.Status.CANCELLED:
+            raise AppointmentInvalid(
+                {"status": "Ce rendez-vous est annulé : ajoutez-en un nouveau."}
+            )
+        row.status = status
+        return True
+
+    return _change(actor, patient, appointment_id, expected_version, apply)
+
+
+def cancel_appointment(actor: Actor | None, patient: Person, appointment_id: object) -> Appointment:
+    return set_appointment_status(actor, patient, appointment_id, Appointment.Status.CANCELLED)
+
+
+def local_start(row: Appointment) -> datetime:
+    """When the appointment starts, in the zone it was given in."""
+    return row.starts_at.astimezone(zoneinfo.ZoneInfo(row.time_zone))
+
+
+def added_by(row: Appointment, viewer: Actor | None = None) -> str:
+    """Who added it, as the patient reads it: « ajouté par vous », « ajouté par Dr Martin »."""
+    if row.source == Appointment.Source.PATIENT:
+        if (
+            viewer is not None
+            and viewer.user_id is not None
+            and viewer.user_id == row.author_user_id
+        ):
+            return "ajouté par vous"
+        return f"ajouté par {row.author_name}" if row.author_name else "ajouté depuis votre espace"
+    if row.source == Appointment.Source.APP:
+        return f"ajouté par l'application {row.author_name or row.author_app}"
+    return f"ajouté par {row.author_name}" if row.author_name else "ajouté par un professionnel"

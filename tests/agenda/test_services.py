@@ -1,15 +1,18 @@
 """The forecast from what the profile holds, read through the guarded profile services."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
+from espace_sante.access.consent_models import Consent
 from espace_sante.access.models import AuditEntry
 from espace_sante.access.policy import NotAllowed, actor_for_user
 from espace_sante.agenda import services
+from espace_sante.agenda.models import PreventionChoice
 from espace_sante.agenda.prevention import DONE, TO_DO, TO_PLAN
 from espace_sante.record.profile import services as profile
-from tests.personas import make_person, make_stranger
+from tests.access.test_policy_table import pro_actor
+from tests.personas import make_person, make_professional, make_stranger
 
 pytestmark = pytest.mark.django_db
 
@@ -83,10 +86,64 @@ def test_marking_a_vaccination_reminder_done_records_it_in_the_profile():
     assert entry.vaccinated_on == date(2026, 11, 20)
 
 
-def test_a_screening_cannot_be_marked_done_in_the_profile_yet():
+def test_marking_a_screening_done_records_the_exam_and_schedules_the_next_one():
     odette = make_person(first_names="Odette", birth_name="MARCHAND", birth=date(1955, 3, 3))
-    with pytest.raises(services.NotRecordable, match="pas encore de noter cet examen"):
-        services.mark_done(actor_for_user(odette.user), odette, "depistage-sein", TODAY)
+    me = actor_for_user(odette.user)
+    # prevention.md: mammography every 2 years from 50 to 74.
+    assert _statuses(me, odette)["depistage-sein"] == TO_DO
+
+    services.mark_done(me, odette, "depistage-sein", date(2026, 11, 20))
+
+    reminders = {r.rule_id: r for r in services.prevention_forecast(me, odette, TODAY).reminders}
+    assert reminders["depistage-sein"].status == DONE
+    assert reminders["depistage-sein"].due == date(2028, 11, 20)
+    [entry] = profile.list_section(me, odette, "screenings")
+    assert entry.exam == "mammographie"
+    assert entry.recorded_by == "patient"
+
+
+def test_an_exam_in_the_future_is_refused_with_the_profiles_sentence():
+    odette = make_person(first_names="Odette", birth_name="MARCHAND", birth=date(1955, 3, 3))
+    with pytest.raises(profile.ProfileInvalid) as refused:
+        services.mark_done(actor_for_user(odette.user), odette, "depistage-sein", date(2099, 1, 1))
+    assert "ne peut pas être dans le futur" in str(refused.value)
+
+
+def test_not_concerned_hides_a_reminder_and_undoing_brings_it_back():
+    odette = make_person(first_names="Odette", birth_name="MARCHAND", birth=date(1955, 3, 3))
+    me = actor_for_user(odette.user)
+    services.set_choice(me, odette, "depistage-sein", "not_concerned")
+    assert "depistage-sein" not in _statuses(me, odette)
+    services.set_choice(me, odette, "depistage-sein", None)
+    assert _statuses(me, odette)["depistage-sein"] == TO_DO
+
+
+def test_turning_prevention_off_shows_no_reminder():
+    odette = make_person(first_names="Odette", birth_name="MARCHAND", birth=date(1955, 3, 3))
+    me = actor_for_user(odette.user)
+    services.set_prevention_enabled(me, odette, False)
+    assert services.prevention_forecast(me, odette, TODAY).reminders == []
+    services.set_prevention_enabled(me, odette, True)
+    assert _statuses(me, odette)
+
+
+def test_a_declared_pregnancy_brings_its_follow_up():
+    anna = make_person(first_names="Anna", birth_name="LEROY", birth=date(1994, 5, 5))
+    me = actor_for_user(anna.user)
+    assert not any(r.kind == "pregnancy" for r in services.prevention_forecast(me, anna).reminders)
+    from django.utils import timezone
+
+    services.declare_pregnancy(me, anna, timezone.localdate() - timedelta(weeks=8))
+    assert any(r.kind == "pregnancy" for r in services.prevention_forecast(me, anna).reminders)
+
+
+def test_a_professional_cannot_change_a_persons_prevention_choices():
+    odette = make_person(first_names="Odette", birth_name="MARCHAND", birth=date(1955, 3, 3))
+    pro = make_professional()
+    Consent.objects.create(patient=odette, professional=pro)
+    with pytest.raises(NotAllowed):
+        services.set_choice(pro_actor(pro), odette, "depistage-sein", "dismissed")
+    assert not PreventionChoice.objects.filter(patient=odette).exists()
 
 
 def test_a_stranger_cannot_mark_a_reminder_done():

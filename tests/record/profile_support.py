@@ -88,6 +88,7 @@ MARKED = {
         "route": "IM",
         "site": "bras_gauche",
     },
+    "screenings": {"exam": "mammographie", "place": MARKER, "done_on": date(2024, 3, 1)},
     "hospitalisations": {"place": MARKER, "reason": MARKER, "start_date": date(2020, 1, 1)},
     "family_history": {"relation": "pere", "condition": MARKER},
     "disabilities": {"kind": "moteur", "technical_help": MARKER, "human_help": MARKER},

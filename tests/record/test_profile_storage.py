@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 # Values that are content too and must not appear anywhere in clear.
 SECRET_NUMBERS = ["187.3", "187,3", "143.7"]
-SECRET_CODES = ["AB-", "moteur", "confiance", "refuse", "X9Y8Z7", "marqueur-secret-42@example"]
+SECRET_CODES = ["mammographie", "AB-", "moteur", "confiance", "refuse", "X9Y8Z7", "marqueur-secret-42@example"]
 
 
 def profile_tables() -> list[str]:
@@ -22,7 +22,7 @@ def profile_tables() -> list[str]:
         for model in apps.get_app_config("record").get_models()
         if issubclass(model, ProfileEntry)
     ]
-    assert len(models) == 13
+    assert len(models) == 14
     return [model._meta.db_table for model in models]
 
 
@@ -110,6 +110,7 @@ def test_every_content_column_is_a_ciphertext_and_reads_back(personas):
             "start_date",
             "end_date",
             "vaccinated_on",
+            "done_on",
             "recorded_by",
             "author_professional",
             "code",

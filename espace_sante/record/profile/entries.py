@@ -31,6 +31,7 @@ from .models import (
     FamilyHistory,
     Hospitalisation,
     Lifestyle,
+    Screening,
     Treatment,
     Vaccination,
     Wishes,
@@ -88,6 +89,12 @@ _SECTIONS = [
         Vaccination,
         forms.VaccinationForm,
         ("-vaccinated_on", "-created_at"),
+    ),
+    Section(
+        SECTION_INFO["screenings"],
+        Screening,
+        forms.ScreeningForm,
+        ("-done_on", "-created_at"),
     ),
     Section(
         SECTION_INFO["hospitalisations"],
@@ -219,6 +226,9 @@ def add_entry(
         pro = actor if actor is not None and actor.kind == ActorKind.PROFESSIONAL else None
         row.recorded_by = row.RecordedBy.PROFESSIONAL if pro is not None else row.RecordedBy.PATIENT
         row.author_professional_id = pro.professional_id if pro is not None else None
+    if isinstance(row, Screening):
+        professional = actor is not None and actor.kind == ActorKind.PROFESSIONAL
+        row.recorded_by = row.RecordedBy.PROFESSIONAL if professional else row.RecordedBy.PATIENT
     with transaction.atomic():
         row.save()
         access.trace(row)

@@ -23,6 +23,7 @@ from .reference import (
     DISABILITY_RATES,
     FAMILY_RELATIONS,
     ORGAN_DONATION,
+    PREVENTION_EXAMS,
     VACCINATION_ROUTES,
     VACCINATION_SITES,
 )
@@ -266,6 +267,20 @@ class VaccinationForm(ProfileForm):
         super().__init__(*args, **kwargs)
         # Suggestions from the French calendar (the page holds the <datalist>).
         self.fields["vaccine"].widget.attrs["list"] = "vaccins-suggeres"
+
+
+class ScreeningForm(ProfileForm):
+    exam = choice_field("Examen", PREVENTION_EXAMS, required=True)
+    done_on = date_field(
+        "Date de l'examen",
+        required=True,
+        required_msg="Indiquez la date de l'examen, par exemple 14/03/2025.",
+    )
+    place = text_field(
+        "Fait par ou à",
+        help_text="Facultatif. Par exemple « Centre d'imagerie du Parc » ou « Dr Martin ».",
+    )
+    not_future = {"done_on": "La date de l'examen ne peut pas être dans le futur."}
 
 
 class HospitalisationForm(ProfileForm):

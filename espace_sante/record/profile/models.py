@@ -29,6 +29,7 @@ __all__ = [
     "Lifestyle",
     "Measure",
     "MeasureTarget",
+    "Screening",
     "Treatment",
     "Vaccination",
     "Wishes",
@@ -150,6 +151,42 @@ class Vaccination(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
                 ("Voie d'administration", self.route_label),
                 ("Site d'injection", self.site_label),
                 ("Vacciné par", self.performer),
+                ("Noté par", self.get_recorded_by_display()),
+            ]
+        )
+
+
+class Screening(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
+    """A prevention exam done: a screening, a child's check-up, a prenatal visit.
+
+    The agenda's forecast counts them (as it counts vaccinations); which exam it
+    was is health content, kept encrypted, the date stays in clear.
+    """
+
+    class RecordedBy(models.TextChoices):
+        PATIENT = "patient", "Vous-même"
+        PROFESSIONAL = "professional", "Un professionnel de santé"
+
+    exam = Encrypted(choices=reference.PREVENTION_EXAMS)
+    exam_label: str  # property added by Encrypted(choices=...)
+    place = Encrypted()
+    done_on = models.DateField()
+    recorded_by = models.CharField(
+        max_length=16, choices=RecordedBy.choices, default=RecordedBy.PATIENT
+    )
+
+    class Meta:
+        verbose_name = "examen de prévention"
+        verbose_name_plural = "examens de prévention"
+        indexes = [models.Index(fields=["patient", "done_on"], name="profile_screening_patient")]
+
+    title_field = "exam_label"
+
+    def details(self) -> list[tuple[str, str]]:
+        return _present(
+            [
+                ("Date", long_date(self.done_on)),
+                ("Fait par ou à", self.place),
                 ("Noté par", self.get_recorded_by_display()),
             ]
         )

@@ -60,6 +60,16 @@ SECTION_INFOS = [
         "Modifier une vaccination",
     ),
     SectionInfo(
+        "screenings",
+        "examens-de-prevention",
+        "Dépistages et examens de prévention",
+        "Les dépistages, examens de santé de l'enfant et rendez-vous de prévention que vous "
+        "avez faits : ils mettent à jour vos rappels de prévention.",
+        "Aucun examen de prévention n'est noté.",
+        "Ajouter un examen de prévention",
+        "Modifier un examen de prévention",
+    ),
+    SectionInfo(
         "hospitalisations",
         "hospitalisations",
         "Hospitalisations",
@@ -144,6 +154,24 @@ ALLERGY_SEVERITIES = {
     "moderee": "Modérée",
     "severe": "Sévère (réaction grave, choc)",
     "inconnue": "Je ne sais pas",
+}
+
+# The exams the prevention calendar counts (shared/domain/prevention.md), by the code the
+# agenda's rules use (agenda/data/prevention_codes.csv, kind "exam"): stored encrypted.
+PREVENTION_EXAMS = {
+    "examen_enfant": "Examen de santé de l'enfant",
+    "examen_dentaire": "Examen bucco-dentaire (M'T dents)",
+    "mammographie": "Mammographie de dépistage",
+    "test_colorectal": "Test de dépistage du cancer colorectal",
+    "cytologie_col": "Examen cytologique du col de l'utérus (frottis)",
+    "test_hpv": "Test HPV du col de l'utérus",
+    "consultation_prenatale": "Consultation prénatale",
+    "echographie_grossesse": "Échographie de grossesse",
+    "entretien_prenatal": "Entretien prénatal précoce",
+    "consultation_anesthesie": "Consultation d'anesthésie",
+    "preparation_naissance": "Séance de préparation à la naissance",
+    "entretien_postnatal": "Entretien postnatal précoce",
+    "bilan_prevention": "Mon bilan prévention",
 }
 
 VACCINATION_ROUTES = {

@@ -7,9 +7,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
-    initial = True
-
     dependencies = [
+        ('agenda', '0001_initial'),
         ('identity', '0003_person_ins_matricule_index'),
     ]
 
