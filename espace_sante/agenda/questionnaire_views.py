@@ -71,8 +71,7 @@ def questionnaire_start(request: HttpRequest, band: str) -> HttpResponse:
         filling = services.current_filling(citizen_actor(request), patient, _band(band))
     except NotAllowed:
         raise Http404 from None
-    step = min(filling.resume_step, filling.step_count)
-    return redirect(_url(request, patient, "agenda:questionnaire_step", band, step))
+    return redirect(_url(request, patient, "agenda:questionnaire_step", band, filling.shown_step))
 
 
 def _render_step(
@@ -124,10 +123,10 @@ def questionnaire_step(request: HttpRequest, band: str, number: int) -> HttpResp
         raise Http404 from None
     if not 1 <= number <= filling.step_count:
         raise Http404
-    if number > filling.resume_step:
+    if number > filling.shown_step:
         # No skipping ahead past a step never saved: back to the first one.
         return redirect(
-            _url(request, patient, "agenda:questionnaire_step", band, filling.resume_step)
+            _url(request, patient, "agenda:questionnaire_step", band, filling.shown_step)
         )
     if request.method != "POST":
         return _render_step(request, patient, filling, number, filling.answers)
@@ -143,10 +142,9 @@ def questionnaire_step(request: HttpRequest, band: str, number: int) -> HttpResp
         raise Http404 from None
 
     if action == LATER:
-        resume = min(saved.resume_step, saved.step_count)
         messages.success(
             request,
-            f"Vos réponses sont enregistrées. Vous reprendrez à l'étape {resume} "
+            f"Vos réponses sont enregistrées. Vous reprendrez à l'étape {saved.shown_step} "
             f"sur {saved.step_count}.",
         )
         return redirect(_url(request, patient, "agenda:questionnaire_list"))

@@ -402,6 +402,11 @@ class Filling:
         return len(self.questionnaire.steps)
 
     @property
+    def shown_step(self) -> int:
+        """The step the person is taken back to (the last one once all are saved)."""
+        return min(self.resume_step, self.step_count)
+
+    @property
     def all_saved(self) -> bool:
         return self.resume_step > self.step_count
 
