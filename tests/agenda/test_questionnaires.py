@@ -276,7 +276,8 @@ def test_completing_saves_a_pdf_of_the_answers_in_the_persons_documents(personas
 
     pages = pdf_text(documents.read_content(document))
     text = " ".join(pages)
-    assert all(page.strip() for page in pages), "page vide dans le PDF"
+    # No empty page: every page (its footer aside) shows questions.
+    assert all("?" in page for page in pages), "page sans question dans le PDF"
     for expected in (
         "Mon bilan prévention — questionnaire des 70 à 75 ans",
         "PETIT",
@@ -343,3 +344,12 @@ def test_the_history_names_the_questionnaire_and_the_refused_professional(person
     assert any(
         "tenté" in item.sentence and "Mon bilan prévention" in item.sentence for item in others
     ), [item.sentence for item in others]
+
+
+def test_all_steps_saved_but_not_finished_resumes_at_the_last_step(personas):
+    jean = personas.elder
+    me = actor(jean)
+    fill_all(me, jean, "70-75")
+    filling = questionnaires.current_filling(me, jean, "70-75")
+    assert filling.all_saved
+    assert filling.shown_step == len(questionnaires.questionnaire("70-75").steps)
