@@ -72,7 +72,7 @@ ALLOWED_EXCEPTIONS: dict[str, str] = {
     # The agenda's daily job: tomorrow's appointments, and the persons whose
     # reminders may have changed today (a date, no content), across patients.
     "agenda.Appointment:agenda_appt_reminder": "day-before reminders (daily job)",
-    "agenda.PreventionProfile:agenda_prevention_next": "prevention reminders due (daily job)",
+    "agenda.ReminderSchedule:agenda_schedule_next": "prevention reminders due (daily job)",
     # Key rotation re-wraps every row whose KEK differs from the current one.
     "crypto.PatientKeys:crypto_keys_kek_key_id": "rotation of the key-encryption key",
 }

@@ -89,15 +89,11 @@ class Appointment(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
 
 
 class PreventionProfile(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
-    """One per person: prevention on or off, a declared pregnancy, the next daily check."""
+    """One per person who changed something: prevention on or off, a declared pregnancy."""
 
     enabled = models.BooleanField(default=True)
     pregnancy_start = Encrypted()  # ISO date of the declared start, or ""
     delivery_date = Encrypted()  # ISO date of the birth, or ""
-    # The first day the person's reminders may change (a reminder falls due): the
-    # daily job forecasts again only those whose day has come. A date, no content.
-    next_check_on = models.DateField(null=True, blank=True)
-    notified_on = models.DateField(null=True, blank=True)
 
     class Meta:
         verbose_name = "prévention personnalisée"
@@ -105,7 +101,6 @@ class PreventionProfile(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry
         constraints = [
             models.UniqueConstraint(fields=["patient"], name="agenda_prevention_one"),
         ]
-        indexes = [models.Index(fields=["next_check_on"], name="agenda_prevention_next")]
 
     title_field = "pregnancy_start"
 
@@ -120,6 +115,27 @@ class PreventionProfile(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry
     @property
     def delivery_on(self) -> date | None:
         return self._date(self.delivery_date)
+
+
+class ReminderSchedule(PatientOwned):
+    """When the daily job looks at a person's reminders again: dates only, no content.
+
+    ``next_check_on`` is the first day a reminder may fall due; the job forecasts
+    again only the persons whose day has come (about 1 % a day), not every space.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="+")
+    next_check_on = models.DateField(null=True, blank=True)  # None: prevention turned off
+    notified_on = models.DateField(null=True, blank=True)  # the last prevention notification
+
+    class Meta:
+        verbose_name = "échéance des rappels"
+        verbose_name_plural = "échéances des rappels"
+        indexes = [models.Index(fields=["next_check_on"], name="agenda_schedule_next")]
+
+    def __str__(self) -> str:
+        return f"échéance {self.id}"
 
 
 class PreventionChoice(PatientOwned):

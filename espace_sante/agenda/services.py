@@ -33,7 +33,7 @@ from espace_sante.record.profile import services as profile
 from espace_sante.record.profile.encrypted import ProfileEntry
 from espace_sante.record.profile.models import Screening, Vaccination
 
-from .models import Appointment, PreventionChoice, PreventionProfile
+from .models import Appointment, PreventionChoice, PreventionProfile, ReminderSchedule
 from .prevention import (
     Facts,
     Record,
@@ -120,6 +120,12 @@ def settings_of(patient: Person) -> PreventionProfile | None:
     return PreventionProfile.objects.filter(patient_id=patient.id).first()
 
 
+def prevention_enabled(patient: Person) -> bool:
+    """Personalised prevention is on unless the person turned it off."""
+    row = settings_of(patient)
+    return row is None or row.enabled
+
+
 def prevention_forecast(
     actor: Actor | None, patient: Person, today: date | None = None
 ) -> Forecast:
@@ -171,15 +177,18 @@ def mark_done(
         raise NotRecordable("Cet acte ne correspond pas à ce rappel.")
     kind, label, _names = codes[chosen]
     if kind == "vaccine":
-        return profile.add_entry(
+        entry = profile.add_entry(
             actor,
             patient,
             "vaccinations",
             {"vaccine": label, "vaccinated_on": on.isoformat()},
         )
-    return profile.add_entry(
-        actor, patient, "screenings", {"exam": chosen, "done_on": on.isoformat()}
-    )
+    else:
+        entry = profile.add_entry(
+            actor, patient, "screenings", {"exam": chosen, "done_on": on.isoformat()}
+        )
+    _schedule_check(patient, timezone.localdate())
+    return entry
 
 
 def set_choice(actor: Actor | None, patient: Person, rule_id: str, choice: str | None) -> None:
@@ -219,8 +228,8 @@ def set_prevention_enabled(actor: Actor | None, patient: Person, enabled: bool) 
     with transaction.atomic():
         row = _settings_for_update(patient)
         row.enabled = enabled
-        row.next_check_on = timezone.localdate() if enabled else None
         row.save()
+        _schedule_check(patient, timezone.localdate() if enabled else None)
         access.trace(row, reason="activée" if enabled else "désactivée")
 
 
@@ -243,14 +252,14 @@ def declare_pregnancy(
         row = _settings_for_update(patient)
         row.pregnancy_start = start.isoformat() if start else ""
         row.delivery_date = delivery.isoformat() if delivery else ""
-        row.next_check_on = today
         row.save()
+        _schedule_check(patient, today)
         access.trace(row)
 
 
-def _schedule_check(patient: Person, on: date) -> None:
+def _schedule_check(patient: Person, on: date | None) -> None:
     """Ask the daily job to look at this person's reminders again ``on`` (facts changed)."""
-    PreventionProfile.objects.filter(patient_id=patient.id).update(next_check_on=on)
+    ReminderSchedule.objects.update_or_create(patient=patient, defaults={"next_check_on": on})
 
 
 def next_check(reminders: Iterable[Reminder], today: date) -> date:

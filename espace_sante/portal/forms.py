@@ -1,7 +1,11 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from django import forms
 
 from espace_sante.record.documents.forms import DateInput
 from espace_sante.record.documents.reference import document_types
+from espace_sante.record.profile.measure_forms import TimeInput
 
 
 class FindPatientForm(forms.Form):
@@ -79,3 +83,56 @@ class DepositForm(forms.Form):
             (str(item.document.id), f"{item.title} ({item.document.document_date:%d/%m/%Y})")
             for item in own_documents
         ]
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class AppointmentForm(forms.Form):
+    """An appointment a professional gives a patient; the day and time are Paris time."""
+
+    day = forms.DateField(
+        label="Date",
+        widget=DateInput(),
+        error_messages={
+            "required": "Indiquez la date du rendez-vous.",
+            "invalid": "Saisissez une date valide, par exemple 14/03/2027.",
+        },
+    )
+    time = forms.TimeField(
+        label="Heure",
+        widget=TimeInput(),
+        help_text="Heure de Paris.",
+        error_messages={
+            "required": "Indiquez l'heure du rendez-vous.",
+            "invalid": "Saisissez une heure valide, par exemple 14:30.",
+        },
+    )
+    duration_minutes = forms.IntegerField(
+        label="Durée (minutes)",
+        initial=30,
+        error_messages={
+            "required": "Indiquez la durée en minutes, par exemple 30.",
+            "invalid": "Indiquez la durée en minutes, par exemple 30.",
+        },
+    )
+    with_whom = forms.CharField(label="Avec", max_length=200)
+    place = forms.CharField(label="Lieu", max_length=200, required=False)
+    reason = forms.CharField(
+        label="Motif",
+        max_length=200,
+        required=False,
+        help_text="Facultatif. Le patient le voit ; il est chiffré dans son espace.",
+    )
+
+    def appointment(self) -> dict[str, object]:
+        """What ``agenda.services.add_appointment`` takes."""
+        data = self.cleaned_data
+        return {
+            "starts_at": datetime.combine(data["day"], data["time"], tzinfo=PARIS),
+            "time_zone": "Europe/Paris",
+            "duration_minutes": data["duration_minutes"],
+            "with_whom": data["with_whom"],
+            "place": data["place"],
+            "reason": data["reason"],
+        }

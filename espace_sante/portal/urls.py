@@ -11,6 +11,16 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/equipe-de-soins/", views.declare_care_team, name="care_team"),
     path("patients/<uuid:patient_id>/urgence/", views.emergency, name="emergency"),
     path("patients/<uuid:patient_id>/deposer/", views.deposit, name="deposit"),
+    path(
+        "patients/<uuid:patient_id>/rendez-vous/",
+        views.add_appointment,
+        name="add_appointment",
+    ),
+    path(
+        "patients/<uuid:patient_id>/rendez-vous/<uuid:appointment_id>/annuler/",
+        views.cancel_appointment,
+        name="cancel_appointment",
+    ),
     path("documents/<uuid:document_id>/", views.document_content, name="document"),
     path("documents/<uuid:document_id>/retirer/", views.withdraw, name="withdraw"),
 ]

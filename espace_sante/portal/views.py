@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from espace_sante.access import policy
+from espace_sante.access import caseload, policy
 from espace_sante.access import services as access
 from espace_sante.access.consent_models import EmergencyAccess
 from espace_sante.access.dates import french_time
@@ -26,14 +26,16 @@ from espace_sante.access.http import (
     remember_found,
 )
 from espace_sante.access.policy import Action, NotAllowed
+from espace_sante.agenda import services as agenda
 from espace_sante.identity import services as identity
 from espace_sante.identity.models import Organization, Person
+from espace_sante.messaging import services as messaging
 from espace_sante.record.documents import services as record
 from espace_sante.record.documents.models import Document
 from espace_sante.record.documents.uploads import UploadRefused
 from espace_sante.record.documents.views import stream_document
 
-from .forms import DepositForm, EmergencyForm, FindPatientForm
+from .forms import AppointmentForm, DepositForm, EmergencyForm, FindPatientForm
 
 MODE_LABELS = {
     policy.Mode.MEDECIN_TRAITANT: "Vous êtes son médecin traitant.",
@@ -104,10 +106,13 @@ def find_patient(request):
         request,
         "portal/find_patient.html",
         {
-            "page_title": "Rechercher un patient",
+            "page_title": "Erreur : mes patients" if form.errors else "Mes patients",
             "form": form,
             "actor": actor,
             "needs_organization": actor.organization_id is None,
+            "patients": caseload.patients_of(actor),
+            "emergencies": caseload.emergencies_for_medecin_traitant(actor),
+            "unread": messaging.unread_for_professional(actor),
         },
     )
 
@@ -119,13 +124,19 @@ def patient(request, patient_id):
     person = get_object_or_404(Person, pk=patient_id)
     if not access.identity_shown(actor, person, found_by_traits=found_by_traits(request, person)):
         raise Http404
-    # What the page offers; the list itself is guarded and traced by the service.
+    return _patient_page(request, actor, person)
+
+
+def _patient_page(request, actor, person: Person, appointment_form=None, status=200):
+    # What the page offers; the lists themselves are guarded and traced by the services.
     decision = decide(actor, Action.LIST, person.id)
     documents = []
     if decision:
         documents = record.list_documents(actor, person.id)
     else:
         access.trace_identity(actor, person)
+    may_book = bool(decide(actor, Action.LIST, person.id, section=policy.AGENDA))
+    appointments = agenda.list_appointments(actor, person) if may_book else []
     emergency = access.active_emergency(actor, person)
     response = render(
         request,
@@ -139,6 +150,10 @@ def patient(request, patient_id):
             "documents": documents,
             "emergency": emergency,
             "emergency_form": EmergencyForm(),
+            "may_book": may_book,
+            "appointments": [(row, agenda.local_start(row)) for row in appointments],
+            "appointment_form": appointment_form
+            or AppointmentForm(initial={"with_whom": professional_of(request).display_name}),
             "deposit_form": DepositForm(
                 own_documents=[
                     item
@@ -148,9 +163,55 @@ def patient(request, patient_id):
                 ]
             ),
         },
+        status=status,
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+@login_required
+@require_POST
+def add_appointment(request, patient_id):
+    """Book an appointment in the patient's agenda; a refused form keeps what was typed."""
+    person = _named_patient(request, patient_id)
+    actor = acting_professional(request)
+    form = AppointmentForm(request.POST)
+    if form.is_valid():
+        try:
+            agenda.add_appointment(actor, person, form.appointment())
+        except agenda.AppointmentInvalid as refused:
+            for name, message in refused.errors.items():
+                form.add_error(_FORM_FIELD.get(name, name), message)
+        except NotAllowed:
+            form.add_error(
+                None,
+                "Vous ne pouvez pas ajouter de rendez-vous à l'agenda de ce patient : il faut "
+                "être son médecin traitant, faire partie de son équipe de soins ou avoir son "
+                "consentement.",
+            )
+        else:
+            messages.success(request, "Le rendez-vous est ajouté à l'agenda du patient.")
+            return redirect("portal:patient", patient_id=person.id)
+    return _patient_page(request, actor, person, appointment_form=form, status=400)
+
+
+# Where a refusal of the agenda's service is shown in the portal's form.
+_FORM_FIELD = {"starts_at": "day", "time_zone": None}
+
+
+@login_required
+@require_POST
+def cancel_appointment(request, patient_id, appointment_id):
+    person = _named_patient(request, patient_id)
+    try:
+        agenda.cancel_appointment(acting_professional(request), person, appointment_id)
+    except NotAllowed:
+        raise Http404 from None
+    except agenda.AppointmentInvalid as refused:
+        messages.error(request, next(iter(refused.errors.values())))
+    else:
+        messages.success(request, "Le rendez-vous est annulé ; le patient le voit dans son agenda.")
+    return redirect("portal:patient", patient_id=person.id)
 
 
 def _named_patient(request, patient_id) -> Person:

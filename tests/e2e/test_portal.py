@@ -1,5 +1,7 @@
 """Portail professionnel dans un vrai navigateur : le scénario de l'issue 4."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
@@ -168,3 +170,45 @@ def test_un_professionnel_ne_peut_pas_desactiver_sa_double_authentification(
     page.goto(base_url + "/pro/")
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert "/comptes/2fa/totp/activate/" not in page.url
+
+
+def test_le_medecin_traitant_retrouve_l_acces_d_urgence_et_prend_un_rendez_vous(
+    page, base_url, personas
+):
+    """Issue 18, point 3: the email's « connectez-vous » leads to the emergency on his home;
+    issue 13: from there he opens Marie's record and books an appointment in her agenda."""
+    from espace_sante.access.consent_models import EmergencyAccess
+    from tests.access.test_policy_table import pro_actor
+
+    access.start_emergency_access(
+        pro_actor(personas.hospital_doctor),
+        personas.mother,
+        EmergencyAccess.Kind.BTG,
+        "Patiente inconsciente aux urgences",
+    )
+    sign_in_professional(page, base_url, personas.gp, personas)
+    page.goto(base_url + "/pro/")
+    urgences = page.get_by_role("table", name="Accès d'urgence des 30 derniers jours")
+    expect(urgences).to_contain_text("Patiente inconsciente aux urgences")
+    expect(urgences).to_contain_text(personas.hospital_doctor.last_name)
+
+    page.get_by_role("table", name="Les patients dont vous pouvez ouvrir le dossier").get_by_role(
+        "link", name="Marie DURAND"
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Marie DURAND")
+    page.get_by_label(re.compile(r"^Date \*")).fill("2099-01-01")
+    page.get_by_label("Heure").fill("09:30")
+    page.get_by_label("Motif").fill("Suivi de la tension")
+    page.get_by_role("button", name="Ajouter le rendez-vous").click()
+    expect(page.get_by_text("dans 5 ans")).to_be_visible()
+    expect(page.get_by_label("Motif")).to_have_value("Suivi de la tension")  # nothing lost
+    from django.utils import timezone
+
+    page.get_by_label(re.compile(r"^Date \*")).fill(
+        (timezone.localdate() + timezone.timedelta(days=3)).isoformat()
+    )
+    page.get_by_role("button", name="Ajouter le rendez-vous").click()
+    expect(page.get_by_text("Le rendez-vous est ajouté à l'agenda du patient.")).to_be_visible()
+    expect(
+        page.get_by_role("table", name="Les rendez-vous que vous ou votre structure")
+    ).to_contain_text("9 h 30")

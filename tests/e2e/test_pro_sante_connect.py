@@ -122,7 +122,7 @@ def test_un_medecin_se_connecte_par_pro_sante_connect_sans_second_code_chez_nous
     page.get_by_role("navigation", name="Menu principal").get_by_role(
         "link", name="Mes patients"
     ).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Rechercher un patient")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes patients")
 
 
 def test_une_identite_inconnue_de_l_annuaire_est_refusee_en_francais(
