@@ -26,6 +26,7 @@ urlpatterns = [
     path("comptes/", include("allauth.urls")),
     path("o/", include(oauth2_patterns, namespace="oauth2_provider")),
     path("admin/", admin.site.urls),
+    path("agenda/", include("espace_sante.agenda.urls")),
     path("documents/", include("espace_sante.record.documents.urls")),
     path("messagerie/ordonnance/", include(pharmacy_urls.patient_namespace)),
     path("messagerie/", include(messaging_urls.patient_namespace)),

@@ -302,6 +302,10 @@ def _thing(row: AuditEntry, lookups: _Lookups) -> str:
         return "vos rappels de prévention"
     if row.object_type == "history":
         return "votre historique d'activité"
+    if row.object_type == "agenda:questionnaire":
+        if row.action == "list" or row.object_id is None:
+            return "vos questionnaires Mon bilan prévention"
+        return "vos réponses au questionnaire Mon bilan prévention"
     if row.object_type in MESSAGING_THINGS:
         return MESSAGING_THINGS[row.object_type]
     if row.object_type == "patient":

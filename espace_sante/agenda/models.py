@@ -21,6 +21,9 @@ from espace_sante.identity.models import Organization, Person, Professional
 from espace_sante.identity.owned import PatientOwned
 from espace_sante.record.profile.encrypted import Encrypted, ProfileEntry
 
+# Mon bilan prévention: the answers to the self-questionnaires (their own module).
+from .questionnaire_models import QuestionnaireResponse  # noqa: F401
+
 
 class Appointment(ProfileEntry):  # noqa: DJ008 (__str__ from ProfileEntry)
     """A medical appointment in a person's agenda."""

@@ -82,6 +82,9 @@ TYPE_CLASSES = {
     "85208-7": "10",  # CR de télémédecine
     "PROT_ALD": "44",  # Protocole de soins ALD
     **{f"DOCPAT0{n}": "90" for n in range(1, 10)},  # deposited by the patient
+    # Not in documents.md's table, which has no type for its category QUEST_SANTE: the
+    # answers of Mon bilan prévention (prevention.md) as LOINC "Questionnaire response Document".
+    "74465-6": "90",
 }
 ALL_TYPES = frozenset(TYPE_CLASSES)
 PSYCHIATRIC_SUMMARY = "68599-0"
