@@ -181,6 +181,9 @@ UNSCOPED = {
         "the portal's home: a professional's consents and roles, his organisation's care "
         "teams (their foreign-key indexes)"
     ),
+    "espace_sante.access.digest:send_digests": (
+        "the digest job: who has unsent notifications (partial index on the unsent rows)"
+    ),
     # The agenda's daily job (docs/agenda.md).
     "espace_sante.agenda.reminders:enrol_new_spaces": "open spaces without a reminder schedule",
     "espace_sante.agenda.reminders:remind_appointments": (

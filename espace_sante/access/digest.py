@@ -105,7 +105,7 @@ def send_digest(patient_id: uuid.UUID | str, now: datetime) -> bool:
         except IntegrityError:  # another worker sent today's meanwhile
             return False
         claimed = PendingNotification.objects.filter(
-            pk__in=[row.pk for row in pending], sent_at__isnull=True
+            patient_id=patient_id, pk__in=[row.pk for row in pending], sent_at__isnull=True
         ).update(sent_at=now, digest=digest)
         if claimed != len(pending):  # another worker took some: let it tell them
             transaction.set_rollback(True)

@@ -634,11 +634,12 @@ def complete(actor: Actor | None, patient: Person, band: str) -> Completed:
     upload = io.BytesIO(content)
     upload.name = f"bilan-prevention-{band}-{today:%Y-%m-%d}.pdf"
     with transaction.atomic():
-        row = _in_progress(patient, q).select_for_update().filter(pk=filling.response_id).first()
+        response_id = str(filling.response_id)
+        row = _in_progress(patient, q).select_for_update().filter(pk=response_id).first()
         if row is None:
             # The other click completed it while this one made the PDF.
             transaction.set_rollback(True)
-            finished = _scoped(patient).filter(pk=filling.response_id).first()
+            finished = _scoped(patient).filter(pk=response_id).first()
             if finished is None:
                 raise NotAllowed
             return _completed(finished)
