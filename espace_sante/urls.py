@@ -33,6 +33,7 @@ urlpatterns = [
     path("pro/pharmacie/", include(pharmacy_urls.professional_namespace)),
     path("pro/", include("espace_sante.portal.urls")),
     path("profil/", include("espace_sante.record.profile.urls")),
+    path("agenda/", include("espace_sante.agenda.urls")),
     path("parametres/confidentialite/", include("espace_sante.access.privacy.urls")),
     path("parametres/", include("espace_sante.access.urls")),
     path("operateur/", include("espace_sante.operator.urls")),
