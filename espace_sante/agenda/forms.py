@@ -13,8 +13,10 @@ class AppointmentForm(forms.Form):
 
     date = forms.DateField(
         label="Date",
-        help_text="Format attendu : JJ/MM/AAAA",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Format attendu : JJ/MM/AAAA, par exemple 14/12/2026",
+        # Typed as text: a browser's date field orders day and month by its own locale.
+        input_formats=["%d/%m/%Y", "%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"autocomplete": "off"}, format="%d/%m/%Y"),
         error_messages={
             "required": "Indiquez la date du rendez-vous.",
             "invalid": "Indiquez une date valide, par exemple 14/12/2026.",
@@ -23,7 +25,8 @@ class AppointmentForm(forms.Form):
     time = forms.TimeField(
         label="Heure",
         help_text="Heure de Paris, par exemple 14:30",
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        input_formats=["%H:%M", "%Hh%M", "%H h %M", "%Hh"],
+        widget=forms.TimeInput(attrs={"autocomplete": "off"}, format="%H:%M"),
         error_messages={
             "required": "Indiquez l'heure du rendez-vous.",
             "invalid": "Indiquez une heure valide, par exemple 14:30.",

@@ -189,6 +189,7 @@ def test_a_refused_appointment_says_why_per_field_and_keeps_what_was_typed(clien
     assert "La durée doit être comprise entre 5 minutes et 12 heures." in page
     assert "Le lieu ne doit pas dépasser 200 caractères (201 saisis)." in page
     assert 'value="2035-01-01"' in page and 'value="Dr Roux"' in page
+    assert 'value="10:30"' in page
     assert 'value="Consultation"' in page
     assert not Appointment.objects.filter(patient_id=marie.id).exists()
 
@@ -202,7 +203,7 @@ def test_a_badly_typed_date_is_explained_in_french(client, marie):
 def test_editing_ones_own_appointment(client, marie):
     row = add_own(marie)
     form = client.get(f"/agenda/rendez-vous/{row.id}/modifier/")
-    assert 'value="2026-12-08"' in text(form) and 'value="14:00"' in text(form)
+    assert 'value="08/12/2026"' in text(form) and 'value="14:00"' in text(form)
 
     response = client.post(f"/agenda/rendez-vous/{row.id}/modifier/", {**FORM, "time": "16:00"})
 
