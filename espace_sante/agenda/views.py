@@ -377,6 +377,8 @@ def _prevention_page(
         pregnancy_start=chosen.pregnancy_start_date if chosen else None,
         delivery_on=chosen.delivery_on if chosen else None,
         pregnancy_error=errors.get("pregnancy"),
+        # Said at the top too: the reminder it concerns may not be on the page (an unknown one).
+        page_error=next((v for k, v in errors.items() if not k.endswith(":typed")), ""),
         pregnancy_typed=errors.get("pregnancy:typed", ""),
     )
     return _no_store(render(request, "agenda/prevention.html", context, status=status))

@@ -490,3 +490,79 @@ def test_too_many_readings_are_refused_for_an_hour(client, marie, settings):
     response = client.get(path)
     assert response.status_code == 429
     assert response["Retry-After"] == "3600"
+
+
+# --- More error paths ------------------------------------------------------------------
+
+
+def test_a_refused_edit_keeps_what_was_typed_and_changes_nothing(client, marie):
+    row = add_own(marie)
+    response = client.post(
+        f"/agenda/rendez-vous/{row.id}/modifier/",
+        {**FORM, "time": "25:00", "reason": "Nouveau motif"},
+    )
+    page = text(response)
+    assert response.status_code == 400
+    assert "Indiquez une heure valide, par exemple 14:30." in page
+    assert 'value="Nouveau motif"' in page and 'value="25:00"' in page
+    row.refresh_from_db()
+    assert row.reason == "Grain de beauté"
+
+
+def test_a_cancelled_appointment_cannot_be_edited(client, marie):
+    row = add_own(marie)
+    services.cancel_appointment(actor_for_user(marie.user), marie, row.id)
+    response = client.post(f"/agenda/rendez-vous/{row.id}/modifier/", FORM)
+    assert response.status_code == 302
+    assert "vous ne pouvez pas le modifier" in text(client.get(response["Location"]))
+    row.refresh_from_db()
+    assert row.place == "3 rue des Arts, Toulouse"
+
+
+def test_marking_done_without_a_date_asks_for_one(client, marie):
+    response = client.post("/agenda/prevention/fait/", {"rule": "depistage-col-hpv", "on": ""})
+    assert response.status_code == 400
+    assert "Indiquez une date." in text(response)
+
+
+def test_marking_an_unknown_reminder_done_says_so(client, marie):
+    response = client.post("/agenda/prevention/fait/", {"rule": "inventee", "on": "2026-11-02"})
+    assert response.status_code == 400
+    assert "Ce n'est pas enregistré : Ce rappel n&#x27;existe pas." in text(response)
+
+
+def test_a_birth_before_the_pregnancy_is_refused(client, marie):
+    client.post("/agenda/prevention/grossesse/", {"action": "declare", "on": "2026-10-01"})
+    response = client.post("/agenda/prevention/grossesse/", {"action": "birth", "on": "2026-09-01"})
+    assert response.status_code == 400
+    assert "doit suivre le début de grossesse" in text(response)
+    assert 'value="2026-09-01"' in text(response)
+
+
+def test_a_parent_makes_a_calendar_link_for_their_child(client, marie, personas):
+    leo = personas.child
+    add_own(leo, by=marie, reason="Vaccin")
+    response = client.post(f"/agenda/calendrier/?espace={leo.id}", {"action": "create"})
+    assert response["Location"] == f"/agenda/?espace={leo.id}#calendrier"
+    page = text(client.get(response["Location"]))
+    url = re.search(r'value="(http[^"]+\.ics)"', page).group(1)
+    assert CalendarFeed.objects.filter(patient_id=leo.id, revoked_at=None).count() == 1
+    client.logout()
+    calendar = vobject.readOne(client.get("/" + url.split("/", 3)[3]).content.decode())
+    assert {e.summary.value for e in calendar.vevent_list} >= {"Rendez-vous médical"}
+
+
+def test_a_new_link_stops_the_previous_one(client, marie):
+    first = "/" + create_link(client).split("/", 3)[3]
+    second = "/" + create_link(client).split("/", 3)[3]
+    assert client.get(first).status_code == 404
+    assert client.get(second).status_code == 200
+
+
+def test_only_the_persons_side_makes_calendar_links(personas):
+    with pytest.raises(services.NotAllowed):
+        services.create_feed(pro_actor(personas.gp), personas.mother)
+    assert not CalendarFeed.objects.exists()
+    assert AuditEntry.objects.filter(
+        patient_id=personas.mother.id, object_type="agenda:feed", outcome="denied"
+    ).exists()
