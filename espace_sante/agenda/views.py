@@ -201,14 +201,13 @@ def _appointment_form_page(
     context: dict[str, Any],
     form: AppointmentForm,
     appointment: Appointment | None,
-    status: int = 200,
 ) -> HttpResponse:
     context.update(
         page_title="Modifier le rendez-vous" if appointment else "Ajouter un rendez-vous",
         form=form,
         appointment=appointment,
     )
-    return _no_store(render(request, "agenda/appointment_form.html", context, status=status))
+    return _no_store(render(request, "agenda/appointment_form.html", context))
 
 
 @login_required
@@ -233,7 +232,7 @@ def appointment_add(request: HttpRequest) -> HttpResponse:
             when = services.local_start(row)
             messages.success(request, f"Le rendez-vous du {_french(when)} est ajouté.")
             return redirect(_with_space(reverse("agenda:index"), patient, request))
-    return _appointment_form_page(request, context, form, None, status=400)
+    return _appointment_form_page(request, context, form, None)
 
 
 def _french(moment: datetime) -> str:
@@ -287,7 +286,7 @@ def appointment_edit(request: HttpRequest, appointment_id: uuid.UUID) -> HttpRes
         else:
             messages.success(request, "Le rendez-vous est modifié.")
             return redirect(_with_space(reverse("agenda:index"), patient, request))
-    return _appointment_form_page(request, context, form, row, status=400)
+    return _appointment_form_page(request, context, form, row)
 
 
 @login_required
@@ -338,9 +337,11 @@ def _prevention_page(
     context: dict[str, Any],
     *,
     errors: dict[str, Any] | None = None,
-    status: int = 200,
 ) -> HttpResponse:
-    """The list grouped « À faire / À planifier / Fait »; ``errors`` re-shows what was typed."""
+    """The list grouped « À faire / À planifier / Fait »; ``errors`` re-shows what was typed.
+
+    A refused form comes back with 200, like the profile's: the page is the answer.
+    """
     try:
         forecast = services.prevention_forecast(actor, patient)
         chosen, choices = services.prevention_settings(actor, patient)
@@ -381,7 +382,7 @@ def _prevention_page(
         page_error=next((v for k, v in errors.items() if not k.endswith(":typed")), ""),
         pregnancy_typed=errors.get("pregnancy:typed", ""),
     )
-    return _no_store(render(request, "agenda/prevention.html", context, status=status))
+    return _no_store(render(request, "agenda/prevention.html", context))
 
 
 @login_required
@@ -421,7 +422,7 @@ def prevention_done(request: HttpRequest) -> HttpResponse:
             problem = _french_errors(error)
     if problem:
         errors = {rule_id: problem, f"{rule_id}:typed": typed}
-        return _prevention_page(request, patient, actor, context, errors=errors, status=400)
+        return _prevention_page(request, patient, actor, context, errors=errors)
     messages.success(request, "C'est noté : ce rappel est fait.")
     return _back_to_prevention(request, patient, f"rappel-{rule_id}")
 
@@ -499,7 +500,7 @@ def prevention_pregnancy(request: HttpRequest) -> HttpResponse:
     except NotRecordable as error:
         problem = _french_errors(error)
     errors = {"pregnancy": problem, "pregnancy:typed": typed}
-    return _prevention_page(request, patient, actor, context, errors=errors, status=400)
+    return _prevention_page(request, patient, actor, context, errors=errors)
 
 
 # --- Calendar feed ------------------------------------------------------------------

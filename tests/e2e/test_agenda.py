@@ -72,7 +72,13 @@ def test_marie_fait_son_depistage_retrouve_son_rendez_vous_et_voit_le_bilan_de_l
         "link", name=leo.display_name
     ).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Prévention de {leo.display_name}")
-    expect(page.locator("#rappel-examen-enfant-6-ans")).to_contain_text("6")
+    leo_to_do = page.locator(
+        "section", has=page.get_by_role("heading", name=re.compile("^À faire"))
+    )
+    checkup = leo_to_do.locator("#rappel-examen-enfant-6-ans")
+    expect(checkup).to_contain_text("Examen de santé de l'enfant à 6 ans")
+    expect(checkup).to_contain_text("obligatoire")
+    expect(leo_to_do.locator("#rappel-dentaire-6ans")).to_contain_text("M'T dents")
     found += blocking_violations(page)
 
     assert found == []
@@ -88,9 +94,25 @@ def test_ajout_d_un_rendez_vous_au_clavier_seul_puis_lien_de_calendrier(
     sign_in_citizen(page, base_url, marie.user.email, personas.password, smtp_server)
     page.goto(base_url + "/agenda/")
 
-    page.get_by_role("link", name="Ajouter un rendez-vous").focus()
+    # From the top of the page, Tab until the link is reached, as a keyboard user does.
+    add = page.get_by_role("link", name="Ajouter un rendez-vous")
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if add.evaluate("element => element === document.activeElement"):
+            break
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Ajouter un rendez-vous")
+    # A mistake first: every field's message, the form kept, nothing lost.
+    page.get_by_label("Durée (en minutes)").focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("2")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text("Le rendez-vous n'est pas enregistré")
+    expect(
+        page.get_by_text("La durée doit être comprise entre 5 minutes et 12 heures.")
+    ).to_be_visible()
+    expect(page.get_by_label("Durée (en minutes)")).to_have_attribute("aria-invalid", "true")
+    assert blocking_violations(page) == []
     day = next_week_at_ten().date()
     page.get_by_label("Date").focus()
     page.keyboard.press("Control+A")
@@ -113,6 +135,11 @@ def test_ajout_d_un_rendez_vous_au_clavier_seul_puis_lien_de_calendrier(
     assert services.local_start(row).strftime("%H:%M") == "15:45"
     assert row.duration_minutes == 40
     assert blocking_violations(page) == []
+
+    page.get_by_role("link", name=re.compile("^Annuler le rendez-vous du")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Annuler le rendez-vous")
+    assert blocking_violations(page) == []
+    page.get_by_role("link", name="Non, le garder").click()
 
     page.get_by_role("button", name="Créer un lien de calendrier").click()
     url = page.get_by_label("Adresse de l'agenda à copier").input_value()
