@@ -13,14 +13,17 @@ reaches a record only with a reason, never when blocked.
 import json
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import get_resolver
+from django.utils import timezone
 
 from espace_sante.access.models import AuditEntry
 from espace_sante.access.policy import actor_for_user
+from espace_sante.agenda import services as agenda_services
 from espace_sante.identity import services as identity
 from espace_sante.identity.models import User
 from espace_sante.messaging import services as messaging
@@ -127,6 +130,19 @@ ROUTES = {
     "agenda/bilan-prevention/<str:band>/": CITIZEN,
     "agenda/bilan-prevention/<str:band>/etape/<int:number>/": CITIZEN,
     "agenda/bilan-prevention/<str:band>/termine/": CITIZEN,
+    "agenda/": CITIZEN,
+    "agenda/mois/<str:month>/": CITIZEN,
+    "agenda/rendez-vous/nouveau/": CITIZEN,
+    "agenda/rendez-vous/<uuid:appointment_id>/modifier/": PATIENT,
+    "agenda/rendez-vous/<uuid:appointment_id>/annuler/": PATIENT,
+    "agenda/rendez-vous/<uuid:appointment_id>.ics": PATIENT,
+    "agenda/prevention/": CITIZEN,
+    "agenda/prevention/fait/": CITIZEN,
+    "agenda/prevention/choix/": CITIZEN,
+    "agenda/prevention/activation/": CITIZEN,
+    "agenda/prevention/grossesse/": CITIZEN,
+    "agenda/calendrier/": CITIZEN,
+    "agenda/calendrier/<uuid:feed_id>/<str:token>.ics": PUBLIC,
     "profil/<uuid:patient_id>/": PATIENT,
     "profil/<uuid:patient_id>/synthese.pdf": PATIENT,
     "profil/<uuid:patient_id>/synthese/enregistrer/": PATIENT,
@@ -221,6 +237,8 @@ ROUTES = {
 PUBLIC_REASONS = {
     "healthz": "liveness probe, no data",
     "readyz": "readiness probe, no data",
+    "agenda/calendrier/<uuid:feed_id>/<str:token>.ics": "a calendar app's feed: the secret "
+    "in the address stands for the person (unknown, wrong or revoked: 404)",
     "fhir/R4/metadata": "the CapabilityStatement is public in FHIR, no data",
     "fhir/R4/<rest>": "what the API does not serve: a 404 OperationOutcome, before any data",
     "activer/": "activation by provisional code: the person has no account yet",
@@ -303,8 +321,17 @@ def marie_objects(personas):
         personas.pharmacist.roles.get().organization,
         document_id=document.id,
     )
+    appointment = agenda_services.add_appointment(
+        marie,
+        personas.mother,
+        {"starts_at": timezone.now() + timedelta(days=3), "reason": SECRETS[1]},
+    )
     audit_entry = AuditEntry.objects.filter(patient_id=personas.mother.id).first()
     return {
+        "appointment_id": appointment.id,
+        "month": "2026-12",
+        "feed_id": uuid.uuid4(),
+        "token": "secret-inconnu",
         "patient_id": personas.mother.id,
         "person_id": personas.mother.id,
         "document_id": document.id,

@@ -69,6 +69,9 @@ def kind_choices() -> list[tuple[str, str]]:
 
 
 # Why an access was allowed, as the patient reads it.
+# The acting_for of the service reading a person's calendar feed for their calendar app.
+CALENDAR_APP = "calendrier"
+
 MODE_LABELS = {
     "consent": "accès avec votre consentement",
     "care_team": "accès au titre de l'équipe de soins",
@@ -266,6 +269,8 @@ def _who(row: AuditEntry, lookups: _Lookups) -> str:
         name = lookups.apps.get(row.acting_for, "")
         return f"L'application « {name} »" if name else "Une application connectée"
     if kind == "system":
+        if row.acting_for == CALENDAR_APP:
+            return "Votre application de calendrier"
         return "espace-santé (traitement automatique)"
     if kind in ("operator", "support"):
         return "L'assistance d'espace-santé"
@@ -300,6 +305,8 @@ def _thing(row: AuditEntry, lookups: _Lookups) -> str:
         return "un rendez-vous de votre agenda"
     if row.object_type == "agenda:prevention":
         return "vos rappels de prévention"
+    if row.object_type == "agenda:feed":
+        return "le lien de votre agenda pour une application de calendrier"
     if row.object_type == "history":
         return "votre historique d'activité"
     if row.object_type == "agenda:questionnaire":

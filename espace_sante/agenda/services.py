@@ -542,3 +542,222 @@ def added_by(row: Appointment, viewer: Actor | None = None) -> str:
     if row.source == Appointment.Source.APP:
         return f"ajouté par l'application {row.author_name or row.author_app}"
     return f"ajouté par {row.author_name}" if row.author_name else "ajouté par un professionnel"
+
+
+# --- The agenda's pages and calendar feed (web) --------------------------------
+#
+# Added for the Agenda pages and the iCalendar feed. The feed is read without a
+# session: the secret in its address stands for the person, and each reading is
+# traced in their history as their calendar application's (``CALENDAR_APP``).
+
+import hashlib  # noqa: E402
+import hmac  # noqa: E402
+import secrets  # noqa: E402
+
+from espace_sante.access.history import CALENDAR_APP  # noqa: E402
+
+from .models import CalendarFeed  # noqa: E402
+from .prevention import DONE  # noqa: E402
+
+# Who reads a feed: the service on the person's behalf, named in their history.
+FEED_READER = Actor(ActorKind.SYSTEM, acting_for=CALENDAR_APP)
+NEUTRAL_APPOINTMENT = "Rendez-vous médical"
+NEUTRAL_REMINDER = "Rappel de prévention"
+
+
+def editable_by_person(row: Appointment) -> bool:
+    """The person edits what their side added; a professional's or an app's they may only cancel."""
+    return row.source == Appointment.Source.PATIENT and row.status != Appointment.Status.CANCELLED
+
+
+def _person_side(actor: Actor | None, patient: Person, action: Action) -> guard.Access:
+    """A calendar link is the person's own (or their representative's): no one else's."""
+    access = guard.guard(actor, action, patient.id, section=AGENDA, trace=False)
+    if actor is None or actor.kind != ActorKind.PATIENT:
+        raise guard.refuse(actor, action, patient.id, object_type="agenda:feed")
+    return access
+
+
+def active_feed(actor: Actor | None, patient: Person) -> CalendarFeed | None:
+    """The person's calendar link in use, if any (never its secret: only its hash is kept)."""
+    _person_side(actor, patient, Action.LIST)
+    return (
+        CalendarFeed.objects.filter(patient_id=patient.id, revoked_at__isnull=True)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_feed(
+    actor: Actor | None, patient: Person, *, show_details: bool = False
+) -> tuple[CalendarFeed, str]:
+    """A new secret calendar link (the previous one stops working); the token is returned once."""
+    access = _person_side(actor, patient, Action.CREATE)
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        CalendarFeed.objects.filter(patient_id=patient.id, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
+        feed = CalendarFeed.objects.create(
+            patient=patient, token_hash=_hash(token), show_details=show_details
+        )
+        access.trace(feed, object_type="agenda:feed", reason="lien créé")
+    return feed, token
+
+
+def revoke_feed(actor: Actor | None, patient: Person) -> int:
+    """Stop every calendar link of the person; the number stopped."""
+    access = _person_side(actor, patient, Action.UPDATE)
+    with transaction.atomic():
+        count = CalendarFeed.objects.filter(patient_id=patient.id, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        if count:
+            access.trace(object_type="agenda:feed", reason="lien révoqué")
+    return count
+
+
+def set_feed_details(actor: Actor | None, patient: Person, show_details: bool) -> None:
+    """Show the reason, place and reminder labels in the calendar app (off: neutral titles)."""
+    access = _person_side(actor, patient, Action.UPDATE)
+    with transaction.atomic():
+        count = CalendarFeed.objects.filter(patient_id=patient.id, revoked_at__isnull=True).update(
+            show_details=show_details
+        )
+        if count:
+            access.trace(
+                object_type="agenda:feed",
+                reason="détails affichés" if show_details else "titres neutres",
+            )
+
+
+def open_feed(feed_id: object, token: str) -> CalendarFeed:
+    """The feed an address names, if its secret matches and it is not revoked; else NotAllowed."""
+    try:
+        feed = CalendarFeed.objects.select_related("patient").get(
+            pk=str(feed_id), revoked_at__isnull=True
+        )
+    except (CalendarFeed.DoesNotExist, ValidationError, ValueError):
+        raise NotAllowed from None
+    if not hmac.compare_digest(feed.token_hash, _hash(token)):
+        raise NotAllowed
+    return feed
+
+
+def _appointment_event(row: Appointment, details: bool) -> Any:
+    from icalendar import Event
+
+    event = Event()
+    event.add("uid", f"rdv-{row.id}@espace-sante")
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", row.starts_at.astimezone(zoneinfo.ZoneInfo("UTC")))
+    event.add("duration", timedelta(minutes=row.duration_minutes))
+    event.add("sequence", row.version)
+    event.add("status", "CANCELLED" if row.status == Appointment.Status.CANCELLED else "CONFIRMED")
+    summary = NEUTRAL_APPOINTMENT
+    if details:
+        if row.reason:
+            summary = f"{NEUTRAL_APPOINTMENT} : {row.reason}"
+        if row.place:
+            event.add("location", row.place)
+        if row.with_whom:
+            event.add("description", f"Avec {row.with_whom}")
+    event.add("summary", summary)
+    return event
+
+
+def _reminder_event(reminder: Reminder, feed_id: object, today: date, details: bool) -> Any:
+    from icalendar import Event
+
+    event = Event()
+    event.add("uid", f"rappel-{reminder.rule_id}-{feed_id}@espace-sante")
+    event.add("dtstamp", timezone.now())
+    # A reminder already due is shown today, where a calendar app shows it.
+    day = max(reminder.due, today)
+    event.add("dtstart", day)
+    event.add("dtend", day + timedelta(days=1))
+    event.add("transp", "TRANSPARENT")
+    event.add("summary", f"{NEUTRAL_REMINDER} : {reminder.label}" if details else NEUTRAL_REMINDER)
+    if details:
+        event.add("description", reminder.reason)
+    return event
+
+
+def calendar_bytes(
+    appointments: Iterable[Appointment],
+    reminders: Iterable[Reminder] = (),
+    *,
+    details: bool,
+    feed_id: object = "",
+    today: date | None = None,
+) -> bytes:
+    """An RFC 5545 calendar of appointments and due reminders."""
+    from icalendar import Calendar
+
+    today = today or timezone.localdate()
+    cal = Calendar()
+    cal.add("prodid", "-//espace-santé//agenda//FR")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", "Agenda santé")
+    for row in appointments:
+        cal.add_component(_appointment_event(row, details))
+    for reminder in reminders:
+        cal.add_component(_reminder_event(reminder, feed_id, today, details))
+    data: bytes = cal.to_ical()
+    return data
+
+
+def feed_calendar(feed_id: object, token: str, today: date | None = None) -> bytes:
+    """What a calendar app reads at the secret address (``NotAllowed``: answer 404).
+
+    Read through the guarded services as the person's calendar application, so
+    each reading is in their history.
+    """
+    feed = open_feed(feed_id, token)
+    patient = feed.patient
+    today = today or timezone.localdate()
+    since = timezone.now() - timedelta(days=90)
+    appointments = list_appointments(FEED_READER, patient, start=since)
+    reminders = [
+        one
+        for one in prevention_forecast(FEED_READER, patient, today).reminders
+        if one.status != DONE
+    ]
+    return calendar_bytes(
+        appointments, reminders, details=feed.show_details, feed_id=feed.id, today=today
+    )
+
+
+def appointment_calendar(actor: Actor | None, patient: Person, appointment_id: object) -> bytes:
+    """One appointment as an ``.ics`` file, with its details (downloaded by the person)."""
+    row = get_appointment(actor, patient, appointment_id)
+    return calendar_bytes([row], details=True)
+
+
+@dataclass(frozen=True)
+class ChoiceMade:
+    rule_id: str
+    label: str
+    choice: str  # PreventionChoice.Choice value
+    made_on: date
+
+
+def prevention_settings(
+    actor: Actor | None, patient: Person
+) -> tuple[PreventionProfile | None, list[ChoiceMade]]:
+    """The person's prevention settings and the reminders they set aside, as ``actor`` may read."""
+    guard.guard(actor, Action.LIST, patient.id, section=PREVENTION, trace=False)
+    rules = default_rules().by_id
+    choices = [
+        ChoiceMade(rule_id, rules[rule_id].label if rule_id in rules else rule_id, choice, made_on)
+        for rule_id, choice, made_on in PreventionChoice.objects.filter(patient_id=patient.id)
+        .order_by("made_on", "rule_id")
+        .values_list("rule_id", "choice", "made_on")
+    ]
+    return settings_of(patient), choices

@@ -158,6 +158,23 @@ PEOPLE = [
         department="80",
         account=True,
     ),
+    # Pregnant (declared about 10 weeks ago by the agenda demo): her follow-up.
+    dict(
+        key="camille",
+        ins_matricule="295063155512341",
+        birth_name="LEROY",
+        first_names="Camille",
+        birth_date=date(1995, 6, 12),
+        sex="F",
+        birth_place_code="31555",
+        email=f"camille.leroy@{DEMO_DOMAIN}",
+        mobile_phone="+33687654321",
+        address_line="7 rue du Taur",
+        postal_code="31000",
+        city="Toulouse",
+        department="31",
+        account=True,
+    ),
 ]
 
 
@@ -208,10 +225,11 @@ def load_demo(with_documents: bool = True, with_profile: bool = True) -> list[De
     if marie.medecin_traitant_id is None:
         marie.medecin_traitant = professionals["10001234565"]
         marie.save(update_fields=["medecin_traitant"])
+    for key in ("jean", "camille"):
+        if people[key].medecin_traitant_id is None:
+            people[key].medecin_traitant = professionals["10001234565"]
+            people[key].save(update_fields=["medecin_traitant"])
     jean = people["jean"]
-    if jean.medecin_traitant_id is None:
-        jean.medecin_traitant = professionals["10001234565"]
-        jean.save(update_fields=["medecin_traitant"])
     identity.declare_representative(people["leo"], marie)
 
     if with_documents:
@@ -222,6 +240,10 @@ def load_demo(with_documents: bool = True, with_profile: bool = True) -> list[De
         from espace_sante.demo.profile import load_profile_demo
 
         load_profile_demo(people)
+    if with_profile:  # the reminders read the profile: both or neither
+        from espace_sante.demo.agenda import load_agenda_demo
+
+        load_agenda_demo(people, professionals["10001234565"], organizations["310001235"])
     if with_documents:  # the demo conversations carry documents too
         from espace_sante.demo.messaging import load_messaging_demo
 
@@ -234,6 +256,11 @@ def load_demo(with_documents: bool = True, with_profile: bool = True) -> list[De
             "code à usage unique par courriel",
         ),
         DemoSignIn("Jean Petit, 72 ans", jean.user.email, "code à usage unique par courriel"),
+        DemoSignIn(
+            "Camille Leroy, 31 ans, enceinte (suivi de grossesse dans l'agenda)",
+            people["camille"].user.email,
+            "code à usage unique par courriel",
+        ),
         *[
             DemoSignIn(
                 f"{p.display_name}, {p.specialty.lower()}",

@@ -107,10 +107,10 @@ def _jean(jean, today: date) -> None:
         },
     )
     services.set_blood_group(SYSTEM, jean, "O+")
-    for years_ago in (1, 0):
-        autumn = date(today.year - years_ago, 10, 20)
-        if autumn <= today:
-            _vaccinate(jean, "Grippe saisonnière", autumn, site="bras_gauche", by="Pharmacie")
+    # Last season's flu vaccine only: this season's is in his prevention reminders
+    # (the season runs from 15 October to 31 January).
+    last_season = date(today.year - 1 if today.month >= 2 else today.year - 2, 10, 20)
+    _vaccinate(jean, "Grippe saisonnière", last_season, site="bras_gauche", by="Pharmacie")
     # Two years of follow-up: HbA1c every 3 months, the rest monthly.
     hba1c = ["7,6", "7,4", "7,3", "7,1", "7,2", "6,9", "7,0", "6,8", "6,9"]
     for index, value in enumerate(hba1c):

@@ -2,13 +2,14 @@ from django.urls import reverse
 
 from espace_sante.identity.models import User
 
-# The citizen's sections, in the order of the official service. The Agenda and
-# the Catalogue come between Messagerie and Paramètres once they have pages:
-# until then the menu does not offer them as if they worked.
+# The citizen's sections, in the order of the official service. The Catalogue
+# comes between Agenda and Paramètres once it has pages: until then the menu
+# does not offer it as if it worked.
 CITIZEN_SECTIONS = [
     ("documents", "Documents"),
     ("profil", "Profil médical"),
     ("messagerie", "Messagerie"),
+    ("agenda", "Agenda"),
     ("parametres", "Paramètres"),
 ]
 # Sections that have their own pages; the others show the "not yet" page.
@@ -19,6 +20,7 @@ BUILT_SECTIONS = {
     "patients": "portal:find_patient",
     "compte-pro": "portal:account",
     "messagerie": "messaging:inbox",
+    "agenda": "agenda:index",
     "messagerie-pro": "messaging_pro:inbox",
 }
 

@@ -6,6 +6,7 @@ from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -36,6 +37,8 @@ UPCOMING = {
     "déposés par vos professionnels de santé ou par vous-même.",
     "profil": "Vos antécédents, traitements, allergies, vaccinations, mesures et volontés.",
     "messagerie": "Les messages sécurisés que vos professionnels de santé vous envoient.",
+    "agenda": "Vos rendez-vous médicaux et vos rappels de vaccination, de dépistage et de "
+    "prévention.",
     "parametres": "Qui peut voir vos documents, l'historique des accès, vos notifications "
     "et la fermeture de votre espace.",
     "patients": "Les dossiers des patients que vous suivez, dans le respect de leurs choix.",
@@ -53,6 +56,7 @@ def home(request):
         context.update(
             person=person,
             children=list(represented_people(person)),
+            coming=_coming(request, person),
             sections=[(section_url(s), label, UPCOMING[s]) for s, label in CITIZEN_SECTIONS],
         )
         return render(request, "web/home_citizen.html", context)
@@ -67,6 +71,36 @@ def home(request):
     if user.kind == User.Kind.OPERATOR:
         return redirect("operator:campaigns")  # the console is the operator's home
     return render(request, "web/home_other.html", context)
+
+
+def _coming(request, person) -> dict:
+    """The home page's « À venir »: next appointment, reminders due, new documents, unread."""
+    from espace_sante.access.http import citizen_actor
+    from espace_sante.access.policy import NotAllowed
+    from espace_sante.agenda import services as agenda
+    from espace_sante.agenda.models import Appointment
+    from espace_sante.agenda.prevention import TO_DO
+    from espace_sante.messaging.reading import unread_for_patient
+    from espace_sante.record.documents import services as documents
+
+    actor = citizen_actor(request)
+    try:
+        upcoming = agenda.list_appointments(
+            actor, person, start=timezone.now(), statuses=[Appointment.Status.BOOKED]
+        )
+        reminders = agenda.prevention_forecast(actor, person).reminders
+        new_documents = documents.document_page(actor, person.id, per_page=1).new_count
+    except NotAllowed:
+        return {}
+    nxt = upcoming[0] if upcoming else None
+    return {
+        "next": nxt,
+        "next_starts": agenda.local_start(nxt) if nxt else None,
+        "next_added_by": agenda.added_by(nxt, actor) if nxt else "",
+        "due": sum(1 for one in reminders if one.status == TO_DO),
+        "new_documents": new_documents,
+        "unread": unread_for_patient(person.id),
+    }
 
 
 @login_required

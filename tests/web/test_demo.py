@@ -23,8 +23,9 @@ def test_the_demo_can_be_loaded_twice_without_changing_anything(capsys):
     first = counts()
     call_command("demo")
     assert counts() == first
-    # 3 people + the 8 of the enrollment demo campaign; 6 accounts + the operator.
-    assert first == [11, 4, 4, 7, 1]
+    # 4 people (Camille, pregnant, for the agenda) + the 8 of the enrollment demo
+    # campaign; 7 accounts + the operator.
+    assert first == [12, 4, 4, 8, 1]
     out = capsys.readouterr().out
     assert "marie.durand@demo.example" in out
     assert "Demo-espace-sante-2026" in out

@@ -60,18 +60,19 @@ def test_pages_need_a_signed_in_person(client):
 
 
 def test_sections_not_built_yet_are_not_offered(client, personas):
-    # issue 18, item 10: the Agenda and the Catalogue wait for their pages.
+    # issue 18, item 10: the Catalogue waits for its pages; the Agenda has them (issue 13).
     client.force_login(personas.mother.user)
-    assert client.get("/espace/agenda/").status_code == 404
+    assert client.get("/espace/agenda/")["Location"] == "/agenda/"
     assert client.get("/espace/catalogue/").status_code == 404
     home = client.get("/").content.decode()
-    assert "Agenda" not in home and "Catalogue" not in home
+    assert "Catalogue" not in home
+    assert '<a class="fr-nav__link" href="/agenda/">Agenda</a>' in home
 
 
 def test_the_citizen_home_shows_her_sections_and_her_child(client, personas):
     client.force_login(personas.mother.user)
     text = client.get("/").content.decode()
-    for label in ("Documents", "Profil médical", "Messagerie", "Paramètres"):
+    for label in ("Documents", "Profil médical", "Messagerie", "Agenda", "Paramètres"):
         assert label in text
     assert "Léo DURAND" in text
     assert "Marie DURAND" in text  # the signed-in person in the header
