@@ -487,6 +487,14 @@ def update_appointment(
             raise AppointmentInvalid(
                 {"status": "Ce rendez-vous est annulé : ajoutez-en un nouveau."}
             )
+        if actor is not None and actor.kind == ActorKind.PATIENT and not editable_by_person(row):
+            # What a professional or an app booked is theirs to change; the person cancels it.
+            raise AppointmentInvalid(
+                {
+                    "status": f"Ce rendez-vous a été {added_by(row)} : vous pouvez l'annuler, "
+                    "pas le modifier."
+                }
+            )
         for name, value in cleaned.items():
             setattr(row, name, value)
         row.reminded_on = None  # a new date gets its own reminder

@@ -133,3 +133,16 @@ def test_a_stale_version_is_refused(marie):
     services.update_appointment(me, marie, row.id, _data(reason="Autre"), expected_version=1)
     with pytest.raises(services.StaleVersion):
         services.update_appointment(me, marie, row.id, _data(reason="Encore"), expected_version=1)
+
+
+def test_the_person_cancels_but_does_not_rewrite_what_a_professional_booked(marie):
+    pro = make_professional(last_name="Martin")
+    Consent.objects.create(patient=marie, professional=pro)
+    booked = services.add_appointment(pro_actor(pro), marie, _data(reason="Contrôle"))
+    me = actor_for_user(marie.user)
+    with pytest.raises(services.AppointmentInvalid) as refused:
+        services.update_appointment(me, marie, booked.id, _data(reason="Autre chose"))
+    assert "vous pouvez l'annuler" in refused.value.errors["status"]
+    assert Appointment.objects.get(pk=booked.id).reason == "Contrôle"
+    services.cancel_appointment(me, marie, booked.id)
+    assert Appointment.objects.get(pk=booked.id).status == "cancelled"
