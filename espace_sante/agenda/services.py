@@ -431,6 +431,23 @@ def _find(patient: Person, appointment_id: object) -> Appointment:
         raise NotAllowed from None
 
 
+def patient_of_appointment(appointment_id: object) -> Person | None:
+    """The person whose agenda holds this appointment (None if unknown), nothing read.
+
+    For a door that is given only an appointment's id (FHIR ``Appointment/{id}``):
+    it then asks ``get_appointment`` with that patient, which decides and traces.
+    """
+    try:
+        patient_id = (
+            Appointment.objects.filter(pk=str(appointment_id))
+            .values_list("patient_id", flat=True)
+            .first()
+        )
+    except (ValidationError, ValueError, TypeError):
+        return None
+    return Person.objects.filter(pk=patient_id).first() if patient_id else None
+
+
 def get_appointment(actor: Actor | None, patient: Person, appointment_id: object) -> Appointment:
     """One appointment, if ``actor`` may read it (``NotAllowed`` otherwise or if unknown)."""
     row = _find(patient, appointment_id)
