@@ -13,14 +13,17 @@ reaches a record only with a reason, never when blocked.
 import json
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import get_resolver
+from django.utils import timezone
 
 from espace_sante.access.models import AuditEntry
 from espace_sante.access.policy import actor_for_user
+from espace_sante.agenda import services as agenda
 from espace_sante.identity import services as identity
 from espace_sante.identity.models import User
 from espace_sante.messaging import services as messaging
@@ -206,6 +209,9 @@ ROUTES = {
     "fhir/R4/AuditEvent": FHIR,
     "fhir/R4/Communication": FHIR,
     "fhir/R4/Communication/<resource_id>": FHIR,
+    "fhir/R4/Appointment": FHIR,
+    "fhir/R4/Appointment/<resource_id>": FHIR,
+    "fhir/R4/Appointment/<resource_id>/_history/<version>": FHIR,
     "fhir/R4/<rest>": PUBLIC,
     # The site's own pages.
     "": ACCOUNT,
@@ -297,6 +303,11 @@ def marie_objects(personas):
         personas.pharmacist.roles.get().organization,
         document_id=document.id,
     )
+    appointment = agenda.add_appointment(
+        marie,
+        personas.mother,
+        {"starts_at": timezone.now() + timedelta(days=3), "reason": SECRETS[0]},
+    )
     audit_entry = AuditEntry.objects.filter(patient_id=personas.mother.id).first()
     return {
         "patient_id": personas.mother.id,
@@ -307,6 +318,7 @@ def marie_objects(personas):
         "entry_id": entry.id,
         "measure_id": measure.id,
         "conversation_id": conversation.id,
+        "appointment_id": appointment.id,
         "attachment_id": conversation.messages.get().attachments.get().id,
         "order_id": order.id,
         "professional_id": personas.gp.id,
@@ -343,6 +355,8 @@ def fill(route: str, values: dict) -> str:
             return str(values["patient_id"])
         if name == "resource_id" and "/Communication/" in route:
             return str(values["conversation_id"])
+        if name == "resource_id" and "/Appointment/" in route:
+            return str(values["appointment_id"])
         return str(values[name])  # a KeyError: teach the walker this parameter
 
     return "/" + PARAM.sub(value, route)
