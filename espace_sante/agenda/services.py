@@ -304,7 +304,8 @@ def validate_appointment(data: Mapping[str, Any], now: datetime | None = None) -
     zone_name = str(data.get("time_zone") or "Europe/Paris")
     try:
         zoneinfo.ZoneInfo(zone_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name longer than a file name may be (the zone is looked up as a file).
         errors["time_zone"] = f"Le fuseau horaire « {zone_name[:40]} » n'existe pas."
     starts_at = data.get("starts_at")
     if not isinstance(starts_at, datetime):

@@ -21,7 +21,7 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import jsonpatch
 import jsonpointer
@@ -132,7 +132,8 @@ def _refused_by_services(exc: agenda.AppointmentInvalid) -> FhirError:
         for name, sentence in exc.errors.items()
     ]
     status = 422 if set(exc.errors) == {"status"} else 400
-    return FhirError(status, " ".join(exc.errors.values()), code=issues[0]["code"], issues=issues)
+    code = "business-rule" if status == 422 else "value"
+    return FhirError(status, " ".join(exc.errors.values()), code=code, issues=issues)
 
 
 # --- Who calls -----------------------------------------------------------------------
@@ -229,7 +230,7 @@ def _zone(resource) -> str:
 def _check_offset(start: datetime, zone_name: str) -> None:
     try:
         zone = zoneinfo.ZoneInfo(zone_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         return  # the service names the unknown zone
     offset = start.utcoffset()
     expected = start.astimezone(zone).utcoffset()
@@ -517,7 +518,7 @@ def _bounds(request) -> tuple[datetime | None, datetime | None]:
     for raw in request.GET.getlist("date"):
         if raw == "":
             continue
-        prefix, first, last = search._date_range(raw, "date")
+        prefix, first, last = cast(tuple, search._date_range(raw, "date"))
         if prefix in ("ne", "ap"):
             raise FhirError(
                 400,
@@ -562,7 +563,8 @@ def _search(request):
     statuses = _statuses(request)
     count, offset, _ = search.paging(request)
     if entry.app is not None and not set(request.GET) & {"patient", "patient.identifier"}:
-        person = patients.by_id(entry.app.person.id)  # SMART: the app's own patient
+        # SMART: the app's own patient (the token's citizen).
+        person = patients.by_id(str(getattr(entry.app.person, "id", "")))
     else:
         person = _patient_param(request)
     person = entry.open(person)
@@ -694,6 +696,8 @@ def _patched(request, before: dict) -> dict:
         raise FhirError(400, "Un JSON Patch est une liste d'opérations non vide.", code="structure")
     try:
         after = jsonpatch.apply_patch(before, operations)
+    except jsonpatch.InvalidJsonPatch as exc:
+        raise FhirError(400, f"JSON Patch invalide : {exc}", code="structure") from None
     except jsonpatch.JsonPatchTestFailed as exc:
         raise FhirError(409, f"Le test du JSON Patch a échoué : {exc}", code="conflict") from None
     except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:

@@ -333,6 +333,12 @@ BAD_INPUTS = [
         "n'existe pas",
         f"Appointment.extension('{TIMEZONE_URL}')",
     ),
+    (
+        {"extension": [{"url": TIMEZONE_URL, "valueCode": "Europe" * 60}]},
+        400,
+        "n'existe pas",
+        f"Appointment.extension('{TIMEZONE_URL}')",
+    ),
 ]
 
 
@@ -468,3 +474,25 @@ def test_an_app_without_the_scope_is_refused(live_server, personas):
     assert_outcome(refused, 403, "patient/Appointment.c")
     assert app_request(live_server, token, "GET", "Appointment").status_code == 200
     assert_outcome(app_request(live_server, "faux", "GET", "Appointment"), 401, "Jeton")
+
+
+@pytest.mark.parametrize(
+    ("operations", "status", "words"),
+    [
+        ([1], 400, "JSON Patch"),
+        ([{"op": "explode", "path": "/status"}], 400, "JSON Patch invalide"),
+        ([{"op": "remove", "path": "/nothing-here"}], 422, "inapplicable"),
+        ([{"op": "replace", "path": "", "value": 5}], 400, "Appointment"),
+        ([{"op": "replace", "path": "/status", "value": "noshow"}], 400, "impossible"),
+        ([{"op": "test", "path": "/status", "value": "fulfilled"}], 409, "test"),
+        ([{"op": "add", "path": "/comment", "value": "à jeun"}], 400, "non pris en charge"),
+        ([], 400, "non vide"),
+    ],
+)
+def test_a_patch_that_cannot_apply_is_refused_and_changes_nothing(
+    gp_software, personas, operations, status, words
+):
+    booked = gp_software.post("Appointment", appointment(personas.mother)).json()
+    refused = patch(gp_software, f"Appointment/{booked['id']}", operations)
+    assert_outcome(refused, status, words)
+    assert gp_software.get(f"Appointment/{booked['id']}").json()["meta"]["versionId"] == "1"
