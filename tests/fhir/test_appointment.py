@@ -496,3 +496,139 @@ def test_a_patch_that_cannot_apply_is_refused_and_changes_nothing(
     refused = patch(gp_software, f"Appointment/{booked['id']}", operations)
     assert_outcome(refused, status, words)
     assert gp_software.get(f"Appointment/{booked['id']}").json()["meta"]["versionId"] == "1"
+
+
+def _odd_bodies():
+    def participant(index, value):
+        return lambda r: r["participant"].__setitem__(index, value)
+
+    def with_participant(value):
+        return lambda r: r["participant"].append(value)
+
+    return {
+        "participant null": lambda r: r.__setitem__("participant", None),
+        "participant an object": lambda r: r.__setitem__("participant", {"actor": {}}),
+        "actor null": participant(0, {"actor": None, "status": "accepted"}),
+        "empty conditional reference": participant(
+            0, {"actor": {"reference": "Patient?identifier="}, "status": "accepted"}
+        ),
+        "wrong NIR key": participant(
+            0,
+            {
+                "actor": {"identifier": {"system": "urn:oid:1.2.250.1.213.1.4.8", "value": "123"}},
+                "status": "accepted",
+            },
+        ),
+        "two patients": with_participant(
+            {"actor": {"reference": "Patient/x"}, "status": "accepted"}
+        ),
+        "two practitioners": with_participant(
+            {"actor": {"type": "Practitioner", "display": "Dr B"}, "status": "accepted"}
+        ),
+        "practitioner without a name": participant(
+            1, {"actor": {"type": "Practitioner"}, "status": "accepted"}
+        ),
+        "unknown RPPS": participant(
+            1,
+            {
+                "actor": {
+                    "type": "Practitioner",
+                    "identifier": {"system": "urn:oid:1.2.250.1.71.4.2.1", "value": "10000000000"},
+                },
+                "status": "accepted",
+            },
+        ),
+        "location without display": participant(
+            2, {"actor": {"reference": "Location/1"}, "status": "accepted"}
+        ),
+        "start a number": lambda r: r.__setitem__("start", 1766568600),
+        "seconds in the duration": lambda r: r.__setitem__(
+            "end", r["end"].replace(":00+", ":30+", 1)
+        ),
+        "negative minutesDuration": lambda r: r.__setitem__("minutesDuration", -30),
+        "description a number": lambda r: r.__setitem__("description", 12),
+        "extension without value": lambda r: r.__setitem__("extension", [{"url": TIMEZONE_URL}]),
+        "another extension": lambda r: r.__setitem__(
+            "extension", [{"url": "https://example.org/x", "valueString": "y"}]
+        ),
+        "no status": lambda r: r.pop("status"),
+        "id of another appointment": lambda r: r.__setitem__("identifier", [{"value": "1"}]),
+    }
+
+
+ODD = _odd_bodies()
+
+
+@pytest.mark.parametrize("name", sorted(ODD))
+def test_odd_bodies_get_a_4xx_outcome_never_a_500(gp_software, personas, name):
+    resource = appointment(personas.mother)
+    ODD[name](resource)
+    response = gp_software.post("Appointment", resource)
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"date": "gibberish"},
+        {"date": "ne2026-12-01"},
+        {"date": "ge2026-13-45"},
+        {"status": "planned"},
+        {"_count": "-1"},
+        {"_sort": "date"},
+        {"patient.identifier": "urn:oid:9.9|1"},
+    ],
+)
+def test_odd_searches_get_a_400_outcome(gp_software, personas, query):
+    params = {"patient": str(personas.mother.id)}
+    if "patient.identifier" in query:
+        params = {}
+    assert_outcome(gp_software.get("Appointment", {**params, **query}), 400)
+
+
+def test_a_search_needs_the_patient(gp_software):
+    assert_outcome(gp_software.get("Appointment", {"status": "booked"}), 400, "patient")
+
+
+def test_a_search_pages_with_next_and_previous_links(gp_software, personas):
+    for hour in (9, 11, 14):
+        created = gp_software.post("Appointment", appointment(personas.mother, next_month(hour)))
+        assert created.status_code == 201, created.text
+    first = gp_software.get("Appointment", {"patient": str(personas.mother.id), "_count": "2"})
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert page["total"] == 3 and len(page["entry"]) == 2
+    links = {link["relation"]: link["url"] for link in page["link"]}
+    assert "previous" not in links
+    # The next page, as a client follows it (the URL already holds every parameter).
+    second = requests.get(links["next"], headers=gp_software.headers(), timeout=30)
+    assert second.status_code == 200, second.text
+    rest = second.json()
+    assert len(rest["entry"]) == 1 and "previous" in {link["relation"] for link in rest["link"]}
+    starts = [e["resource"]["start"] for e in page["entry"] + rest["entry"]]
+    assert starts == sorted(starts)  # by start, soonest first
+
+
+def test_the_capability_statement_says_what_the_appointment_door_does(live_server):
+    from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+    response = requests.get(f"{live_server.url}/fhir/R4/metadata", timeout=10)
+    assert response.status_code == 200, response.text
+    statement = CapabilityStatement.model_validate(response.json())
+    [door] = [item for item in statement.rest[0].resource if item.type == "Appointment"]
+    assert {i.code for i in door.interaction} == {
+        "create",
+        "read",
+        "vread",
+        "update",
+        "patch",
+        "search-type",
+    }
+    assert {p.name for p in door.searchParam} == {
+        "patient",
+        "patient.identifier",
+        "date",
+        "status",
+        "_count",
+    }
