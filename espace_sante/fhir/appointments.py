@@ -166,9 +166,6 @@ class Door:
         return str(getattr(self.app.application, "name", "")) if self.app else ""
 
 
-APP_LETTERS = {"c": "create", "r": "read", "s": "search", "u": "update"}
-
-
 def door(request, letters: str) -> Door:
     """Professional software (with its acting assertion), or a patient's app with the scope."""
     if request.headers.get(ACTING_HEADER):
@@ -487,11 +484,15 @@ def create(request):
     except agenda.AppointmentInvalid as exc:
         raise _refused_by_services(exc) from None
     except NotAllowed:
+        why = (
+            "cette application n'a pas reçu l'accès à son agenda."
+            if entry.app is not None
+            else "il faut être son médecin traitant, dans son équipe de soins ou avoir son "
+            "consentement (et ne pas avoir été bloqué)."
+        )
         raise FhirError(
             403,
-            "L'ajout d'un rendez-vous dans l'agenda de ce patient est refusé : il faut être "
-            "son médecin traitant, dans son équipe de soins ou avoir son consentement (et ne "
-            "pas avoir été bloqué).",
+            f"L'ajout d'un rendez-vous dans l'agenda de ce patient est refusé : {why}",
             code="forbidden",
         ) from None
     headers = _headers(request, row, location=True)

@@ -463,7 +463,7 @@ def test_her_app_books_and_finds_appointments_with_its_scope(live_server, person
     elsewhere = app_request(
         live_server, token, "POST", "Appointment", json=appointment(personas.elder)
     )
-    assert_outcome(elsewhere, 403, "refusé")
+    assert_outcome(elsewhere, 403, "refusé", "application")
 
 
 def test_an_app_without_the_scope_is_refused(live_server, personas):
