@@ -228,6 +228,9 @@ ROUTES = {
     "fhir/R4/AuditEvent": FHIR,
     "fhir/R4/Communication": FHIR,
     "fhir/R4/Communication/<resource_id>": FHIR,
+    "fhir/R4/Appointment": FHIR,
+    "fhir/R4/Appointment/<resource_id>": FHIR,
+    "fhir/R4/Appointment/<resource_id>/_history/<version>": FHIR,
     "fhir/R4/<rest>": PUBLIC,
     # The site's own pages.
     "": ACCOUNT,
@@ -328,7 +331,6 @@ def marie_objects(personas):
     )
     audit_entry = AuditEntry.objects.filter(patient_id=personas.mother.id).first()
     return {
-        "appointment_id": appointment.id,
         "month": "2026-12",
         "feed_id": uuid.uuid4(),
         "token": "secret-inconnu",
@@ -340,6 +342,7 @@ def marie_objects(personas):
         "entry_id": entry.id,
         "measure_id": measure.id,
         "conversation_id": conversation.id,
+        "appointment_id": appointment.id,
         "attachment_id": conversation.messages.get().attachments.get().id,
         "order_id": order.id,
         "professional_id": personas.gp.id,
@@ -378,6 +381,8 @@ def fill(route: str, values: dict) -> str:
             return str(values["patient_id"])
         if name == "resource_id" and "/Communication/" in route:
             return str(values["conversation_id"])
+        if name == "resource_id" and "/Appointment/" in route:
+            return str(values["appointment_id"])
         return str(values[name])  # a KeyError: teach the walker this parameter
 
     return "/" + PARAM.sub(value, route)

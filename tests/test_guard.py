@@ -161,6 +161,7 @@ UNSCOPED = {
     # Entry points by an opaque id: the id is all the caller gives.
     "espace_sante.record.documents.reading:access_document": BY_OPAQUE_ID,
     "espace_sante.record.documents.reading:patient_of_document": BY_OPAQUE_ID,
+    "espace_sante.agenda.services:patient_of_appointment": BY_OPAQUE_ID,
     "espace_sante.messaging.writing:access_conversation": BY_OPAQUE_ID,
     "espace_sante.messaging.writing:conversation_of_message": BY_OPAQUE_ID,
     "espace_sante.messaging.attachments:_open_attachment": BY_OPAQUE_ID,

@@ -313,7 +313,8 @@ def validate_appointment(data: Mapping[str, Any], now: datetime | None = None) -
     zone_name = str(data.get("time_zone") or "Europe/Paris")
     try:
         zoneinfo.ZoneInfo(zone_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name longer than a file name may be (the zone is looked up as a file).
         errors["time_zone"] = f"Le fuseau horaire « {zone_name[:40]} » n'existe pas."
     starts_at = data.get("starts_at")
     if not isinstance(starts_at, datetime):
@@ -438,6 +439,23 @@ def _find(patient: Person, appointment_id: object) -> Appointment:
         return _scoped(patient).get(pk=str(appointment_id))
     except (Appointment.DoesNotExist, ValidationError, ValueError, TypeError):
         raise NotAllowed from None
+
+
+def patient_of_appointment(appointment_id: object) -> Person | None:
+    """The person whose agenda holds this appointment (None if unknown), nothing read.
+
+    For a door that is given only an appointment's id (FHIR ``Appointment/{id}``):
+    it then asks ``get_appointment`` with that patient, which decides and traces.
+    """
+    try:
+        patient_id = (
+            Appointment.objects.filter(pk=str(appointment_id))
+            .values_list("patient_id", flat=True)
+            .first()
+        )
+    except (ValidationError, ValueError, TypeError):
+        return None
+    return Person.objects.filter(pk=patient_id).first() if patient_id else None
 
 
 def get_appointment(actor: Actor | None, patient: Person, appointment_id: object) -> Appointment:

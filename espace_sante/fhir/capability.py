@@ -155,6 +155,52 @@ def statement(base: str) -> dict:
                         ],
                     },
                     {
+                        "type": "Appointment",
+                        "documentation": "L'agenda du patient. Logiciel de professionnel : "
+                        "rendez-vous pris pour un patient avec qui le professionnel a une "
+                        "relation (médecin traitant, équipe de soins, consentement), lus, "
+                        "modifiés et annulés par leur auteur (lui ou sa structure) seulement. "
+                        "Application d'un patient : selon ses portées patient/Appointment.*. "
+                        "start et end sont des instants avec décalage horaire ; le fuseau du "
+                        "rendez-vous est l'extension "
+                        "http://hl7.org/fhir/StructureDefinition/timezone (Europe/Paris par "
+                        "défaut), dont start doit porter le décalage (ou Z). Conservés : "
+                        "status, start, end, minutesDuration, description (le motif), "
+                        "participant Patient (obligatoire), Practitioner et Location (leur "
+                        "display) ; tout autre élément est refusé.",
+                        "interaction": [
+                            {"code": "create", "documentation": "status = booked seulement."},
+                            {"code": "read"},
+                            {"code": "vread", "documentation": "La version courante seulement."},
+                            {
+                                "code": "update",
+                                "documentation": "Par l'auteur : date, durée, motif, lieu, "
+                                "praticien ; status = cancelled annule, fulfilled marque passé.",
+                            },
+                            {
+                                "code": "patch",
+                                "documentation": "JSON Patch, par exemple sur /status (cancelled).",
+                            },
+                            {"code": "search-type"},
+                        ],
+                        "versioning": "versioned",
+                        "readHistory": False,
+                        "updateCreate": False,
+                        "conditionalCreate": False,
+                        "conditionalUpdate": False,
+                        "searchParam": [
+                            _param("patient", "reference", "Obligatoire (ou patient.identifier)."),
+                            _param("patient.identifier", "token", "INS."),
+                            _param(
+                                "date",
+                                "date",
+                                "Le début du rendez-vous ; eq, ge, gt, le, lt, sa, eb ; répétable.",
+                            ),
+                            _param("status", "token", "booked, cancelled, fulfilled."),
+                            _param("_count", "number", "20 par défaut, 100 au plus."),
+                        ],
+                    },
+                    {
                         "type": "Binary",
                         "interaction": [{"code": "read"}],
                     },

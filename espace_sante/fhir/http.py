@@ -22,12 +22,21 @@ JSON_FORMATS = {
 class FhirError(Exception):
     """An error answered as an OperationOutcome with ``status``."""
 
-    def __init__(self, status: int, diagnostics: str, code: str = "processing", headers=None):
+    def __init__(
+        self,
+        status: int,
+        diagnostics: str,
+        code: str = "processing",
+        headers=None,
+        issues: list[dict] | None = None,
+    ):
         super().__init__(diagnostics)
         self.status = status
         self.diagnostics = diagnostics
         self.code = code
         self.headers = headers or {}
+        # Several problems at once (each with its FHIRPath ``expression``), else one issue.
+        self.issues = issues
 
 
 def storage_full() -> FhirError:
@@ -115,9 +124,10 @@ def _json_bytes(body: dict) -> bytes:
 
 
 def error_response(error: FhirError, content_type=FHIR_JSON):
-    return fhir_response(
-        outcome(error.diagnostics, error.code), error.status, content_type, error.headers
-    )
+    body = outcome(error.diagnostics, error.code)
+    if error.issues:
+        body["issue"] = error.issues
+    return fhir_response(body, error.status, content_type, error.headers)
 
 
 def max_body_bytes() -> int:

@@ -319,10 +319,14 @@ def audit_event(entry, professionals: dict, organizations: dict, apps: dict) -> 
             },
         }
     ]
-    if entry.object_type == "document" and entry.object_id:
+    # The FHIR resource each traced object is served as (others: the patient alone).
+    resource_type = {"document": "DocumentReference", "agenda:appointment": "Appointment"}.get(
+        entry.object_type
+    )
+    if resource_type and entry.object_id:
         entities.append(
             {
-                "what": {"reference": f"DocumentReference/{entry.object_id}"},
+                "what": {"reference": f"{resource_type}/{entry.object_id}"},
                 "type": {
                     "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
                     "code": "2",

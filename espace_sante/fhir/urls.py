@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import communications, views
+from . import appointments, communications, views
 
 app_name = "fhir"
 
@@ -24,6 +24,13 @@ urlpatterns = [
     path("AuditEvent", views.audit_events, name="audit-events"),
     path("Communication", communications.communications, name="communications"),
     re_path(rf"^Communication/{ID}$", communications.communication, name="communication"),
+    path("Appointment", appointments.appointments, name="appointments"),
+    re_path(rf"^Appointment/{ID}$", appointments.appointment, name="appointment"),
+    re_path(
+        rf"^Appointment/{ID}/_history/(?P<version>[A-Za-z0-9\-\.]{{1,64}})$",
+        appointments.appointment,
+        name="appointment-version",
+    ),
     # Anything else under the base: a 404 OperationOutcome, never an HTML page ([\s\S], not
     # ".": a path holding %0A is still ours).
     re_path(r"^(?P<rest>[\s\S]*)$", views.not_found, name="not-found"),

@@ -51,3 +51,37 @@ def test_fhirpy_sees_the_operation_outcomes(gp_software, personas):
     with pytest.raises(OperationOutcome) as missing:
         client.resources("DocumentReference").search(patient=str(personas.mother.id)).fetch()
     assert "status est obligatoire" in str(missing.value)
+
+
+def test_book_find_and_cancel_an_appointment_with_fhirpy(gp_software, personas):
+    from espace_sante.access.policy import actor_for_user
+    from espace_sante.agenda import services as agenda
+
+    from .test_appointment import appointment
+
+    client = gp_software.fhirpy()
+    booked = client.resource("Appointment", **appointment(personas.mother))
+    booked.save()
+    assert booked.id
+    assert booked["meta"]["versionId"] == "1"
+
+    found = (
+        client.resources("Appointment")
+        .search(**{"patient.identifier": ins_of(personas.mother)}, status="booked")
+        .fetch()
+    )
+    assert [item.id for item in found] == [booked.id]
+
+    read = client.reference("Appointment", booked.id).to_resource()
+    read["status"] = "cancelled"
+    read.save()
+    again = client.reference("Appointment", booked.id).to_resource()
+    assert again["status"] == "cancelled"
+    assert again["meta"]["versionId"] == "2"
+    [seen] = agenda.list_appointments(actor_for_user(personas.mother.user), personas.mother)
+    assert seen.status == "cancelled"
+
+    with pytest.raises(ResourceNotFound):
+        client.reference("Appointment", "0b7c8f1e-6a52-4c2e-9d0c-1f0e2d3c4b5a").to_resource()
+    with pytest.raises(OperationOutcome):
+        client.resource("Appointment", **appointment(personas.mother, status="proposed")).save()

@@ -22,6 +22,7 @@ from werkzeug.test import Client
 
 import espace_sante
 from tests.fhir.conftest import PDF, Software, document_reference, jwks_of, new_key
+from tests.fhir.test_appointment import appointment
 
 OPENAPI = Path(espace_sante.__file__).parent / "fhir" / "openapi.yaml"
 CHECKS = [
@@ -71,6 +72,7 @@ class Target:
     patient_id: str = ""
     document_id: str = ""
     master_identifier: str = ""
+    appointment_id: str = ""
 
     def headers(self) -> dict:
         # A new single-use acting assertion each time, as real software sends.
@@ -117,6 +119,13 @@ def prepare(app, organization, professional, patient) -> Target:
     assert created.status_code == 201, created.get_data(as_text=True)
     target.document_id = created.json["id"]
     target.master_identifier = resource["masterIdentifier"]["value"]
+    booked = browser.post(
+        "/fhir/R4/Appointment",
+        json=appointment(patient),
+        headers={**target.headers(), "Content-Type": "application/fhir+json"},
+    )
+    assert booked.status_code == 201, booked.get_data(as_text=True)
+    target.appointment_id = booked.json["id"]
     return target
 
 
@@ -135,6 +144,8 @@ def cases(op):
 
 def aim(case, target: Target) -> None:
     real_id = target.patient_id if "/Patient/" in case.path else target.document_id
+    if "/Appointment/" in case.path:
+        real_id = target.appointment_id
     if isinstance(case.path_parameters, dict) and "id" in case.path_parameters:
         case.path_parameters["id"] = real_id
     if isinstance(case.query, dict):
