@@ -566,3 +566,11 @@ def test_only_the_persons_side_makes_calendar_links(personas):
     assert AuditEntry.objects.filter(
         patient_id=personas.mother.id, object_type="agenda:feed", outcome="denied"
     ).exists()
+
+
+def test_the_bilan_reminder_leads_to_its_questionnaire(client, personas):
+    # prevention.md: Mon bilan prévention between 70 and 75; the demo's Jean is 72.
+    client.force_login(personas.elder.user)
+    page = text(client.get("/agenda/prevention/"))
+    assert "Préparer le bilan avec le questionnaire Mon bilan prévention" in page
+    assert 'href="/agenda/bilan-prevention/"' in client.get("/agenda/prevention/").content.decode()
