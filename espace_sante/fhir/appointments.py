@@ -40,10 +40,9 @@ from .http import (
     fhir_response,
     method_not_allowed,
     outcome,
-    parse_json,
-    read_body,
     read_json,
 )
+from .patches import read_operations
 from .views import _links, _open_patient, _patient_param, _prefer, base_url, endpoint
 
 TIMEZONE_URL = "http://hl7.org/fhir/StructureDefinition/timezone"
@@ -87,7 +86,6 @@ SEARCH_PARAMS = {
     "_offset",
     "_format",
 }
-PATCH_MEDIA = ("application/json-patch+json", "application/json")
 # The instant grammar FHIR gives, which requires the offset (checked before fhir.resources,
 # whose own message is in English).
 INSTANT = re.compile(
@@ -685,16 +683,7 @@ def _update(request, entry: Door, person: Person, row, data: dict):
 
 
 def _patched(request, before: dict) -> dict:
-    media = request.content_type or ""
-    if media not in PATCH_MEDIA:
-        raise FhirError(
-            415,
-            f"Un PATCH s'envoie en JSON Patch (application/json-patch+json), pas « {media} ».",
-            code="not-supported",
-        )
-    operations = parse_json(read_body(request), "Le JSON Patch n'est pas un JSON valide.")
-    if not isinstance(operations, list) or not operations:
-        raise FhirError(400, "Un JSON Patch est une liste d'opérations non vide.", code="structure")
+    operations = read_operations(request)
     try:
         after = jsonpatch.apply_patch(before, operations)
     except jsonpatch.InvalidJsonPatch as exc:

@@ -25,7 +25,8 @@ CHANGEABLE = {"status", "securityLabel", "extension"}
 PATCH_MEDIA = ("application/json-patch+json", "application/json")
 
 
-def read_patch(request) -> list:
+def read_operations(request) -> list:
+    """The JSON Patch a request carries: its media type, its JSON, a non-empty list."""
     media = request.content_type or ""
     if media not in PATCH_MEDIA:
         raise FhirError(
@@ -36,6 +37,12 @@ def read_patch(request) -> list:
     operations = parse_json(read_body(request), "Le JSON Patch n'est pas un JSON valide.")
     if not isinstance(operations, list) or not operations:
         raise FhirError(400, "Un JSON Patch est une liste d'opérations non vide.", code="structure")
+    return operations
+
+
+def read_patch(request) -> list:
+    """A DocumentReference patch: only the elements a sender may change."""
+    operations = read_operations(request)
     for operation in operations:
         path = str(operation.get("path", "")) if isinstance(operation, dict) else ""
         top = path.lstrip("/").split("/", 1)[0]
