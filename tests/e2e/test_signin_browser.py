@@ -10,7 +10,7 @@ from .conftest import CODE, LOGIN, TOTP, enter_totp, sign_in_with_password, wron
 
 pytestmark = pytest.mark.browser
 
-CITIZEN_NAV = ["Documents", "Profil médical", "Messagerie", "Paramètres"]
+CITIZEN_NAV = ["Documents", "Profil médical", "Messagerie", "Agenda", "Paramètres"]
 
 
 def test_une_usagere_se_connecte_avec_le_code_recu_par_courriel_puis_se_deconnecte(
