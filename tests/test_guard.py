@@ -165,9 +165,6 @@ UNSCOPED = {
     "espace_sante.messaging.writing:access_conversation": BY_OPAQUE_ID,
     "espace_sante.messaging.writing:conversation_of_message": BY_OPAQUE_ID,
     "espace_sante.messaging.attachments:_open_attachment": BY_OPAQUE_ID,
-    "espace_sante.agenda.services:open_feed": (
-        "a calendar feed's secret address: its id and token are all the calendar app gives"
-    ),
     "espace_sante.pharmacy.services:access_order": BY_OPAQUE_ID,
     # Lists of the professionals' side, across patients by nature (see the indexes
     # excused in access.owned.ALLOWED_EXCEPTIONS).

@@ -28,7 +28,7 @@ from django.utils import timezone
 from espace_sante.access import guard
 from espace_sante.access.policy import AGENDA, Action, Actor, ActorKind, NotAllowed
 from espace_sante.crypto import services as crypto
-from espace_sante.identity.models import Person, Professional
+from espace_sante.identity.models import OPEN_SPACE_STATES, Person, Professional
 from espace_sante.record.profile import services as profile
 from espace_sante.record.profile.encrypted import ProfileEntry
 from espace_sante.record.profile.models import Screening, Vaccination
@@ -665,8 +665,9 @@ def set_feed_details(actor: Actor | None, patient: Person, show_details: bool) -
 def open_feed(feed_id: object, token: str) -> CalendarFeed:
     """The feed an address names, if its secret matches and it is not revoked; else NotAllowed."""
     try:
+        # A closed or suspended space serves nothing, whatever links were handed out.
         feed = CalendarFeed.objects.select_related("patient").get(
-            pk=str(feed_id), revoked_at__isnull=True
+            pk=str(feed_id), revoked_at__isnull=True, patient__space_state__in=OPEN_SPACE_STATES
         )
     except (CalendarFeed.DoesNotExist, ValidationError, ValueError):
         raise NotAllowed from None

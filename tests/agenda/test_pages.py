@@ -574,3 +574,13 @@ def test_the_bilan_reminder_leads_to_its_questionnaire(client, personas):
     page = text(client.get("/agenda/prevention/"))
     assert "Préparer le bilan avec le questionnaire Mon bilan prévention" in page
     assert 'href="/agenda/bilan-prevention/"' in client.get("/agenda/prevention/").content.decode()
+
+
+def test_the_link_of_a_closed_space_serves_nothing(client, marie):
+    from espace_sante.identity.models import Person, SpaceState
+
+    url = create_link(client)
+    path = "/" + url.split("/", 3)[3]
+    assert client.get(path).status_code == 200
+    Person.objects.filter(pk=marie.pk).update(space_state=SpaceState.CLOSED)
+    assert client.get(path).status_code == 404
