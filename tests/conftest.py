@@ -163,6 +163,51 @@ def personas(db) -> Personas:
     )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def flush_only_what_a_test_wrote():
+    """A transactional test (live server, processes) ends with a flush of every table.
+
+    On PostgreSQL Django truncates some ninety tables, each given new files: most of a
+    transactional test's time, and more on a slow disk. Instead the tables holding rows
+    are emptied with DELETE in one transaction (Django's foreign keys are deferred, so
+    the order does not matter); a table guarded by a trigger (the audit trail refuses
+    DELETE) is truncated. Content types and permissions stay: the post-migrate signal
+    would only create them again.
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+    kept = {"django_content_type", "auth_permission"}
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or not tables:
+            return original(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        quote = self.quote_name
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                " UNION ALL ".join(
+                    f"SELECT %s WHERE EXISTS (SELECT 1 FROM {quote(table)})" for table in tables
+                ),
+                list(tables),
+            )
+            filled = [row[0] for row in cursor.fetchall() if row[0] not in kept]
+            cursor.execute(
+                "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal"
+            )
+            guarded = {row[0] for row in cursor.fetchall()}
+        truncated = [table for table in filled if table in guarded]
+        statements = original(self, style, truncated, allow_cascade=True) if truncated else []
+        return statements + [
+            f"DELETE FROM {quote(table)}" for table in filled if table not in guarded
+        ]
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = original
+
+
 @pytest.fixture(autouse=True)
 def no_cache_left_behind(request, django_db_blocker):
     """Rate limits, locks and used one-time codes live in the cache, a table that a

@@ -179,7 +179,13 @@ def test_twenty_parallel_totp_guesses_evaluate_at_most_five(
     wrong = wrong_totp(personas.totp_secret)
     bodies = _guess_in_parallel(client.cookies["sessionid"].value, TOTP, [wrong] * 20)
 
-    assert 1 <= len(evaluated) <= settings.LOGIN_MAX_FAILURES
+    # Possibly fewer than five checked: allauth waits at most a second for its cache
+    # lock and refuses when it cannot take it (fail closed), which a slow machine does.
+    # Guessing on, one at a time, until the lock answers never checks a sixth code.
+    for _ in range(settings.LOGIN_MAX_FAILURES):
+        if LOCKED in client.post(TOTP, {"code": wrong}).content.decode():
+            break
+    assert len(evaluated) <= settings.LOGIN_MAX_FAILURES
     assert sum(LOCKED in body for body in bodies) >= 20 - settings.LOGIN_MAX_FAILURES
     response = client.post(TOTP, {"code": pyotp.TOTP(personas.totp_secret).now()})
     assert response.status_code == 200 and LOCKED in response.content.decode()
@@ -205,6 +211,8 @@ def test_twenty_parallel_code_guesses_evaluate_at_most_five(
     code = smtp_server.code_for(email)
     _guess_in_parallel(client.cookies["sessionid"].value, CODE, [wrong_code_besides(code)] * 20)
 
-    assert 1 <= len(evaluated) <= settings.LOGIN_MAX_FAILURES
+    # Possibly none checked on a slow machine (see the TOTP test above); the lock below
+    # proves the guesses were counted.
+    assert len(evaluated) <= settings.LOGIN_MAX_FAILURES
     response = sign_in(Client(), email, personas.password)
     assert response.status_code == 200 and LOCKED in response.content.decode()
