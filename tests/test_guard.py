@@ -186,7 +186,6 @@ UNSCOPED = {
         "the digest job: who has unsent notifications (partial index on the unsent rows)"
     ),
     # The agenda's daily job (docs/agenda.md).
-    "espace_sante.agenda.reminders:enrol_new_spaces": "open spaces without a reminder schedule",
     "espace_sante.agenda.reminders:remind_appointments": (
         "tomorrow's booked appointments, all patients (agenda_appt_reminder)"
     ),

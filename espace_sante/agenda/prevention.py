@@ -188,18 +188,85 @@ class Facts:
     prevention_off: bool = False
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass is three times slower to build
 class Reminder:
-    rule_id: str
-    kind: str
-    label: str
-    level: str  # obligatoire / recommandé
-    status: str  # à faire / à planifier / fait
-    due: date  # when it is or was due; for a done recurring one, the next time
-    until: date | None  # last day of the window (None: no upper age)
-    reason: str  # why, in plain French
-    source: str
-    done_on: date | None = None
+    """One reminder of a forecast; ``reason``, why in plain French, is written when read.
+
+    Writing the sentence (dates in French, the person's age) took a third of a
+    forecast's time, and the daily job reads only the status and the due date.
+    """
+
+    __slots__ = ("_rule", "status", "due", "until", "done_on", "_person", "_last", "_reason")
+
+    def __init__(
+        self,
+        rule: "Rule",
+        person: "_Person",
+        status: str,  # à faire / à planifier / fait
+        due: date,  # when it is or was due; for a done recurring one, the next time
+        until: date | None,  # last day of the window (None: no upper age)
+        done_on: date | None,
+        last: date | None,  # a recurring rule's last record, which the sentence names
+    ) -> None:
+        self._rule = rule
+        self._person = person
+        self.status = status
+        self.due = due
+        self.until = until
+        self.done_on = done_on
+        self._last = last
+        self._reason: str | None = None
+
+    @property
+    def rule_id(self) -> str:
+        return self._rule.id
+
+    @property
+    def kind(self) -> str:
+        return self._rule.kind
+
+    @property
+    def label(self) -> str:
+        return self._rule.label
+
+    @property
+    def level(self) -> str:  # obligatoire / recommandé
+        return self._rule.level
+
+    @property
+    def source(self) -> str:
+        return self._rule.source
+
+    @property
+    def reason(self) -> str:
+        if self._reason is None:
+            self._reason = _reason(
+                self._rule, self._person, self.status, self.due, self.done_on, self._last
+            )
+        return self._reason
+
+    def _shown(self) -> tuple[object, ...]:
+        return (
+            self.rule_id,
+            self.kind,
+            self.label,
+            self.level,
+            self.status,
+            self.due,
+            self.until,
+            self.reason,
+            self.source,
+            self.done_on,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Reminder):
+            return NotImplemented
+        return self._shown() == other._shown()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces
+
+    def __repr__(self) -> str:
+        return f"Reminder{self._shown()!r}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -571,16 +638,13 @@ class RuleBook:
             if dismissed is not None and due <= dismissed:
                 return None
         return Reminder(
-            rule_id=rule.id,
-            kind=rule.kind,
-            label=rule.label,
-            level=rule.level,
-            status=status,
-            due=due,
-            until=end - timedelta(days=1) if end is not None else None,
-            reason=_reason(rule, person, status, due, counted, done_on),
-            source=rule.source,
-            done_on=done_on,
+            rule,
+            person,
+            status,
+            due,
+            end - timedelta(days=1) if end is not None else None,
+            done_on,
+            counted[-1][0] if rule.every is not None and counted else None,
         )
 
     @staticmethod
@@ -626,21 +690,16 @@ def _situation(pregnancy: bool, person: "_Person") -> str:
 
 
 def _reason(
-    rule: Rule,
-    person: _Person,
-    status: str,
-    due: date,
-    counted: list[tuple[date, str]],
-    done_on: date | None,
+    rule: Rule, person: _Person, status: str, due: date, done_on: date | None, last: date | None
 ) -> str:
     situation = person.situation(rule)
-    if rule.every is not None and counted:
-        when = month_year(counted[-1][0])
+    if last is not None:  # a recurring rule, done before
+        when = month_year(last)
         of = "d'" if when[0] in "ao" else "de "  # d'avril, d'août, d'octobre
-        last = f"{situation} et {rule.last_phrase} date {of}{when}"
+        sentence = f"{situation} et {rule.last_phrase} date {of}{when}"
         if status == DONE:
-            return f"{last} : la prochaine fois, en {month_year(due)}."
-        return f"{last}."
+            return f"{sentence} : la prochaine fois, en {month_year(due)}."
+        return f"{sentence}."
     if status == DONE and done_on is not None:
         return f"{situation} : {rule.why}. Fait le {long_date(done_on)}."
     return f"{situation} : {rule.why}."

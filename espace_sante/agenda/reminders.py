@@ -15,6 +15,7 @@ import logging
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from espace_sante.access import notifications
@@ -51,8 +52,11 @@ def enrol_new_spaces(today: date, batch: int = 5000) -> int:
     created = 0
     while True:
         missing = list(
+            # NOT EXISTS, not NOT IN: PostgreSQL turns it into an anti-join, where
+            # NOT IN (subquery) rescans the million schedules for every space once
+            # they no longer fit in work_mem.
             Person.objects.filter(space_state__in=OPEN_SPACE_STATES)
-            .exclude(id__in=ReminderSchedule.objects.values("patient_id"))
+            .exclude(Exists(ReminderSchedule.objects.filter(patient_id=OuterRef("pk"))))
             .values_list("id", flat=True)[:batch]
         )
         if not missing:
