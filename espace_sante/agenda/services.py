@@ -32,6 +32,7 @@ from espace_sante.identity.models import OPEN_SPACE_STATES, Person, Professional
 from espace_sante.record.profile import services as profile
 from espace_sante.record.profile.encrypted import ProfileEntry
 from espace_sante.record.profile.models import Screening, Vaccination
+from espace_sante.record.text import hidden_characters
 
 from .models import Appointment, PreventionChoice, PreventionProfile, ReminderSchedule
 from .prevention import (
@@ -295,8 +296,9 @@ YEARS_BACK = 2
 
 def _clean_text(value: object, limit: int, label: str, errors: dict[str, str], name: str) -> str:
     text = "" if value is None else str(value).strip()
-    if any(ord(char) < 32 and char not in "\t" for char in text):
-        errors[name] = f"{label} contient des caractères de contrôle : retirez-les."
+    hidden = hidden_characters(text, label)
+    if hidden:
+        errors[name] = hidden
     elif len(text) > limit:
         errors[name] = f"{label} ne doit pas dépasser {limit} caractères ({len(text)} saisis)."
     return text

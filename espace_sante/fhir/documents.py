@@ -15,6 +15,7 @@ from espace_sante.record.documents import services as record
 from espace_sante.record.documents.models import Document
 from espace_sante.record.documents.reference import document_type
 from espace_sante.record.documents.uploads import UploadRefused
+from espace_sante.record.text import hidden_characters
 
 from . import patients
 from .auth import Caller
@@ -160,6 +161,44 @@ def _context(resource) -> dict:
     }
 
 
+def _declared_texts_and_dates(resource, attachment) -> tuple[date | None, date | None]:
+    """Check the texts and dates the sender declared; return context.period's (start, end).
+
+    A text hiding characters (control, bidirectional override) is refused.
+    A date in the future or before 1900 is refused, naming the element, never replaced.
+    A partial date ("2024") is kept out of the checks: it says too little to compare.
+    """
+    for element, text in (
+        ("description", resource.description),
+        ("content.attachment.title", attachment.title),
+    ):
+        hidden = hidden_characters(text or "", f"L'élément {element}", multiline=True)
+        if hidden:
+            raise FhirError(422, hidden, code="value")
+    period = resource.context.period if resource.context else None
+    start = period.start if period else None
+    end = period.end if period else None
+    for element, value in (
+        ("date", resource.date),
+        ("content.attachment.creation", attachment.creation),
+        ("context.period.start", start),
+        ("context.period.end", end),
+    ):
+        if isinstance(value, date):  # a datetime is a date too
+            refused = record.implausible_date(value, f"La date {element}")
+            if refused:
+                raise FhirError(422, refused, code="value")
+    start = start if isinstance(start, date) else None
+    end = end if isinstance(end, date) else None
+    if start and end and record.aware(start) > record.aware(end):
+        raise FhirError(
+            422,
+            f"context.period : le début ({start:%d/%m/%Y}) est après la fin ({end:%d/%m/%Y}).",
+            code="value",
+        )
+    return start, end
+
+
 def _replaced_reference(resource) -> str | None:
     """The reference of the document this one replaces (``relatesTo``), None when none."""
     for relation in resource.relatesTo or []:
@@ -212,6 +251,7 @@ def deposit(
             code="forbidden",
         )
     reference = _replaced_reference(resource)
+    service_start, service_end = _declared_texts_and_dates(resource, attachment)
     when = attachment.creation or resource.date
     if not isinstance(when, date | datetime):
         when = None  # a partial date ("2024") says too little: the deposit date is used
@@ -225,6 +265,8 @@ def deposit(
         author_organization=caller.client.organization,
         master_identifier=(master or "")[:200],
         declared_type=attachment.contentType or "",
+        service_start=service_start,
+        service_end=service_end,
         **labels,
         **_context(resource),
     )

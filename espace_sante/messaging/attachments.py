@@ -18,6 +18,7 @@ from espace_sante.identity.models import Person
 from espace_sante.record.documents import services as record
 from espace_sante.record.documents.reference import PATIENT_CATEGORY_TYPES
 from espace_sante.record.documents.uploads import UploadRefused, inspect_upload
+from espace_sante.record.text import hidden_characters
 
 from .models import Attachment
 from .rules import FILENAME, MessagingRefused, check_access, is_patient_side
@@ -64,6 +65,10 @@ def store_attachments(actor, patient: Person, uploads: Iterable) -> list[Checked
     try:
         for upload in uploads:
             name = os.path.basename(getattr(upload, "name", "") or "piece-jointe")[:150]
+            # Not quoted back: the name itself would show what it disguises.
+            hidden = hidden_characters(name, "Le nom d'un fichier joint")
+            if hidden:
+                raise MessagingRefused(hidden, code="hidden_characters")
             try:
                 # A type software declared (FHIR contentType) is checked against the
                 # bytes; a browser's guess is not a declaration (the name's extension is).

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from espace_sante.access.guard import Access, guard
 from espace_sante.access.policy import ActorKind
+from espace_sante.record.text import hidden_characters
 
 from .models import Message
 
@@ -105,6 +106,9 @@ def _lock_sender(actor) -> None:
 
 
 def clean_subject(subject: str) -> str:
+    hidden = hidden_characters(subject or "", "L'objet", multiline=True)
+    if hidden:
+        raise MessagingRefused(hidden, code="subject")
     clean = " ".join((subject or "").split())
     if not clean:
         raise MessagingRefused("Donnez un objet à votre message.", code="subject")
@@ -118,6 +122,9 @@ def clean_subject(subject: str) -> str:
 def clean_body(body: str) -> str:
     # Plain text only: kept as typed, shown escaped (links made clickable on display).
     clean = (body or "").replace("\r\n", "\n").strip()
+    hidden = hidden_characters(clean, "Votre message", multiline=True)
+    if hidden:
+        raise MessagingRefused(hidden, code="body")
     if not clean:
         raise MessagingRefused("Écrivez votre message avant de l'envoyer.", code="body")
     limit = settings.MESSAGING_BODY_MAX_CHARS

@@ -104,7 +104,8 @@ def test_a_stranger_citizen_sees_nothing(marie):
         ({"duration_minutes": 0}, "duration_minutes", "entre 5 minutes"),
         ({"duration_minutes": "trente"}, "duration_minutes", "en minutes"),
         ({"reason": "x" * 201}, "reason", "200 caractères"),
-        ({"reason": "fdp\x00.exe"}, "reason", "caractères de contrôle"),
+        ({"reason": "fdp\x00.exe"}, "reason", "caractère de contrôle"),
+        ({"reason": "fdp\u202eexe.pdf"}, "reason", "inversion du sens"),
         ({"time_zone": "Mars/Olympus"}, "time_zone", "n'existe pas"),
     ],
 )

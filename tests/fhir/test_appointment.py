@@ -323,7 +323,7 @@ BAD_INPUTS = [
     ({"status": "cancelled"}, 400, "booked", "Appointment.status"),
     ({"status": "planned"}, 400, "inconnu", "Appointment.status"),
     ({"minutesDuration": 20}, 400, "ne correspond pas", "Appointment.minutesDuration"),
-    ({"description": "Contrôle\u0007"}, 400, "caractères de contrôle", "Appointment.description"),
+    ({"description": "Contrôle\u0007"}, 400, "caractère de contrôle", "Appointment.description"),
     ({"description": "x" * 201}, 400, "200 caractères", "Appointment.description"),
     ({"comment": "à jeun"}, 400, "non pris en charge", "Appointment.comment"),
     ({"participant": []}, 400, "patient est obligatoire", "Appointment.participant"),

@@ -450,3 +450,46 @@ def test_a_professional_writes_for_an_organisation(personas):
     with pytest.raises(MessagingRefused) as refused:
         messaging.start_conversation(alone, personas.mother, subject="Objet", body="Corps")
     assert "Choisissez d'abord la structure" in refused.value.messages[0]
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "words"),
+    [
+        ("Résultats\u202efdp.exe", "Voici vos résultats.", "inversion du sens"),
+        ("Résultats", "Voici vos résultats.\u0000", "caractère de contrôle"),
+        ("Résultats", "Ouvrez \u2066lien\u2069 vite", "inversion du sens"),
+    ],
+)
+def test_a_message_hiding_characters_is_refused_and_nothing_is_sent(
+    personas, dr_martin, marie, subject, body, words
+):
+    with pytest.raises(MessagingRefused) as refused:
+        messaging.start_conversation(dr_martin, personas.mother, subject=subject, body=body)
+    assert words in refused.value.messages[0]
+    assert messaging.inbox(marie, personas.mother) == []
+
+
+def test_a_reply_hiding_an_override_is_refused(personas, dr_martin, marie):
+    conversation = messaging.start_conversation(
+        dr_martin, personas.mother, subject="Rendez-vous", body="Pouvez-vous venir mardi ?"
+    )
+    with pytest.raises(MessagingRefused) as refused:
+        messaging.reply(marie, conversation, "Oui\u202e, merci")
+    assert "inversion du sens" in refused.value.messages[0]
+    page = messaging.read_conversation(marie, conversation)
+    assert [m.body for m in page.messages] == ["Pouvez-vous venir mardi ?"]
+
+
+def test_an_attachment_named_to_disguise_its_type_is_refused(personas, dr_martin, marie):
+    disguised = SimpleUploadedFile("resultats\u202efdp.exe", make_pdf(), "application/pdf")
+    with pytest.raises(MessagingRefused) as refused:
+        messaging.start_conversation(
+            dr_martin,
+            personas.mother,
+            subject="Résultats",
+            body="Ci-joint.",
+            attachments=[disguised],
+        )
+    assert "inversion du sens" in refused.value.messages[0]
+    assert "fdp" not in refused.value.messages[0]  # the disguised name is not shown back
+    assert Attachment.objects.count() == 0

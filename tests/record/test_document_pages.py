@@ -281,3 +281,23 @@ def test_a_photo_of_60_million_pixels_is_refused_and_one_of_24_million_kept(sign
     kept = post_upload(signed_in, pixel_flood_png(6_000, 4_000), name="b.png", title="B")
     assert kept.status_code == 302
     assert Document.objects.count() == 1
+
+
+def test_a_title_disguising_its_end_is_refused_and_the_form_kept(signed_in, blob_dir):
+    response = post_upload(signed_in, title="ordonnance\u202efdp.exe")
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "inversion du sens" in text
+    assert 'value="ordonnance' in text  # nothing to type again
+    assert Document.objects.count() == 0
+
+
+def test_a_rename_hiding_a_control_character_is_refused(signed_in, blob_dir):
+    post_upload(signed_in)
+    document = Document.objects.get()
+    response = signed_in.post(
+        f"/documents/{document.id}/modifier/",
+        {"title": "Kiné\u0007 genou", "category": "CPT_REND", "document_date": "2025-12-01"},
+    )
+    assert "caractère de contrôle" in response.content.decode()
+    assert "Kiné" not in signed_in.get("/documents/").content.decode()

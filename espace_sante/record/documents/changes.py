@@ -16,6 +16,7 @@ from espace_sante.access.guard import guard
 from espace_sante.access.policy import Action, Actor
 from espace_sante.crypto import blobs
 from espace_sante.crypto import services as crypto
+from espace_sante.record.text import hidden_characters
 
 from .models import Document
 from .reading import TITLE, aware
@@ -49,6 +50,9 @@ def update_document(
     with transaction.atomic():
         fields = []
         if title is not None:
+            hidden = hidden_characters(title, "Le titre du document", multiline=True)
+            if hidden:
+                raise UploadRefused(hidden, code="hidden_characters")
             clean = " ".join(title.split())[:200]
             if not clean:
                 raise UploadRefused("Donnez un titre au document.", code="title")

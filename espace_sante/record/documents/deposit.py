@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import IO
 
 from django.conf import settings
@@ -26,6 +26,7 @@ from espace_sante.access.policy import Action, Actor, NotAllowed
 from espace_sante.crypto import blobs
 from espace_sante.crypto import services as crypto
 from espace_sante.identity.models import Organization, Person, Professional
+from espace_sante.record.text import hidden_characters
 
 from .models import Document, DocumentEvent
 from .reading import TITLE, DocumentId, access_document, aware
@@ -64,6 +65,28 @@ class NewDocument:
     events: tuple[tuple[str, str], ...] = ()
     # The media type the sender declared (FHIR contentType); "" when it declared none.
     declared_type: str = ""
+    # When the care happened (FHIR context.period), when the sender said so.
+    service_start: date | datetime | None = None
+    service_end: date | datetime | None = None
+
+
+# A document dated ahead is a typing or clock mistake: a day of margin for time zones.
+FUTURE_MARGIN = timedelta(days=1)
+OLDEST_YEAR = 1900
+
+
+def implausible_date(
+    value: date | datetime | None, label: str = "La date du document"
+) -> str | None:
+    """Why a document's date is refused (in the future, or before 1900), or None."""
+    if value is None:
+        return None
+    shown = value.strftime("%d/%m/%Y")
+    if value.year < OLDEST_YEAR:
+        return f"{label} ({shown}) est antérieure à {OLDEST_YEAR} : vérifiez-la."
+    if aware(value) > timezone.now() + FUTURE_MARGIN:
+        return f"{label} ({shown}) est dans le futur : vérifiez-la."
+    return None
 
 
 def max_bytes_for(source: str) -> int:
@@ -100,6 +123,9 @@ def add_document(
     doc_type = document_type(meta.type_code)
     if doc_type is None:
         raise UploadRefused("Type de document inconnu.", code="unknown_type")
+    hidden = hidden_characters(meta.title or "", "Le titre du document", multiline=True)
+    if hidden:
+        raise UploadRefused(hidden, code="hidden_characters")
     title = " ".join((meta.title or "").split())[:200] or doc_type.label
     inspected: InspectedFile = inspect_upload(
         upload,
@@ -115,6 +141,11 @@ def add_document(
                 "santé ne correspond pas au dossier). Il n'a pas été ajouté.",
                 code="cda_patient_mismatch",
             )
+    document_date = meta.document_date or (inspected.cda.effective_time if inspected.cda else None)
+    refused_date = implausible_date(document_date)
+    if refused_date:
+        inspected.cleanup()
+        raise UploadRefused(refused_date, code="implausible_date")
     crypto.ensure_keys(patient)
     document_id = uuid.uuid4()
     try:
@@ -144,9 +175,7 @@ def add_document(
                 author_professional=meta.author_professional,
                 author_organization=meta.author_organization,
                 master_identifier=meta.master_identifier,
-                document_date=aware(
-                    meta.document_date or (inspected.cda.effective_time if inspected.cda else None)
-                ),
+                document_date=aware(document_date),
                 replaces=meta.replaces,
                 confidentiality=meta.confidentiality,
                 masked_from_professionals=meta.masked_from_professionals
@@ -158,6 +187,8 @@ def add_document(
                 practice_setting_system=meta.practice_setting[0][:200],
                 practice_setting_code=meta.practice_setting[1][:64],
                 event_codes=[f"{system}|{code}" for system, code in events],
+                service_start=aware(meta.service_start) if meta.service_start else None,
+                service_end=aware(meta.service_end) if meta.service_end else None,
                 # What the patient deposits themselves is not "new" to them.
                 seen_by_patient_at=timezone.now()
                 if meta.source == Document.Source.PATIENT

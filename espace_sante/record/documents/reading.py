@@ -262,9 +262,8 @@ def search_documents(
         queryset = policy.visible_documents(actor, patient_id, Document.objects.all())
         if criteria is not None:
             queryset = queryset.filter(criteria)
-        order = (
-            ("-document_date", "-created_at") if newest_first else ("document_date", "created_at")
-        )
+        # FHIR's ``date`` is when the document was deposited (mapping), so its sort too.
+        order = ("-created_at", "-id") if newest_first else ("created_at", "id")
         queryset = queryset.select_related("author_professional", "author_organization").order_by(
             *order
         )

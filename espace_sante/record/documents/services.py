@@ -31,6 +31,7 @@ from .deposit import (
     deposit,
     deposit_batch,
     find_own_deposit,
+    implausible_date,
     sweep_orphan_blobs,
 )
 from .idempotency import (
@@ -46,6 +47,7 @@ from .reading import (
     DocumentPage,
     ListedDocument,
     access_document,
+    aware,
     content_copy,
     document_page,
     document_title,
@@ -71,10 +73,12 @@ __all__ = [
     "ListedDocument",
     "NewDocument",
     "access_document",
+    "aware",
     "add_document",
     "content_copy",
     "delete_document",
     "deposit",
+    "implausible_date",
     "deposit_batch",
     "deposit_once",
     "document_page",
