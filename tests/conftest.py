@@ -18,6 +18,28 @@ pytest_plugins = [
 ]
 
 
+# The longest tests first: pytest-xdist hands tests out in this order, so the two workers
+# end together instead of one waiting while the other runs a minute-long test it took last.
+SLOW_FIRST = (
+    "tests/reliability/test_kill_during_ingestion.py",
+    "tests/fuzz/",
+    "tests/e2e/",
+    "tests/reliability/",
+    "tests/fhir/",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return next(
+            (i for i, prefix in enumerate(SLOW_FIRST) if path.startswith(prefix)), len(SLOW_FIRST)
+        )
+
+    items.sort(key=rank)  # stable: the order within each group is kept
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
