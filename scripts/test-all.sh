@@ -29,16 +29,29 @@ workers=(-n "${PYTEST_WORKERS:-auto}")
 # the rest checks files before any database) run once, on PostgreSQL, the production
 # database: .ci/run must stay under 30 minutes on 2 cores. Without PostgreSQL they run on
 # SQLite.
+#
+# SQLITE_PASS=browser (what .ci/run sets) keeps only the browser tests in the SQLite pass:
+# the demo's database under the pages people use; everything else runs on PostgreSQL.
 sqlite_args=()
 case "$pg_url" in
   postgres://*|postgresql://*|pgsql://*)
     sqlite_args=(--ignore=tests/reliability)
-    if [ "$with_browser" = 1 ]; then sqlite_args+=(-m "not fuzz"); else sqlite_args+=(-m "not fuzz and not browser"); fi ;;
+    if [ "${SQLITE_PASS:-all}" = browser ]; then
+      sqlite_args+=(-m "browser")
+    elif [ "$with_browser" = 1 ]; then
+      sqlite_args+=(-m "not fuzz")
+    else
+      sqlite_args+=(-m "not fuzz and not browser")
+    fi ;;
   *)
     if [ "$with_browser" = 0 ]; then sqlite_args=(-m "not browser"); fi ;;
 esac
 
-echo "== Suite complète sur SQLite"
+if [ "${SQLITE_PASS:-all}" = browser ] && [ -n "$pg_url" ]; then
+  echo "== Tests dans le navigateur sur SQLite"
+else
+  echo "== Suite complète sur SQLite"
+fi
 env -u DATABASE_URL FUZZ_REQUESTS="${FUZZ_REQUESTS:-10000}" "$BIN/pytest" "${workers[@]}" "${sqlite_args[@]}" "$@"
 
 case "$pg_url" in
