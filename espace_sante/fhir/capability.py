@@ -29,14 +29,32 @@ DOC_PARAM_TYPES = {
 }
 
 
+# What each search parameter matches: FHIR forbids empty strings, and a client reads this.
+DOC_PARAM_HELP = {
+    "status": "Obligatoire : current, superseded ou entered-in-error.",
+    "type": "Type du document (code LOINC ou du jeu de valeurs du DMP), système|code.",
+    "category": "Classe du document (classCode), système|code.",
+    "identifier": "masterIdentifier du document, ou urn:uuid:{id}.",
+    "security-label": "Confidentialité N, R ou V, ou visibilité (MASQUE_PS, INVISIBLE_PATIENT…).",
+    "format": "formatCode du contenu, système|code.",
+    "relatesto": "Le document que celui-ci remplace : DocumentReference/{id}.",
+    "author.identifier": "RPPS de l'auteur (11 chiffres, 12 avec le 8) ou FINESS (9 chiffres).",
+    "creation": "Date de l'acte (attachment.creation), avec préfixes ge, le, gt, lt, eq.",
+    "date": "Date du dépôt (DocumentReference.date), avec préfixes ge, le, gt, lt, eq.",
+    "period": "Période de prise en charge (context.period) contenant cette date.",
+    "period-start": "Début de la période de prise en charge (context.period.start).",
+    "period-end": "Fin de la période de prise en charge (context.period.end).",
+    "setting": "Spécialité (context.practiceSetting), système|code.",
+    "facility": "Type de structure (context.facilityType), système|code.",
+    "event": "Acte ou événement (context.event), système|code.",
+}
+
+
 def statement(base: str) -> dict:
     document_params = [
         _param("patient", "reference", "Obligatoire (ou patient.identifier)."),
         _param("patient.identifier", "token", "INS : urn:oid:1.2.250.1.213.1.4.8|<NIR>."),
-        *[
-            _param(name, DOC_PARAM_TYPES[name], "Obligatoire." if name == "status" else "")
-            for name in sorted(SUPPORTED)
-        ],
+        *[_param(name, DOC_PARAM_TYPES[name], DOC_PARAM_HELP[name]) for name in sorted(SUPPORTED)],
         _param("_count", "number", "20 par défaut, 100 au plus."),
         _param("_sort", "string", "-date (par défaut) ou date."),
     ]
@@ -115,7 +133,11 @@ def statement(base: str) -> dict:
                         "searchParam": [
                             _param("patient", "reference", "Obligatoire (ou patient.identifier)."),
                             _param("patient.identifier", "token", "INS."),
-                            _param("date", "date", ""),
+                            _param(
+                                "date",
+                                "date",
+                                "Date du lot (List.date), avec préfixes ge, le, gt, lt, eq.",
+                            ),
                             _param("identifier", "token", "uniqueId du lot."),
                             _param("status", "token", "current."),
                             _param("code", "token", "submissionset."),
