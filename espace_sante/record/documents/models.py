@@ -92,8 +92,6 @@ class Document(PatientOwned):
         verbose_name = "document"
         indexes = [
             models.Index(fields=["patient", "status", "-document_date"], name="doc_patient_recent"),
-            # The FHIR search, sorted by its ``date``: when the document was deposited.
-            models.Index(fields=["patient", "status", "-created_at"], name="doc_patient_deposited"),
             models.Index(fields=["patient", "category"], name="doc_patient_category"),
         ]
         constraints = [
